@@ -1,0 +1,3 @@
+from commitguard.cli import main
+
+main()

@@ -1,0 +1,155 @@
+"""Which commits a command must judge: git's revision semantics, plus the trust root.
+
+``REV`` means everything reachable from it, ``A..B`` and ``^A`` exclude
+what A reaches, and a trust root cuts history below itself (the root itself
+is still judged). Commits that reach past the trust root by another path (a
+side branch forked before it and merged later) are judged too: the cut only
+removes the root's own ancestors.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import pygit2
+
+from commitguard.errors import RepositoryError
+
+
+@dataclass(frozen=True)
+class Selection:
+    ids: tuple[str, ...]  # newest first (topological)
+    warnings: tuple[str, ...] = ()
+
+
+def open_repository(path: str) -> pygit2.Repository:
+    try:
+        found = pygit2.discover_repository(path)
+    except pygit2.GitError as exc:
+        raise RepositoryError(f"cannot open: {exc}", path=path) from None
+    if found is None:
+        raise RepositoryError("not a git repository", path=path)
+    try:
+        return pygit2.Repository(found)
+    except pygit2.GitError as exc:
+        raise RepositoryError(f"cannot open: {exc}", path=path) from None
+
+
+def resolve_commit(repo: pygit2.Repository, rev: str, what: str = "revision") -> pygit2.Oid:
+    try:
+        obj = repo.revparse_single(rev)
+        commit = obj.peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else "not found"
+        raise RepositoryError(f"unknown {what} {rev!r} ({detail})", path=repo.workdir or repo.path) from None
+    return commit.id
+
+
+def parse_revisions(repo: pygit2.Repository, revs: list[str]) -> tuple[list[pygit2.Oid], list[pygit2.Oid]]:
+    """Split git-style revision arguments into (include, exclude) commit ids."""
+    include: list[pygit2.Oid] = []
+    exclude: list[pygit2.Oid] = []
+    for rev in revs or ["HEAD"]:
+        if "..." in rev:
+            raise RepositoryError(f"symmetric ranges are not supported ({rev!r}); use A..B", field="REV")
+        if ".." in rev:
+            left, right = rev.split("..", 1)
+            exclude.append(resolve_commit(repo, left or "HEAD"))
+            include.append(resolve_commit(repo, right or "HEAD"))
+        elif rev.startswith("^"):
+            exclude.append(resolve_commit(repo, rev[1:]))
+        else:
+            include.append(resolve_commit(repo, rev))
+    return include, exclude
+
+
+def select_commits(
+    repo: pygit2.Repository,
+    revs: list[str],
+    trust_root: str | None = None,
+    *,
+    max_commits: int | None = None,
+) -> Selection:
+    include, exclude = parse_revisions(repo, revs)
+    warnings: list[str] = []
+    root_oid = None
+    if trust_root:
+        root_oid = resolve_commit(repo, trust_root, "trust root")
+        if not any(_is_ancestor(repo, root_oid, tip) for tip in include):
+            warnings.append(
+                f"trust root {root_oid} is not an ancestor of the checked revisions: history is checked down to its first commit"
+            )
+    try:
+        ids = _walk_libgit2(repo, include, exclude, root_oid)
+    except (KeyError, pygit2.GitError):
+        # libgit2 refuses walks that touch a missing object (shallow clones,
+        # objects copied alone); walk by hand and report what is missing.
+        ids = _walk_by_hand(repo, include, exclude, root_oid)
+    if max_commits is not None and len(ids) > max_commits:
+        raise RepositoryError(f"{len(ids)} commits selected, more than the limit of {max_commits}", field="REV")
+    return Selection(ids=tuple(ids), warnings=tuple(warnings))
+
+
+def _walk_libgit2(repo, include, exclude, root_oid) -> list[str]:
+    walker = repo.walk(None, pygit2.GIT_SORT_TOPOLOGICAL)
+    for oid in include:
+        walker.push(oid)
+    for oid in exclude:
+        walker.hide(oid)
+    if root_oid is not None:
+        for parent in repo[root_oid].parent_ids:
+            walker.hide(parent)
+    return [str(c.id) for c in walker]
+
+
+def _walk_by_hand(repo, include, exclude, root_oid) -> list[str]:
+    hidden = _ancestors(repo, exclude, tolerate_missing=True)
+    order: list[str] = []
+    seen: set = set()
+    queue = deque(include)
+    while queue:
+        oid = queue.popleft()
+        if oid in seen or oid in hidden:
+            continue
+        seen.add(oid)
+        try:
+            commit = repo[oid]
+        except KeyError:
+            raise RepositoryError(
+                f"commit {oid} is missing from the object database (shallow or partial clone?): "
+                "fetch more history or pass --trust-root at a commit whose history is complete",
+                path=repo.path,
+            ) from None
+        order.append(str(oid))
+        if oid == root_oid:
+            continue
+        queue.extend(commit.parent_ids)
+    return order
+
+
+def _ancestors(repo, tips, *, tolerate_missing: bool) -> set:
+    out: set = set()
+    queue = deque(tips)
+    while queue:
+        oid = queue.popleft()
+        if oid in out:
+            continue
+        try:
+            commit = repo[oid]
+        except KeyError:
+            if tolerate_missing:
+                continue
+            raise
+        out.add(oid)
+        queue.extend(commit.parent_ids)
+    return out
+
+
+def _is_ancestor(repo, ancestor, tip) -> bool:
+    if ancestor == tip:
+        return True
+    try:
+        return repo.descendant_of(tip, ancestor)
+    except (KeyError, pygit2.GitError):
+        return ancestor in _ancestors(repo, [tip], tolerate_missing=True)

@@ -1,0 +1,423 @@
+"""Load and validate ``keyring.toml``: strict, because a typo here is a hole.
+
+A misspelt ``revokd = true`` that were silently ignored would keep trusting a
+revoked key, so unknown fields are errors, every error names the file and the
+field, and nothing is defaulted that the user could have meant otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import tomllib
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sshpubkeys
+
+from commitguard.errors import KeyringError
+from commitguard.keyring.model import (
+    Forge,
+    KeyEntry,
+    KeyKind,
+    Keyring,
+    OpenPGPKey,
+    Person,
+    Policy,
+    Rule,
+    SshKey,
+    Upstream,
+)
+from commitguard.signatures import openpgp_packets
+
+KEYRING_FILE = "keyring.toml"
+FORMAT_VERSION = 1
+
+_POLICY_CHOICES = {
+    "forge": ("reject", "accept"),
+    "openpgp_sha1": ("reject", "accept"),
+    "openpgp_expiry": ("enforce", "ignore"),
+}
+_TOP_FIELDS = {"version", "policy", "person", "forge", "rule", "upstream"}
+_PERSON_FIELDS = {"id", "name", "emails", "github", "github_id", "roles", "key", "handle"}
+_KEY_FIELDS = {"ssh", "openpgp", "fingerprint", "valid_after", "valid_before", "revoked", "comment", "source", "obtained"}
+_FORGE_FIELDS = {"id", "openpgp", "ssh", "fingerprint", "valid_after", "valid_before", "revoked", "key"}
+_RULE_FIELDS = {"paths", "approvals", "approvers", "exclude_author", "name"}
+_UPSTREAM_FIELDS = {"match", "openpgp", "ssh", "fingerprint", "valid_after", "valid_before", "revoked", "name"}
+
+# SSH key types we can verify; anything else in a keyring is an error rather
+# than a key that silently never matches.
+SSH_KEY_TYPES = {
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ssh-dss",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "sk-ssh-ed25519@openssh.com",
+}
+
+
+class _Ctx:
+    """Where we are in the file, so every error can name its field."""
+
+    def __init__(self, directory: Path, toml_path: Path):
+        self.directory = directory
+        self.toml_path = toml_path
+        self.files: dict[str, bytes] = {}
+
+    def error(self, field: str, message: str) -> KeyringError:
+        return KeyringError(message, path=str(self.toml_path), field=field)
+
+    def read_file(self, field: str, relative: str) -> tuple[str, bytes]:
+        if not isinstance(relative, str) or not relative:
+            raise self.error(field, "must be a path to a certificate file, relative to the keyring")
+        if os.path.isabs(relative) or ".." in Path(relative).parts:
+            raise self.error(field, f"{relative!r} must stay inside the keyring directory")
+        full = self.directory / relative
+        try:
+            data = full.read_bytes()
+        except FileNotFoundError:
+            raise self.error(field, f"key file {relative} not found in {self.directory}") from None
+        except OSError as exc:
+            raise self.error(field, f"key file {relative} cannot be read: {exc.strerror}") from None
+        self.files[relative] = data
+        return str(full), data
+
+
+def find_keyring_file(directory: str | os.PathLike) -> Path:
+    directory = Path(directory)
+    toml_path = directory / KEYRING_FILE
+    if not directory.is_dir():
+        raise KeyringError("keyring directory not found", path=str(directory))
+    if not toml_path.is_file():
+        raise KeyringError(f"no {KEYRING_FILE} in the keyring directory", path=str(directory))
+    return toml_path
+
+
+def load_keyring(directory: str | os.PathLike) -> Keyring:
+    """Load the keyring kept in ``directory`` (which holds ``keyring.toml``)."""
+    toml_path = find_keyring_file(directory)
+    raw_bytes = toml_path.read_bytes()
+    return parse_keyring(raw_bytes, Path(directory), toml_path)
+
+
+def parse_keyring(raw_bytes: bytes, directory: Path, toml_path: Path, read_file=None) -> Keyring:
+    """Parse keyring.toml bytes; key files are read from ``directory``.
+
+    ``read_file`` replaces the file reader (used for keyrings read from a
+    git tree rather than the file system).
+    """
+    ctx = _Ctx(directory, toml_path)
+    if read_file is not None:
+        ctx.read_file = lambda field, rel: _read_via(ctx, read_file, field, rel)  # type: ignore[method-assign]
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ctx.error("(file)", "is not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ctx.error("(syntax)", f"invalid TOML: {exc}") from None
+
+    _no_unknown(ctx, "", data, _TOP_FIELDS)
+    version = data.get("version")
+    if version != FORMAT_VERSION:
+        raise ctx.error("version", f"must be {FORMAT_VERSION} (found {version!r})")
+
+    policy = _policy(ctx, data.get("policy", {}))
+    persons = tuple(_person(ctx, i, p) for i, p in enumerate(_table_list(ctx, "person", data.get("person", []))))
+    seen: dict[str, str] = {}
+    for p in persons:
+        if p.id in seen:
+            raise ctx.error(f"person[{seen[p.id]}].id", f"duplicate person id {p.id!r}")
+        seen[p.id] = str(persons.index(p))
+    forges = tuple(_forge(ctx, i, f) for i, f in enumerate(_table_list(ctx, "forge", data.get("forge", []))))
+    forge_ids = [f.id for f in forges]
+    for fid in forge_ids:
+        if forge_ids.count(fid) > 1 or fid in seen:
+            raise ctx.error("forge.id", f"duplicate id {fid!r} (forge and person ids share one namespace)")
+    rules = tuple(_rule(ctx, i, r) for i, r in enumerate(_table_list(ctx, "rule", data.get("rule", []))))
+    upstreams = tuple(
+        _upstream(ctx, i, u) for i, u in enumerate(_table_list(ctx, "upstream", data.get("upstream", [])))
+    )
+    _no_shared_keys(ctx, persons, forges)
+
+    digest = hashlib.sha256()
+    digest.update(b"commitguard-keyring-v1\0")
+    digest.update(hashlib.sha256(raw_bytes).digest())
+    for rel in sorted(ctx.files):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(ctx.files[rel]).digest())
+    return Keyring(
+        path=str(directory),
+        digest=digest.hexdigest(),
+        policy=policy,
+        persons=persons,
+        forges=forges,
+        rules=rules,
+        upstreams=upstreams,
+        raw=data,
+    )
+
+
+def _read_via(ctx: _Ctx, reader, field: str, relative: str) -> tuple[str, bytes]:
+    if not isinstance(relative, str) or not relative:
+        raise ctx.error(field, "must be a path to a certificate file, relative to the keyring")
+    if relative.startswith("/") or ".." in Path(relative).parts:
+        raise ctx.error(field, f"{relative!r} must stay inside the keyring directory")
+    data = reader(relative)
+    if data is None:
+        raise ctx.error(field, f"key file {relative} not found in {ctx.directory}")
+    ctx.files[relative] = data
+    return f"{ctx.directory}/{relative}", data
+
+
+# -- sections -----------------------------------------------------------------
+
+
+def _table_list(ctx: _Ctx, name: str, value: Any) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ctx.error(name, f"must be an array of tables ([[{name}]])")
+    return value
+
+
+def _no_unknown(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            field = f"{where}.{key}" if where else key
+            raise ctx.error(field, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def _policy(ctx: _Ctx, table: Any) -> Policy:
+    if not isinstance(table, dict):
+        raise ctx.error("policy", "must be a table")
+    _no_unknown(ctx, "policy", table, {"trust_root", *_POLICY_CHOICES})
+    values: dict[str, Any] = {}
+    for name, choices in _POLICY_CHOICES.items():
+        if name in table:
+            if table[name] not in choices:
+                raise ctx.error(f"policy.{name}", f"must be one of {', '.join(map(repr, choices))}")
+            values[name] = table[name]
+    root = table.get("trust_root")
+    if root is not None:
+        if not isinstance(root, str) or len(root) != 40 or any(c not in "0123456789abcdef" for c in root.lower()):
+            raise ctx.error("policy.trust_root", "must be a full 40-hex commit id")
+        values["trust_root"] = root.lower()
+    return Policy(**values)
+
+
+def _string(ctx: _Ctx, field: str, value: Any, *, required: bool = False) -> str | None:
+    if value is None:
+        if required:
+            raise ctx.error(field, "is required")
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ctx.error(field, "must be a non-empty string")
+    return value
+
+
+def _strings(ctx: _Ctx, field: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ctx.error(field, "must be an array of non-empty strings")
+    return tuple(value)
+
+
+def _bool(ctx: _Ctx, field: str, value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ctx.error(field, "must be true or false")
+    return value
+
+
+def _moment(ctx: _Ctx, field: str, value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ctx.error(field, "needs a time zone (write e.g. 2025-01-01T00:00:00Z)")
+        return value.astimezone(timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    raise ctx.error(field, "must be a TOML date-time such as 2025-01-01T00:00:00Z")
+
+
+def _person(ctx: _Ctx, index: int, table: dict) -> Person:
+    where = f"person[{index}]"
+    _no_unknown(ctx, where, table, _PERSON_FIELDS)
+    pid = _string(ctx, f"{where}.id", table.get("id"), required=True)
+    assert pid is not None
+    if pid.startswith("role:") or pid == "maintainers":
+        raise ctx.error(f"{where}.id", f"{pid!r} is reserved for rules")
+    keys_raw = table.get("key", [])
+    if not isinstance(keys_raw, list) or not all(isinstance(k, dict) for k in keys_raw):
+        raise ctx.error(f"{where}.key", "must be an array of tables ([[person.key]])")
+    keys: list[KeyEntry] = []
+    for k_index, k in enumerate(keys_raw):
+        keys.extend(_key(ctx, f"{where}.key[{k_index}]", k, _KEY_FIELDS))
+    return Person(
+        id=pid,
+        name=_string(ctx, f"{where}.name", table.get("name")),
+        emails=_strings(ctx, f"{where}.emails", table.get("emails")),
+        github=_string(ctx, f"{where}.github", table.get("github")),
+        roles=_strings(ctx, f"{where}.roles", table.get("roles")),
+        keys=tuple(keys),
+    )
+
+
+def _forge(ctx: _Ctx, index: int, table: dict) -> Forge:
+    where = f"forge[{index}]"
+    _no_unknown(ctx, where, table, _FORGE_FIELDS)
+    fid = _string(ctx, f"{where}.id", table.get("id"), required=True)
+    assert fid is not None
+    keys: list[KeyEntry] = []
+    if "key" in table:
+        sub = table.get("key")
+        if not isinstance(sub, list) or not all(isinstance(k, dict) for k in sub):
+            raise ctx.error(f"{where}.key", "must be an array of tables")
+        for k_index, k in enumerate(sub):
+            keys.extend(_key(ctx, f"{where}.key[{k_index}]", k, _KEY_FIELDS))
+    inline = {k: v for k, v in table.items() if k not in ("id", "key")}
+    if inline:
+        keys.extend(_key(ctx, where, inline, _FORGE_FIELDS - {"id", "key"}))
+    if not keys:
+        raise ctx.error(where, "a forge needs a key (openpgp = FILE or ssh = LINE)")
+    return Forge(id=fid, keys=tuple(keys))
+
+
+def _rule(ctx: _Ctx, index: int, table: dict) -> Rule:
+    where = f"rule[{index}]"
+    _no_unknown(ctx, where, table, _RULE_FIELDS)
+    paths = _strings(ctx, f"{where}.paths", table.get("paths"))
+    if not paths:
+        raise ctx.error(f"{where}.paths", "is required: a rule that matches nothing protects nothing")
+    approvals = table.get("approvals", 1)
+    if not isinstance(approvals, int) or isinstance(approvals, bool) or approvals < 1:
+        raise ctx.error(f"{where}.approvals", "must be a whole number of at least 1")
+    approvers = _strings(ctx, f"{where}.approvers", table.get("approvers"))
+    if not approvers:
+        raise ctx.error(f"{where}.approvers", "is required: who may approve (role:NAME, a person id, maintainers)")
+    return Rule(
+        paths=paths,
+        approvals=approvals,
+        approvers=approvers,
+        exclude_author=_bool(ctx, f"{where}.exclude_author", table.get("exclude_author"), True),
+    )
+
+
+def _upstream(ctx: _Ctx, index: int, table: dict) -> Upstream:
+    where = f"upstream[{index}]"
+    _no_unknown(ctx, where, table, _UPSTREAM_FIELDS)
+    match = _string(ctx, f"{where}.match", table.get("match"), required=True)
+    assert match is not None
+    rest = {k: v for k, v in table.items() if k not in ("match", "name")}
+    keys = _key(ctx, where, rest, _UPSTREAM_FIELDS - {"match", "name"})
+    return Upstream(match=match, keys=tuple(keys))
+
+
+# -- keys -------------------------------------------------------------------------
+
+
+def _key(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> list[KeyEntry]:
+    _no_unknown(ctx, where, table, allowed)
+    has_ssh = "ssh" in table
+    has_pgp = "openpgp" in table
+    if has_ssh == has_pgp:
+        raise ctx.error(where, "a key needs exactly one of ssh = \"LINE\" or openpgp = \"FILE\"")
+    valid_after = _moment(ctx, f"{where}.valid_after", table.get("valid_after"))
+    valid_before = _moment(ctx, f"{where}.valid_before", table.get("valid_before"))
+    if valid_after and valid_before and valid_after >= valid_before:
+        raise ctx.error(f"{where}.valid_before", "must be later than valid_after")
+    revoked = _bool(ctx, f"{where}.revoked", table.get("revoked"), False)
+    common = dict(valid_after=valid_after, valid_before=valid_before, revoked=revoked, where=where)
+    if has_ssh:
+        if "fingerprint" in table:
+            pin = _string(ctx, f"{where}.fingerprint", table.get("fingerprint"), required=True)
+            ssh = _ssh_key(ctx, f"{where}.ssh", table["ssh"])
+            if pin != ssh.fingerprint:
+                raise ctx.error(f"{where}.fingerprint", f"pin {pin} does not match the key ({ssh.fingerprint})")
+        else:
+            ssh = _ssh_key(ctx, f"{where}.ssh", table["ssh"])
+        return [KeyEntry(kind=KeyKind.SSH, ssh=ssh, **common)]
+    certs = _openpgp_certs(ctx, where, table["openpgp"], table.get("fingerprint"))
+    return [KeyEntry(kind=KeyKind.OPENPGP, openpgp=c, **common) for c in certs]
+
+
+def _ssh_key(ctx: _Ctx, field: str, line: Any) -> SshKey:
+    if not isinstance(line, str) or not line.strip():
+        raise ctx.error(field, "must be an OpenSSH public key line (\"ssh-ed25519 AAAA... comment\")")
+    line = line.strip()
+    parts = line.split()
+    if len(parts) < 2:
+        raise ctx.error(field, "must be an OpenSSH public key line (\"TYPE BASE64 [comment]\")")
+    key_type = parts[0]
+    if key_type not in SSH_KEY_TYPES:
+        raise ctx.error(field, f"unsupported SSH key type {key_type!r}")
+    try:
+        parsed = sshpubkeys.SSHKey(line, strict=False, skip_option_parsing=True)
+        parsed.parse()
+    except Exception as exc:  # sshpubkeys raises a zoo of exception types
+        raise ctx.error(field, f"invalid SSH public key: {exc or type(exc).__name__}") from None
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise ctx.error(field, "invalid base64 in the SSH public key") from None
+    fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    bits = int(parsed.bits or 0)
+    weak = None
+    if key_type == "ssh-dss":
+        weak = "DSA keys are rejected as weak"
+    elif key_type == "ssh-rsa" and bits < 2048:
+        weak = f"RSA key of {bits} bits is rejected as weak (minimum 2048)"
+    return SshKey(line=line, key_type=key_type, blob=blob, fingerprint=fingerprint, bits=bits, weak=weak)
+
+
+def _openpgp_certs(ctx: _Ctx, where: str, relative: Any, pin: Any) -> list[OpenPGPKey]:
+    field = f"{where}.openpgp"
+    full, data = ctx.read_file(field, relative)
+    try:
+        certs = openpgp_packets.split_certs(data)
+    except ValueError as exc:
+        raise ctx.error(field, f"{relative}: not an OpenPGP certificate ({exc})") from None
+    if not certs:
+        raise ctx.error(field, f"{relative}: holds no OpenPGP certificate")
+    if any(c.has_secret for c in certs):
+        raise ctx.error(field, f"{relative}: holds secret key material; a keyring holds public certificates only")
+    if pin is not None:
+        if not isinstance(pin, str):
+            raise ctx.error(f"{where}.fingerprint", "must be a 40-hex fingerprint string")
+        want = pin.replace(" ", "").upper()
+        matching = [c for c in certs if c.fingerprint == want]
+        if not matching:
+            found = ", ".join(c.fingerprint for c in certs)
+            raise ctx.error(f"{where}.fingerprint", f"pin {want} does not match the certificate in {relative} ({found})")
+        certs = matching
+    return [
+        OpenPGPKey(
+            path=str(relative),
+            cert_bytes=c.cert_bytes,
+            fingerprint=c.fingerprint,
+            key_fingerprints=c.key_fingerprints,
+            user_ids=c.user_ids,
+        )
+        for c in certs
+    ]
+
+
+def _no_shared_keys(ctx: _Ctx, persons: tuple[Person, ...], forges: tuple[Forge, ...]) -> None:
+    """One key, one holder: otherwise a signature could not name its signer."""
+    owners: dict[str, str] = {}
+    entries = [(p.id, k) for p in persons for k in p.keys] + [(f.id, k) for f in forges for k in f.keys]
+    for owner, key in entries:
+        ids = [key.ssh.fingerprint] if key.ssh else list(key.openpgp.key_fingerprints)  # type: ignore[union-attr]
+        for kid in ids:
+            previous = owners.get(kid)
+            if previous is not None and previous != owner:
+                raise ctx.error(key.where, f"key {kid} is already listed for {previous!r}")
+            owners[kid] = owner

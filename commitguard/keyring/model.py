@@ -1,0 +1,163 @@
+"""What a loaded keyring is: the user's statement of whom they trust, with which keys.
+
+These objects are built once by :mod:`commitguard.keyring.loader` and then
+only read; verification code never mutates them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class KeyKind(str, enum.Enum):
+    SSH = "ssh"
+    OPENPGP = "openpgp"
+
+
+@dataclass(frozen=True)
+class Policy:
+    trust_root: str | None = None
+    forge: str = "reject"  # "reject" | "accept"
+    openpgp_sha1: str = "reject"  # "reject" | "accept"
+    openpgp_expiry: str = "enforce"  # "enforce" | "ignore"
+
+    @property
+    def accept_forge(self) -> bool:
+        return self.forge == "accept"
+
+    @property
+    def accept_sha1(self) -> bool:
+        return self.openpgp_sha1 == "accept"
+
+    @property
+    def ignore_expiry(self) -> bool:
+        return self.openpgp_expiry == "ignore"
+
+
+@dataclass(frozen=True)
+class SshKey:
+    """An SSH public key as the keyring lists it.
+
+    ``blob`` is the wire encoding that an SSH signature embeds, so lookup by
+    signature is an exact byte comparison; ``weak`` is set for DSA and RSA keys
+    under 2048 bits, which stay listed (so their signatures are reported as
+    weak rather than unknown) but are never trusted.
+    """
+
+    line: str
+    key_type: str
+    blob: bytes
+    fingerprint: str  # OpenSSH SHA256:...
+    bits: int
+    weak: str | None = None  # reason, when weak
+
+
+@dataclass(frozen=True)
+class OpenPGPKey:
+    """An OpenPGP certificate file as the keyring lists it.
+
+    ``cert_bytes`` is the binary certificate; ``key_fingerprints`` lists the
+    primary and every subkey fingerprint (uppercase hex), the index by which
+    a signature's issuer is looked up.
+    """
+
+    path: str
+    cert_bytes: bytes
+    fingerprint: str  # primary, uppercase hex
+    key_fingerprints: tuple[str, ...]
+    user_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One ``[[person.key]]`` or ``[[forge]]`` key with its validity rules."""
+
+    kind: KeyKind
+    ssh: SshKey | None = None
+    openpgp: OpenPGPKey | None = None
+    valid_after: datetime | None = None
+    valid_before: datetime | None = None
+    revoked: bool = False
+    where: str = ""  # "person[0].key[1]": for messages
+
+    @property
+    def display(self) -> str:
+        if self.ssh is not None:
+            return f"{self.ssh.key_type} {self.ssh.fingerprint}"
+        assert self.openpgp is not None
+        return f"openpgp {self.openpgp.fingerprint}"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str | None = None
+    emails: tuple[str, ...] = ()
+    github: str | None = None
+    roles: tuple[str, ...] = ()
+    keys: tuple[KeyEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Forge:
+    id: str
+    keys: tuple[KeyEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    paths: tuple[str, ...]
+    approvals: int = 1
+    approvers: tuple[str, ...] = ()
+    exclude_author: bool = True
+
+
+@dataclass(frozen=True)
+class Upstream:
+    match: str
+    keys: tuple[KeyEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who a key belongs to: a person or a forge. Signatures resolve to this."""
+
+    kind: str  # "person" | "forge"
+    id: str
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """A validated keyring.
+
+    ``digest`` covers keyring.toml and every file it references, so any
+    change to what the user trusts yields a different digest: the
+    verification cache is keyed by it and can never serve stale verdicts.
+    """
+
+    path: str
+    digest: str
+    policy: Policy
+    persons: tuple[Person, ...]
+    forges: tuple[Forge, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    upstreams: tuple[Upstream, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def holders(self):
+        """Every (holder, key) pair: persons first, then forges."""
+        for person in self.persons:
+            for key in person.keys:
+                yield Holder("person", person.id), key
+        for forge in self.forges:
+            for key in forge.keys:
+                yield Holder("forge", forge.id), key
+
+    def person(self, person_id: str) -> Person | None:
+        for p in self.persons:
+            if p.id == person_id:
+                return p
+        return None

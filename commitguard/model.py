@@ -1,0 +1,162 @@
+"""The small domain model shared by every command: statuses and verdicts.
+
+Everything here is a frozen dataclass so that verdicts can be cached, sent
+between worker processes and compared in tests without surprises.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+
+class Status(str, enum.Enum):
+    """Per-commit status, exactly the values of SPEC's table."""
+
+    TRUSTED = "trusted"
+    FORGE = "forge"
+    UNSIGNED = "unsigned"
+    BAD_SIGNATURE = "bad-signature"
+    UNKNOWN_KEY = "unknown-key"
+    EXPIRED_KEY = "expired-key"
+    REVOKED_KEY = "revoked-key"
+    WEAK_SIGNATURE = "weak-signature"
+    MALFORMED = "malformed"
+
+
+class SignatureType(str, enum.Enum):
+    SSH = "ssh"
+    OPENPGP = "openpgp"
+    X509 = "x509"
+
+
+def utc_iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """What the signature itself says; none of it is trusted on its own.
+
+    ``key`` is the OpenSSH ``SHA256:`` fingerprint or the 40-hex OpenPGP
+    fingerprint of the key that made the signature (the subkey where one
+    signed); where an OpenPGP signature names only a 16-hex key id and the key
+    is unknown, that key id is all we can say. ``created`` is the time the
+    signer claims; for SSH signatures, which carry none, it is the committer
+    time git itself uses.
+    """
+
+    type: SignatureType | None
+    key: str | None = None
+    created: datetime | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "type": self.type.value if self.type else None,
+            "key": self.key,
+            "created": utc_iso(self.created),
+        }
+
+
+@dataclass(frozen=True)
+class SignatureVerdict:
+    """The answer of one signature scheme about one signed payload.
+
+    ``cacheable`` is false when the answer could change without the commit or
+    the keyring changing (a signature that expires, one dated in the future,
+    a missing second-opinion tool): such verdicts are recomputed every run.
+    """
+
+    status: Status
+    reason: str
+    signature: SignatureInfo
+    signer: str | None = None
+    cacheable: bool = True
+
+    @property
+    def trusted(self) -> bool:
+        # forge-signed commits are judged by policy in verify, not here
+        return self.status is Status.TRUSTED
+
+
+@dataclass(frozen=True)
+class CommitVerdict:
+    """The verdict on one commit, as reported by ``verify`` (SPEC JSON)."""
+
+    id: str
+    status: Status
+    trusted: bool
+    signature: SignatureInfo
+    signer: str | None
+    reason: str
+    summary: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "trusted": self.trusted,
+            "signature": self.signature.to_json(),
+            "signer": self.signer,
+            "reason": self.reason,
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CommitVerdict":
+        sig = data["signature"]
+        created = sig.get("created")
+        return cls(
+            id=data["id"],
+            status=Status(data["status"]),
+            trusted=bool(data["trusted"]),
+            signature=SignatureInfo(
+                type=SignatureType(sig["type"]) if sig.get("type") else None,
+                key=sig.get("key"),
+                created=datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+                if created
+                else None,
+            ),
+            signer=data.get("signer"),
+            reason=data["reason"],
+            summary=data.get("summary", ""),
+        )
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """All verdicts of one ``verify`` run, in history order (newest first)."""
+
+    commits: tuple[CommitVerdict, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.trusted for c in self.commits)
+
+    def by_status(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in self.commits:
+            counts[c.status.value] = counts.get(c.status.value, 0) + 1
+        return counts
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "commits": [c.to_json() for c in self.commits],
+            "summary": {
+                "total": len(self.commits),
+                "trusted": sum(1 for c in self.commits if c.trusted),
+                "by_status": self.by_status(),
+            },
+            "warnings": list(self.warnings),
+        }
+
+
+def as_dict(obj) -> dict:
+    return asdict(obj)

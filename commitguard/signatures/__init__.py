@@ -1,0 +1,1 @@
+"""Signature schemes: one module per scheme behind :mod:`.interface`."""

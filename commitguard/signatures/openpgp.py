@@ -1,0 +1,319 @@
+"""OpenPGP commit signatures, verified in-process by Sequoia (pysequoia).
+
+Fast path: Sequoia's standard policy says the signature is valid; we then
+apply the keyring's own constraints (revoked, validity windows, forge).
+Slow path, only for rejected signatures: the certificate's packets say why
+(expired at signing time, certify-only key, revoked, weak algorithm) and
+GnuPG says whether the signature is at least mathematically sound, which the
+two relaxing policies need.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime, timedelta, timezone
+
+import pysequoia
+from pysequoia.packet import PacketPile, SignatureType as PgpSigType, Tag
+
+from commitguard.keyring.index import Candidate, KeyIndex
+from commitguard.keyring.model import Keyring
+from commitguard.model import SignatureInfo, SignatureType, SignatureVerdict, Status
+from commitguard.signatures import openpgp_packets
+from commitguard.signatures.gnupg_opinion import GnuPGOpinion
+from commitguard.signatures.interface import SignatureScheme
+
+ARMOR_HEADER = b"-----BEGIN PGP SIGNATURE-----"
+# Clock skew we tolerate before calling a signature "from the future".
+FUTURE_TOLERANCE = timedelta(minutes=5)
+_DOCUMENT_TYPES = {int(PgpSigType.Binary), int(PgpSigType.Text)}
+
+
+class OpenPGPScheme(SignatureScheme):
+    type = SignatureType.OPENPGP
+
+    def __init__(self, keyring: Keyring, index: KeyIndex | None = None):
+        self.keyring = keyring
+        self.policy = keyring.policy
+        self.index = index or KeyIndex(keyring)
+        certs = []
+        seen = set()
+        for _, entry in keyring.holders():
+            if entry.openpgp is not None and entry.openpgp.fingerprint not in seen:
+                seen.add(entry.openpgp.fingerprint)
+                certs.append(entry.openpgp.cert_bytes)
+        self._cert_bytes = certs
+        self._certs: dict[str, pysequoia.Cert] = {}
+        self._gnupg = GnuPGOpinion(certs)
+
+    def recognizes(self, signature: bytes) -> bool:
+        return signature.lstrip().startswith(ARMOR_HEADER)
+
+    # -- the verdict -------------------------------------------------------------
+
+    def verify(self, signature: bytes, payload: bytes, committed_at: datetime) -> SignatureVerdict:
+        sig, problem = parse_signature(signature)
+        if sig is None:
+            return _verdict(Status.MALFORMED, f"OpenPGP signature cannot be parsed: {problem}", SignatureInfo(self.type))
+        try:
+            issuer_fpr = sig.issuer_fingerprint
+            key_id = sig.issuer_key_id
+            created = sig.created
+            stype = sig.signature_type
+            hash_algo = sig.hash_algorithm
+        except Exception as exc:  # defensive: accessors on odd packets
+            return _verdict(Status.MALFORMED, f"OpenPGP signature unreadable: {_first_line(exc)}", SignatureInfo(self.type))
+        info = SignatureInfo(self.type, (issuer_fpr or key_id or "").upper() or None, created)
+        if created is None:
+            return _verdict(Status.MALFORMED, "OpenPGP signature has no creation time", info)
+        if stype is None or int(stype) not in _DOCUMENT_TYPES:
+            return _verdict(Status.BAD_SIGNATURE, f"OpenPGP signature of type {_name(stype)} is not a signature over a document", info)
+        candidates = self.index.openpgp(issuer_fpr, key_id)
+        if not candidates:
+            who = f"fingerprint {issuer_fpr.upper()}" if issuer_fpr else f"key id {key_id.upper()}" if key_id else "no issuer"
+            return _verdict(Status.UNKNOWN_KEY, f"signed by OpenPGP {who}, which is not in the keyring", info)
+
+        weak_hash = openpgp_packets.weak_hash_name(hash_algo)
+        if weak_hash is not None and (weak_hash != "SHA-1" or not self.policy.accept_sha1):
+            why = "policy.openpgp_sha1 = \"reject\"" if weak_hash == "SHA-1" else "never accepted"
+            return _verdict(
+                Status.WEAK_SIGNATURE,
+                f"{weak_hash} signature by {candidates[0].holder.id} ({candidates[0].key_fingerprint}) is rejected ({why})",
+                _with_key(info, candidates[0].key_fingerprint),
+                signer=candidates[0].holder.id,
+            )
+        now = datetime.now(timezone.utc)
+        if created > now + FUTURE_TOLERANCE:
+            return _verdict(
+                Status.BAD_SIGNATURE,
+                f"signature claims to be made at {created:%Y-%m-%d %H:%M}Z, in the future",
+                info,
+                cacheable=False,
+            )
+
+        valid = self._fast_path(sig, payload, candidates)
+        if valid is not None:
+            cand, signing_key = valid
+            facts = openpgp_packets.key_facts(cand.entry.openpgp.cert_bytes, signing_key)  # type: ignore[union-attr]
+            return self._judge_valid(cand, _with_key(info, signing_key), facts, created, cacheable=sig.expiration is None)
+        return self._slow_path(signature, payload, sig, candidates, info, created)
+
+    def _fast_path(self, sig, payload: bytes, candidates: list[Candidate]):
+        certs = [self._cert(c) for c in candidates]
+        try:
+            result = pysequoia.verify(bytes=payload, store=lambda _ids: certs, signature=sig)
+        except Exception:
+            return None
+        for valid in result.valid_sigs:
+            primary = valid.certificate.upper()
+            signing = valid.signing_key.upper()
+            for cand in candidates:
+                if cand.entry.openpgp.fingerprint == primary and cand.key_fingerprint == signing:  # type: ignore[union-attr]
+                    return cand, signing
+        return None
+
+    def _judge_valid(self, cand: Candidate, info: SignatureInfo, facts, created: datetime, *, cacheable: bool, note: str = ""):
+        """A mathematically valid signature by a keyring key: apply the keyring's own word."""
+        who = cand.holder.id
+        key_desc = f"openpgp {info.key}"
+        entry = cand.entry
+        if entry.revoked:
+            return _verdict(Status.REVOKED_KEY, f"{key_desc} of {who} is marked revoked in the keyring", info, signer=who)
+        if facts is not None and facts.revoked:
+            return _verdict(Status.REVOKED_KEY, f"{key_desc} of {who} is revoked in its certificate", info, signer=who)
+        if facts is not None and (weak := facts.weak_algorithm):
+            return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {weak}", info, signer=who)
+        if entry.valid_after is not None and created < entry.valid_after:
+            return _verdict(
+                Status.EXPIRED_KEY,
+                f"{key_desc} of {who} signed at {created:%Y-%m-%dT%H:%M:%SZ}, before its valid_after {entry.valid_after:%Y-%m-%dT%H:%M:%SZ}",
+                info,
+                signer=who,
+            )
+        if entry.valid_before is not None and created >= entry.valid_before:
+            return _verdict(
+                Status.EXPIRED_KEY,
+                f"{key_desc} of {who} signed at {created:%Y-%m-%dT%H:%M:%SZ}, after its valid_before {entry.valid_before:%Y-%m-%dT%H:%M:%SZ}",
+                info,
+                signer=who,
+            )
+        if cand.holder.kind == "forge":
+            return _verdict(Status.FORGE, f"signed by forge {who} ({key_desc}){note}", info, signer=who, cacheable=cacheable)
+        return _verdict(Status.TRUSTED, f"signed by {who} ({key_desc}){note}", info, signer=who, cacheable=cacheable)
+
+    def _slow_path(self, signature: bytes, payload: bytes, sig, candidates: list[Candidate], info, created: datetime):
+        cand = candidates[0]
+        who = cand.holder.id
+        info = _with_key(info, cand.key_fingerprint)
+        facts = openpgp_packets.key_facts(cand.entry.openpgp.cert_bytes, cand.key_fingerprint)  # type: ignore[union-attr]
+        opinion = self._gnupg.judge(signature, payload)
+        key_desc = f"openpgp {cand.key_fingerprint}"
+
+        # What the certificate says, independent of the mathematics.
+        problems: list[tuple[Status, str]] = []
+        if cand.entry.revoked:
+            problems.append((Status.REVOKED_KEY, f"{key_desc} of {who} is marked revoked in the keyring"))
+        if facts is None:
+            problems.append((Status.BAD_SIGNATURE, f"{key_desc} has no usable binding in its certificate"))
+        else:
+            if facts.revoked:
+                problems.append((Status.REVOKED_KEY, f"{key_desc} of {who} is revoked in its certificate"))
+            if facts.weak_algorithm:
+                problems.append((Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {facts.weak_algorithm}"))
+            if facts.binding_hashes and not (set(facts.binding_hashes) == {"SHA-1"} and self.policy.accept_sha1):
+                problems.append(
+                    (Status.WEAK_SIGNATURE, f"the certificate of {who} is bound with {', '.join(facts.binding_hashes)} self-signatures")
+                )
+            if not facts.signing_capable:
+                kind = "primary key" if facts.primary else "subkey"
+                problems.append((Status.BAD_SIGNATURE, f"made by {kind} {cand.key_fingerprint} of {who}, which is not marked for signing"))
+            if facts.created is not None and created < facts.created:
+                problems.append((Status.BAD_SIGNATURE, f"signature predates its key {cand.key_fingerprint} (created {facts.created:%Y-%m-%d})"))
+        expired = facts is not None and facts.expires is not None and created >= facts.expires
+        expiry_text = (
+            f"{key_desc} of {who} had expired ({facts.expires:%Y-%m-%dT%H:%M:%SZ}) when it signed at {created:%Y-%m-%dT%H:%M:%SZ}"
+            if expired
+            else ""
+        )
+
+        if not opinion.available:
+            base = problems[0] if problems else (
+                (Status.EXPIRED_KEY, expiry_text) if expired else (Status.BAD_SIGNATURE, "Sequoia rejects this signature")
+            )
+            return _verdict(base[0], f"{base[1]}; {opinion.detail}, so it cannot be checked further", info, signer=who, cacheable=False)
+        if not opinion.good:
+            return _verdict(Status.BAD_SIGNATURE, f"signature does not verify over this commit (GnuPG: {opinion.detail})", info, signer=who)
+        if opinion.key_fingerprint and opinion.key_fingerprint.upper() != cand.key_fingerprint:
+            info = _with_key(info, opinion.key_fingerprint.upper())
+        if problems:
+            status, reason = problems[0]
+            return _verdict(status, reason, info, signer=who)
+        if expired and not self.policy.ignore_expiry:
+            return _verdict(Status.EXPIRED_KEY, expiry_text, info, signer=who)
+
+        # Sound mathematics, nothing wrong in the certificate: the remaining
+        # reasons for Sequoia's refusal are the two the policy may relax.
+        relaxed = []
+        if expired:
+            relaxed.append("its key had expired when it signed; accepted under policy.openpgp_expiry = \"ignore\"")
+        if openpgp_packets.weak_hash_name(sig.hash_algorithm) or (facts and facts.binding_hashes):
+            relaxed.append("SHA-1 accepted under policy.openpgp_sha1 = \"accept\"")
+        if not relaxed:
+            return _verdict(
+                Status.BAD_SIGNATURE,
+                f"Sequoia's standard policy rejects this signature by {who} for a reason commitguard cannot relax "
+                f"(GnuPG: {opinion.detail})",
+                info,
+                signer=who,
+            )
+        note = " (" + "; ".join(relaxed) + ")"
+        return self._judge_valid(cand, info, facts, created, cacheable=True, note=note)
+
+    def _cert(self, cand: Candidate) -> pysequoia.Cert:
+        fpr = cand.entry.openpgp.fingerprint  # type: ignore[union-attr]
+        cert = self._certs.get(fpr)
+        if cert is None:
+            cert = pysequoia.Cert.from_bytes(cand.entry.openpgp.cert_bytes)  # type: ignore[union-attr]
+            self._certs[fpr] = cert
+        return cert
+
+
+# -- parsing ----------------------------------------------------------------------
+
+
+def parse_signature(armored: bytes):
+    """(Sig, None) or (None, problem). Repairs one harmless real-world quirk.
+
+    GitHub's web-flow signer (key B5690EEEBB952194 among others) writes RSA
+    signature MPIs with a fixed bit count even when the value has leading
+    zero bits; Sequoia's parser refuses those as non-canonical while GnuPG
+    accepts them. The MPI's length header is not covered by the signature, so
+    rewriting it canonically yields the same signature over the same bytes.
+    """
+    if armored.count(ARMOR_HEADER) != 1:
+        return None, "expected exactly one armored PGP signature block"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            packets = list(PacketPile.from_bytes(armored))
+        except Exception as exc:
+            return None, _first_line(exc)
+        if len(packets) != 1 or packets[0].tag != Tag.Signature:
+            return None, f"expected one signature packet, found {len(packets)} packet(s)"
+        try:
+            return pysequoia.Sig.from_bytes(armored), None
+        except Exception as exc:
+            first_error = _first_line(exc)
+        repaired = _canonical_mpis(packets[0].body)
+        if repaired is None:
+            return None, first_error
+        try:
+            return pysequoia.Sig.from_bytes(_new_format_packet(2, repaired)), None
+        except Exception:
+            return None, first_error
+
+
+def _canonical_mpis(body: bytes) -> bytes | None:
+    """A v4 signature body with minimally encoded MPIs, or None if not that shape."""
+    try:
+        if len(body) < 6 or body[0] != 4:
+            return None
+        pos = 4
+        hashed_len = int.from_bytes(body[pos : pos + 2], "big")
+        pos += 2 + hashed_len
+        unhashed_len = int.from_bytes(body[pos : pos + 2], "big")
+        pos += 2 + unhashed_len
+        pos += 2  # left 16 bits of the hash
+        if pos > len(body):
+            return None
+        head, rest = body[:pos], body[pos:]
+        out = bytearray(head)
+        changed = False
+        while rest:
+            if len(rest) < 2:
+                return None
+            bits = int.from_bytes(rest[:2], "big")
+            size = (bits + 7) // 8
+            if len(rest) < 2 + size:
+                return None
+            value = rest[2 : 2 + size].lstrip(b"\0")
+            true_bits = int.from_bytes(value, "big").bit_length()
+            if true_bits != bits:
+                changed = True
+            out += true_bits.to_bytes(2, "big") + value
+            rest = rest[2 + size :]
+        return bytes(out) if changed else None
+    except (IndexError, ValueError):
+        return None
+
+
+def _new_format_packet(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    if n < 192:
+        length = bytes([n])
+    elif n < 8384:
+        n2 = n - 192
+        length = bytes([(n2 >> 8) + 192, n2 & 0xFF])
+    else:
+        length = b"\xff" + n.to_bytes(4, "big")
+    return bytes([0xC0 | tag]) + length + body
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _verdict(status: Status, reason: str, info: SignatureInfo, *, signer: str | None = None, cacheable: bool = True):
+    return SignatureVerdict(status=status, reason=reason, signature=info, signer=signer, cacheable=cacheable)
+
+
+def _with_key(info: SignatureInfo, key: str) -> SignatureInfo:
+    return SignatureInfo(info.type, key.upper(), info.created)
+
+
+def _name(value) -> str:
+    return repr(value).split(".")[-1]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
