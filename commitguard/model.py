@@ -25,6 +25,10 @@ class Status(str, enum.Enum):
     MALFORMED = "malformed"
 
 
+# Statuses whose signature proves nothing about who made it: no signer is named.
+UNATTRIBUTED = frozenset({Status.BAD_SIGNATURE, Status.MALFORMED, Status.UNKNOWN_KEY, Status.UNSIGNED})
+
+
 class SignatureType(str, enum.Enum):
     SSH = "ssh"
     OPENPGP = "openpgp"

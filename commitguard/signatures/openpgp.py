@@ -18,7 +18,7 @@ from pysequoia.packet import PacketPile, SignatureType as PgpSigType, Tag
 
 from commitguard.keyring.index import Candidate, KeyIndex
 from commitguard.keyring.model import Keyring
-from commitguard.model import SignatureInfo, SignatureType, SignatureVerdict, Status
+from commitguard.model import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
 from commitguard.signatures import openpgp_packets
 from commitguard.signatures.gnupg_opinion import GnuPGOpinion
 from commitguard.signatures.interface import SignatureScheme
@@ -303,6 +303,8 @@ def _new_format_packet(tag: int, body: bytes) -> bytes:
 
 
 def _verdict(status: Status, reason: str, info: SignatureInfo, *, signer: str | None = None, cacheable: bool = True):
+    if status in UNATTRIBUTED:
+        signer = None  # a signature that does not verify vouches for nobody
     return SignatureVerdict(status=status, reason=reason, signature=info, signer=signer, cacheable=cacheable)
 
 

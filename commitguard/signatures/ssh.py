@@ -18,7 +18,7 @@ from sshsig.sshsig import SshsigSignature, SshsigWrapper
 
 from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import Keyring
-from commitguard.model import SignatureInfo, SignatureType, SignatureVerdict, Status
+from commitguard.model import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
 from commitguard.signatures import ssh_algorithms
 from commitguard.signatures.interface import SignatureScheme
 
@@ -149,4 +149,6 @@ def _key_type(blob: bytes) -> str:
 
 
 def _verdict(status: Status, reason: str, info: SignatureInfo, *, signer: str | None = None) -> SignatureVerdict:
+    if status in UNATTRIBUTED:
+        signer = None  # a signature that does not verify vouches for nobody
     return SignatureVerdict(status=status, reason=reason, signature=info, signer=signer)
