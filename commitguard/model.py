@@ -40,7 +40,8 @@ def utc_iso(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    m = moment.astimezone(timezone.utc)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class CommitVerdict:
     signature: SignatureInfo
     signer: str | None
     reason: str
-    summary: str = ""
+    summary: str = ""  # the subject line, for people; filled for untrusted commits only
 
     def to_json(self) -> dict:
         return {
@@ -108,7 +109,6 @@ class CommitVerdict:
             "signature": self.signature.to_json(),
             "signer": self.signer,
             "reason": self.reason,
-            "summary": self.summary,
         }
 
     @classmethod

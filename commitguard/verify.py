@@ -8,6 +8,7 @@ its own repository handle and verifier, so both cores work.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -81,8 +82,13 @@ def verify_commit_ids(repo: pygit2.Repository, keyring: Keyring, ids, options: V
         cache.store(key, fresh)
         cache.close()
     known.update(fresh)
-    summaries = {i: _summary(repo, i) for i in ids}
-    return [to_commit_verdict(i, known[i], keyring, summaries[i]) for i in ids]
+    out = []
+    for i in ids:
+        verdict = to_commit_verdict(i, known[i], keyring)
+        if not verdict.trusted:
+            verdict = dataclasses.replace(verdict, summary=_summary(repo, i))
+        out.append(verdict)
+    return out
 
 
 def to_commit_verdict(commit_id: str, v: SignatureVerdict, keyring: Keyring, summary: str = "") -> CommitVerdict:

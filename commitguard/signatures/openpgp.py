@@ -44,6 +44,7 @@ class OpenPGPScheme(SignatureScheme):
                 certs.append(entry.openpgp.cert_bytes)
         self._cert_bytes = certs
         self._certs: dict[str, pysequoia.Cert] = {}
+        self._facts: dict[tuple[str, str], openpgp_packets.KeyFacts | None] = {}
         self._gnupg = GnuPGOpinion(certs)
 
     def recognizes(self, signature: bytes) -> bool:
@@ -94,7 +95,7 @@ class OpenPGPScheme(SignatureScheme):
         valid = self._fast_path(sig, payload, candidates)
         if valid is not None:
             cand, signing_key = valid
-            facts = openpgp_packets.key_facts(cand.entry.openpgp.cert_bytes, signing_key)  # type: ignore[union-attr]
+            facts = self._key_facts(cand, signing_key)
             return self._judge_valid(cand, _with_key(info, signing_key), facts, created, cacheable=sig.expiration is None)
         return self._slow_path(signature, payload, sig, candidates, info, created)
 
@@ -145,7 +146,7 @@ class OpenPGPScheme(SignatureScheme):
         cand = candidates[0]
         who = cand.holder.id
         info = _with_key(info, cand.key_fingerprint)
-        facts = openpgp_packets.key_facts(cand.entry.openpgp.cert_bytes, cand.key_fingerprint)  # type: ignore[union-attr]
+        facts = self._key_facts(cand, cand.key_fingerprint)
         opinion = self._gnupg.judge(signature, payload)
         key_desc = f"openpgp {cand.key_fingerprint}"
 
@@ -208,6 +209,13 @@ class OpenPGPScheme(SignatureScheme):
             )
         note = " (" + "; ".join(relaxed) + ")"
         return self._judge_valid(cand, info, facts, created, cacheable=True, note=note)
+
+    def _key_facts(self, cand: Candidate, key_fingerprint: str):
+        """Facts are per key, not per signature: read the packets once."""
+        slot = (cand.entry.openpgp.fingerprint, key_fingerprint)  # type: ignore[union-attr]
+        if slot not in self._facts:
+            self._facts[slot] = openpgp_packets.key_facts(cand.entry.openpgp.cert_bytes, key_fingerprint)  # type: ignore[union-attr]
+        return self._facts[slot]
 
     def _cert(self, cand: Candidate) -> pysequoia.Cert:
         fpr = cand.entry.openpgp.fingerprint  # type: ignore[union-attr]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from sshsig.ssh_public_key import PublicKey
-from sshsig.sshsig import SshsigSignature, SshsigWrapper
 
 from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import Keyring
@@ -42,6 +42,7 @@ class SshScheme(SignatureScheme):
         self.keyring = keyring
         self.index = index or KeyIndex(keyring)
         self.namespace = namespace
+        self._keys: dict[bytes, object] = {}
 
     def recognizes(self, signature: bytes) -> bool:
         return signature.lstrip().startswith(ARMOR_HEADER)
@@ -77,7 +78,7 @@ class SshScheme(SignatureScheme):
         if sig_algo.encode() in _WEAK_SIG_ALGOS:
             return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {_WEAK_SIG_ALGOS[sig_algo.encode()]}", info, signer=who)
 
-        problem = _check(parsed, payload)
+        problem = _check(parsed, payload, self._public_key(parsed.public_key))
         if problem is not None:
             return _verdict(Status.BAD_SIGNATURE, f"SSH signature by {key_desc} does not verify over this commit: {problem}", info, signer=who)
 
@@ -103,8 +104,35 @@ class SshScheme(SignatureScheme):
         return _verdict(Status.TRUSTED, f"signed by {who} ({key_desc})", info, signer=who)
 
 
+    def _public_key(self, blob: bytes):
+        """Keyring keys are few and signatures many: decode each key once."""
+        key = self._keys.get(blob)
+        if key is None:
+            try:
+                key = PublicKey.do_from_ssh_encoding(blob)
+            except Exception as exc:  # hostile blobs
+                key = ValueError(f"{type(exc).__name__}: {exc}")
+            self._keys[blob] = key
+        return key
+
+
+@dataclass(frozen=True)
+class ParsedSshsig:
+    public_key: bytes
+    namespace: bytes
+    reserved: bytes
+    hash_algo: bytes
+    signature: bytes
+
+
 def parse_signature(armored: bytes):
-    """(SshsigSignature, None) or (None, problem); strict about the armor."""
+    """(ParsedSshsig, None) or (None, problem); strict about armor and framing.
+
+    Written by hand rather than with sshsig's ``SshsigSignature``: that reader
+    accepts truncated fields and trailing bytes, and costs more than the
+    signature check itself on the hot path. The format (PROTOCOL.sshsig) is
+    six fixed bytes, a version and five length-prefixed strings.
+    """
     text = armored.strip()
     if not text.startswith(ARMOR_HEADER) or not text.endswith(ARMOR_FOOTER):
         return None, "not a single armored SSH SIGNATURE block"
@@ -115,22 +143,40 @@ def parse_signature(armored: bytes):
         raw = base64.b64decode(b"".join(inner.split()), validate=True)
     except ValueError:
         return None, "invalid base64"
-    try:
-        parsed = SshsigSignature(raw)
-    except (ValueError, NotImplementedError, EOFError) as exc:
-        return None, str(exc) or type(exc).__name__
-    except Exception as exc:  # sshsig's reader may raise struct errors on truncation
-        return None, f"{type(exc).__name__}: {exc}"
-    if bytes(parsed) != raw:
-        return None, "trailing or non-canonical data after the signature"
-    return parsed, None
+    if raw[:6] != b"SSHSIG":
+        return None, "missing SSHSIG magic"
+    if raw[6:10] != b"\0\0\0\1":
+        return None, "unsupported SSHSIG version"
+    fields = []
+    pos = 10
+    for _ in range(5):
+        if pos + 4 > len(raw):
+            return None, "truncated signature"
+        size = int.from_bytes(raw[pos : pos + 4], "big")
+        pos += 4
+        if pos + size > len(raw):
+            return None, "truncated signature"
+        fields.append(raw[pos : pos + size])
+        pos += size
+    if pos != len(raw):
+        return None, "trailing data after the signature"
+    return ParsedSshsig(*fields), None
 
 
-def _check(parsed: SshsigSignature, payload: bytes) -> str | None:
-    digest = _HASHES[parsed.hash_algo](payload).digest()
-    wrapper = SshsigWrapper(namespace=parsed.namespace, hash_algo=parsed.hash_algo, hash=digest).to_bytes()
+def _string(value: bytes) -> bytes:
+    return len(value).to_bytes(4, "big") + value
+
+
+def signed_data(namespace: bytes, hash_algo: bytes, payload: bytes) -> bytes:
+    """What an SSHSIG signature signs (PROTOCOL.sshsig), built directly:
+    sshsig's own writer is correct but slow on the hot path."""
+    digest = _HASHES[hash_algo](payload).digest()
+    return b"SSHSIG" + _string(namespace) + _string(b"") + _string(hash_algo) + _string(digest)
+
+
+def _check(parsed: ParsedSshsig, payload: bytes, key) -> str | None:
+    wrapper = signed_data(parsed.namespace, parsed.hash_algo, payload)
     try:
-        key = PublicKey.do_from_ssh_encoding(parsed.public_key)
         if not isinstance(key, PublicKey):
             return f"unsupported public key ({key})"
         err = key.do_verify(parsed.signature, wrapper)
