@@ -103,9 +103,16 @@ def to_commit_verdict(commit_id: str, v: SignatureVerdict, keyring: Keyring, sum
 
 
 def verify_commit(repo: pygit2.Repository, verifier: SignatureVerifier, commit_id: str) -> SignatureVerdict:
-    commit = repo[commit_id]
-    committed_at = datetime.fromtimestamp(commit.committer.time, timezone.utc)
-    signature, payload = commit.gpg_signature
+    try:
+        commit = repo[commit_id]
+        committed_at = datetime.fromtimestamp(commit.committer.time, timezone.utc)
+        signature, payload = commit.gpg_signature
+    except (pygit2.GitError, ValueError, OverflowError, OSError) as exc:
+        # libgit2 refuses some hostile headers (a NUL inside gpgsig, say):
+        # that commit is malformed; the rest of history is still judged.
+        return SignatureVerdict(
+            Status.MALFORMED, f"commit headers cannot be parsed ({exc})", SignatureInfo(None)
+        )
     if signature is None:
         return SignatureVerdict(Status.UNSIGNED, "commit is not signed", SignatureInfo(None))
     return verifier.verify(signature, payload, committed_at)
