@@ -29,6 +29,8 @@ import struct
 from abc import abstractmethod
 from typing import Any
 
+import nacl.bindings
+import nacl.exceptions
 import cryptography.exceptions
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -402,11 +404,66 @@ class SkEd25519PublicKey(_SkPublicKey):
 
 
 ##############################################################################
+# Plain Ed25519, through libsodium.
+
+
+class Ed25519Algorithm(PublicKeyAlgorithm):
+    """Replaces sshsig's own ssh-ed25519, for two reasons.
+
+    Speed: this is the most common commit signature, and libsodium verifies
+    Ed25519 in about half the time OpenSSL 3 takes here (60-70 us against
+    120-130 us per signature, measured in one process on this machine).
+    Robustness: sshsig's version ``assert``s on the signature's algorithm
+    name, which hostile input turns into an AssertionError (or, under -O,
+    into no check at all).
+    """
+
+    @property
+    def name(self) -> str:
+        return "ssh-ed25519"
+
+    def load_public_key(self, pkt: SshReader) -> PublicKey:
+        fields = _rest(pkt)
+        raw_key = fields.string()
+        fields.end()
+        blob = _ssh_string(self.name.encode("ascii")) + _ssh_string(raw_key)
+        return Ed25519PublicKey(blob, raw_key)
+
+
+class Ed25519PublicKey(_SshBlobKey):
+    _ALGO = "ssh-ed25519"
+
+    def __init__(self, blob: bytes, raw_key: bytes):
+        super().__init__(blob)
+        if len(raw_key) != 32:
+            raise ValueError("Ed25519 public key is not 32 bytes.")
+        self._raw = raw_key
+
+    def do_verify(self, signature: bytes, message: bytes) -> None | Exception:
+        try:
+            fields = self._open_signature(signature)
+            raw_sig = fields.string()
+            fields.end()
+        except ValueError as exc:
+            return exc
+        if len(raw_sig) != 64:
+            return ValueError("Ed25519 signature is not 64 bytes.")
+        try:
+            nacl.bindings.crypto_sign_open(raw_sig + message, self._raw)
+        except nacl.exceptions.BadSignatureError as exc:
+            return cryptography.exceptions.InvalidSignature(str(exc))
+        except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
+            return ValueError(f"Ed25519 verification failed: {exc}")
+        return None
+
+
+##############################################################################
 # Registration
 
 
 def _extra_algorithms() -> list[PublicKeyAlgorithm]:
     return [
+        Ed25519Algorithm(),
         EcdsaAlgorithm(b"nistp256"),
         EcdsaAlgorithm(b"nistp384"),
         EcdsaAlgorithm(b"nistp521"),
