@@ -43,7 +43,9 @@ _POLICY_CHOICES = {
 }
 _TOP_FIELDS = {"version", "policy", "person", "forge", "rule", "upstream"}
 _PERSON_FIELDS = {"id", "name", "emails", "github", "github_id", "roles", "key", "handle"}
-_KEY_FIELDS = {"ssh", "openpgp", "fingerprint", "valid_after", "valid_before", "revoked", "comment", "source", "obtained"}
+_KEY_FIELDS = {
+    "ssh", "openpgp", "fingerprint", "valid_after", "valid_before", "revoked", "namespaces", "comment", "source", "obtained",
+}
 _FORGE_FIELDS = {"id", "openpgp", "ssh", "fingerprint", "valid_after", "valid_before", "revoked", "key"}
 _RULE_FIELDS = {"paths", "approvals", "approvers", "exclude_author", "name"}
 _UPSTREAM_FIELDS = {"match", "openpgp", "ssh", "fingerprint", "valid_after", "valid_before", "revoked", "name"}
@@ -259,8 +261,17 @@ def _person(ctx: _Ctx, index: int, table: dict) -> Person:
     if not isinstance(keys_raw, list) or not all(isinstance(k, dict) for k in keys_raw):
         raise ctx.error(f"{where}.key", "must be an array of tables ([[person.key]])")
     keys: list[KeyEntry] = []
+    pins: list[str] = []
     for k_index, k in enumerate(keys_raw):
-        keys.extend(_key(ctx, f"{where}.key[{k_index}]", k, _KEY_FIELDS))
+        kwhere = f"{where}.key[{k_index}]"
+        if "ssh" not in k and "openpgp" not in k and "fingerprint" in k:
+            _no_unknown(ctx, kwhere, k, _KEY_FIELDS)
+            pins.append(_fingerprint(ctx, f"{kwhere}.fingerprint", k["fingerprint"]))
+            continue
+        keys.extend(_key(ctx, kwhere, k, _KEY_FIELDS))
+    github_id = table.get("github_id")
+    if github_id is not None and (not isinstance(github_id, int) or isinstance(github_id, bool)):
+        raise ctx.error(f"{where}.github_id", "must be a number")
     return Person(
         id=pid,
         name=_string(ctx, f"{where}.name", table.get("name")),
@@ -268,6 +279,8 @@ def _person(ctx: _Ctx, index: int, table: dict) -> Person:
         github=_string(ctx, f"{where}.github", table.get("github")),
         roles=_strings(ctx, f"{where}.roles", table.get("roles")),
         keys=tuple(keys),
+        github_id=github_id,
+        pins=tuple(pins),
     )
 
 
@@ -335,7 +348,18 @@ def _key(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> list[KeyEntry
     if valid_after and valid_before and valid_after >= valid_before:
         raise ctx.error(f"{where}.valid_before", "must be later than valid_after")
     revoked = _bool(ctx, f"{where}.revoked", table.get("revoked"), False)
-    common = dict(valid_after=valid_after, valid_before=valid_before, revoked=revoked, where=where)
+    namespaces = table.get("namespaces")
+    if namespaces is not None:
+        namespaces = _strings(ctx, f"{where}.namespaces", namespaces)
+        if not namespaces:
+            raise ctx.error(f"{where}.namespaces", "must name at least one namespace (e.g. [\"git\"])")
+    source = _string(ctx, f"{where}.source", table.get("source"))
+    _string(ctx, f"{where}.comment", table.get("comment"))
+    obtained = _moment(ctx, f"{where}.obtained", table.get("obtained"))
+    common = dict(
+        valid_after=valid_after, valid_before=valid_before, revoked=revoked, where=where,
+        namespaces=namespaces, source=source, obtained=obtained,
+    )
     if has_ssh:
         if "fingerprint" in table:
             pin = _string(ctx, f"{where}.fingerprint", table.get("fingerprint"), required=True)
@@ -390,9 +414,7 @@ def _openpgp_certs(ctx: _Ctx, where: str, relative: Any, pin: Any) -> list[OpenP
     if any(c.has_secret for c in certs):
         raise ctx.error(field, f"{relative}: holds secret key material; a keyring holds public certificates only")
     if pin is not None:
-        if not isinstance(pin, str):
-            raise ctx.error(f"{where}.fingerprint", "must be a 40-hex fingerprint string")
-        want = pin.replace(" ", "").upper()
+        want = _fingerprint(ctx, f"{where}.fingerprint", pin)
         matching = [c for c in certs if c.fingerprint == want]
         if not matching:
             found = ", ".join(c.fingerprint for c in certs)
@@ -408,6 +430,15 @@ def _openpgp_certs(ctx: _Ctx, where: str, relative: Any, pin: Any) -> list[OpenP
         )
         for c in certs
     ]
+
+
+def _fingerprint(ctx: _Ctx, field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ctx.error(field, "must be a 40-hex OpenPGP fingerprint string")
+    fpr = value.replace(" ", "").upper()
+    if len(fpr) not in (40, 64) or any(c not in "0123456789ABCDEF" for c in fpr):
+        raise ctx.error(field, f"{value!r} is not an OpenPGP fingerprint (40 hex digits)")
+    return fpr
 
 
 def _no_shared_keys(ctx: _Ctx, persons: tuple[Person, ...], forges: tuple[Forge, ...]) -> None:

@@ -82,6 +82,12 @@ class KeyEntry:
     valid_before: datetime | None = None
     revoked: bool = False
     where: str = ""  # "person[0].key[1]": for messages
+    namespaces: tuple[str, ...] | None = None  # SSH: where the key may sign; None: anywhere
+    source: str | None = None  # where the key was obtained (trust on first use)
+    obtained: datetime | None = None  # when
+
+    def allows_namespace(self, namespace: str) -> bool:
+        return self.namespaces is None or namespace in self.namespaces
 
     @property
     def display(self) -> str:
@@ -99,6 +105,10 @@ class Person:
     github: str | None = None
     roles: tuple[str, ...] = ()
     keys: tuple[KeyEntry, ...] = ()
+    github_id: int | None = None
+    # OpenPGP fingerprints named without a certificate (nixpkgs'
+    # maintainer-list gives only fingerprints): listed, never usable.
+    pins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

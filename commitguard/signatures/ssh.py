@@ -72,6 +72,13 @@ class SshScheme(SignatureScheme):
         key = cand.entry.ssh
         assert key is not None
         key_desc = f"{key.key_type} {fingerprint}"
+        if not cand.entry.allows_namespace(self.namespace.decode()):
+            allowed = ", ".join(cand.entry.namespaces or ())
+            return _verdict(
+                Status.UNKNOWN_KEY,
+                f"{key_desc} of {who} is trusted only for namespaces {allowed}, not {self.namespace.decode()!r}",
+                info,
+            )
         if key.weak:
             return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {key.weak}", info, signer=who)
         sig_algo = _key_type(parsed.signature)

@@ -1,0 +1,1 @@
+"""Keyring import sources: one module per source behind :mod:`.interface`."""
