@@ -10,10 +10,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from commitguard.errors import CommitguardError, KeyringError
+from commitguard.errors import CommitguardError
 from commitguard.history import open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
 from commitguard.output import formatter_for
+from commitguard.repository_keyring import verify_with_repository_keyring
 from commitguard.verify import VerifyOptions, verify_revisions
 
 app = typer.Typer(
@@ -69,30 +70,24 @@ def verify(
     formatter = formatter_for(format, color=sys.stdout.isatty())
     repository = open_repository(repo)
     keyring_dir, in_repo = choose_keyring_dir(keyring, repository.workdir)
-    if in_repo:
-        raise KeyringError(
-            "a keyring kept inside the repository must be judged commit by commit from a trust root, "
-            "which this version does not do yet: pass --keyring DIR with a keyring you keep yourself",
-            path=keyring_dir,
-        )
-    loaded = load_keyring(keyring_dir)
+    loaded = None if in_repo else load_keyring(keyring_dir)
     if cache is None and not no_cache:
         from commitguard.cache import default_cache_dir
 
         cache = str(default_cache_dir())
     update, stop = _progress_printer(format == "text" and sys.stderr.isatty())
+    options = VerifyOptions(
+        revs=tuple(revs or ["HEAD"]),
+        trust_root=trust_root,
+        jobs=jobs,
+        cache_dir=None if no_cache else cache,
+        progress=update,
+    )
     try:
-        report = verify_revisions(
-            repo,
-            loaded,
-            VerifyOptions(
-                revs=tuple(revs or ["HEAD"]),
-                trust_root=trust_root,
-                jobs=jobs,
-                cache_dir=None if no_cache else cache,
-                progress=update,
-            ),
-        )
+        if loaded is None:
+            report = verify_with_repository_keyring(repo, options)
+        else:
+            report = verify_revisions(repo, loaded, options)
     finally:
         if stop:
             stop()

@@ -153,3 +153,30 @@ def _is_ancestor(repo, ancestor, tip) -> bool:
         return repo.descendant_of(tip, ancestor)
     except (KeyError, pygit2.GitError):
         return ancestor in _ancestors(repo, [tip], tolerate_missing=True)
+
+
+def topological_order(repo: pygit2.Repository, ids) -> list[str]:
+    """``ids`` ordered parents first (every commit after all its parents in ``ids``)."""
+    wanted = set(ids)
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1: on the stack, 2: emitted
+    for start in ids:
+        if state.get(start):
+            continue
+        stack = [(start, False)]
+        while stack:
+            commit_id, expanded = stack.pop()
+            if expanded:
+                if state.get(commit_id) != 2:
+                    state[commit_id] = 2
+                    order.append(commit_id)
+                continue
+            if state.get(commit_id):
+                continue
+            state[commit_id] = 1
+            stack.append((commit_id, True))
+            for parent in repo[commit_id].parent_ids:
+                p = str(parent)
+                if p in wanted and not state.get(p):
+                    stack.append((p, False))
+    return order
