@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 
 from commitguard.errors import CommitguardError
 from commitguard.model import VerifyReport
 
 
 class Formatter(ABC):
+    """One output format. A format renders the commands it is meant for; asking
+    it for another is a usage error (exit 2), never an empty report."""
+
     name: str
 
-    @abstractmethod
     def verify(self, report: VerifyReport) -> str:
         """The whole output of ``verify`` for this report."""
+        raise CommitguardError(f"--format {self.name} is not available for verify", field="--format")
+
+    def check_pr(self, report) -> str:
+        """The whole output of ``check-pr`` for a :class:`commitguard.checkpr.CheckReport`."""
+        raise CommitguardError(f"--format {self.name} is not available for check-pr", field="--format")
 
 
 def formatter_for(name: str, *, color: bool = False) -> Formatter:

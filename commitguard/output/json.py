@@ -14,3 +14,6 @@ class JsonFormatter(Formatter):
     def verify(self, report: VerifyReport) -> str:
         # No indent: the C encoder is ten times faster on 100,000 commits.
         return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    def check_pr(self, report) -> str:
+        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"

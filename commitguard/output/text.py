@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from commitguard.model import Status, VerifyReport
+from commitguard.output.interface import Formatter
 
 _STYLE = {
     Status.TRUSTED: "green",
@@ -17,7 +18,7 @@ _STYLE = {
 MAX_LISTED = 200
 
 
-class TextFormatter:
+class TextFormatter(Formatter):
     name = "text"
 
     def __init__(self, *, color: bool = False, width: int = 120):
@@ -54,4 +55,50 @@ class TextFormatter:
             out.print("\nresult: NOT TRUSTED", style="bold red")
         else:
             out.print("\nresult: all commits trusted", style="bold green")
+        return buffer.getvalue()
+
+    def check_pr(self, report) -> str:
+        buffer = io.StringIO()
+        out = self._console(buffer)
+        pr = report.pull_request
+        title = f"pull request #{pr.number}" if pr.number is not None else "change"
+        out.print(f"{title} {pr.base[:12]}..{pr.head[:12]} in {pr.repository}", style="bold", markup=False)
+        out.print(f"keyring: {report.keyring_source}", markup=False)
+        for warning in report.warnings:
+            out.print(f"warning: {warning}", style="yellow", markup=False)
+        untrusted = [c for c in report.commits if not c.trusted]
+        out.print(
+            f"\ncommits: {len(report.commits)} checked, {len(report.commits) - len(untrusted)} trusted",
+            style="green" if not untrusted else "red",
+        )
+        for c in untrusted:
+            out.print(f"  {c.id[:12]}  {c.status.value:<14} {c.summary}", style="red", markup=False)
+            out.print(f"                {c.reason}", markup=False)
+        table = Table(title="review rules", title_justify="left")
+        for column in ("paths", "files", "required", "approved by", "missing", "stale", "may approve"):
+            table.add_column(column)
+        for r in report.rules:
+            table.add_row(
+                ", ".join(r.paths), str(len(r.files)), str(r.required), ", ".join(r.approved_by) or "-",
+                str(r.missing), ", ".join(r.stale) or "-", ", ".join(r.eligible) or "nobody",
+                style="green" if r.ok else "red",
+            )
+        out.print(table)
+        for r in report.rules:
+            for note in r.unresolved:
+                out.print(f"  note: {note}", style="yellow", markup=False)
+        if report.uncovered:
+            out.print(f"{len(report.uncovered)} changed file(s) covered by no rule:", style="red")
+            for path in report.uncovered[:MAX_LISTED]:
+                out.print(f"  {path}", markup=False)
+        rejected = [a for a in report.approvals if a.status.value != "valid"]
+        if rejected:
+            out.print("approvals that do not count:", style="yellow")
+            for a in rejected:
+                who = a.person or a.key or "?"
+                out.print(f"  {a.status.value:<8} {who}: {a.reason} [{a.origin}]", markup=False)
+        if report.ok:
+            out.print("\nresult: OK to merge", style="bold green")
+        else:
+            out.print("\nresult: NOT OK", style="bold red")
         return buffer.getvalue()

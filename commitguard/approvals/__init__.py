@@ -1,0 +1,1 @@
+"""Signed review approvals: statement, stores (git notes, GitHub reviews), verification."""

@@ -1,0 +1,229 @@
+"""The pre-merge check: signed commits, and enough signed approvals per rule.
+
+Everything that judges the pull request comes from the *base* side: the
+keyring (when it lives in the repository), the rules, and the maintainers of
+the packages it touches. The pull request's head can change all of those
+files, and a change must never vouch for itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import PurePosixPath
+
+import pygit2
+
+from commitguard.approvals.interface import ApprovalStore, RawApproval
+from commitguard.approvals.notes import GitNotesStore
+from commitguard.approvals.verify import ApprovalStatus, ApprovalVerdict, ApprovalVerifier, ReviewContext
+from commitguard.errors import CommitguardError, RepositoryError
+from commitguard.history import resolve_commit, select_commits
+from commitguard.keyring.model import Keyring
+from commitguard.model import CommitVerdict
+from commitguard.nix.maintainers import read_maintainers
+from commitguard.repository_keyring import TreeKeyrings
+from commitguard.rules import RuleResult, evaluate_rules
+from commitguard.verify import VerifyOptions, verify_commit_ids
+
+MAX_PR_COMMITS = 10_000
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """What is under review. ``author`` is a forge login when known."""
+
+    base: str
+    head: str
+    repository: str
+    number: int | None = None
+    author_login: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    pull_request: PullRequest
+    commits: tuple[CommitVerdict, ...]
+    changed_files: tuple[str, ...]
+    rules: tuple[RuleResult, ...]
+    uncovered: tuple[str, ...]
+    approvals: tuple[ApprovalVerdict, ...]
+    authors: tuple[str, ...]
+    keyring_source: str
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def commits_ok(self) -> bool:
+        return all(c.trusted for c in self.commits)
+
+    @property
+    def ok(self) -> bool:
+        return self.commits_ok and all(r.ok for r in self.rules) and not self.uncovered
+
+    def to_json(self) -> dict:
+        pr = self.pull_request
+        return {
+            "ok": self.ok,
+            "repository": pr.repository,
+            "pull_request": pr.number,
+            "base": pr.base,
+            "head": pr.head,
+            "keyring": self.keyring_source,
+            "commits": [c.to_json() for c in self.commits],
+            "changed_files": list(self.changed_files),
+            "rules": [r.to_json() for r in self.rules],
+            "uncovered": list(self.uncovered),
+            "approvals": [a.to_json() for a in self.approvals],
+            "authors": list(self.authors),
+            "warnings": list(self.warnings),
+        }
+
+
+def repository_name(repo: pygit2.Repository, explicit: str | None) -> str:
+    """--repository, else the origin URL normalised, else the root commit id."""
+    if explicit:
+        return explicit
+    try:
+        url = repo.remotes["origin"].url
+    except (KeyError, ValueError, pygit2.GitError):
+        url = None
+    if url:
+        return normalise_remote(url)
+    try:
+        walker = repo.walk(repo.head.target, pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_REVERSE)
+        return f"root:{next(iter(walker)).id}"
+    except (pygit2.GitError, KeyError, StopIteration):
+        raise RepositoryError("cannot name the repository (no origin remote, no commits): pass --repository NAME", field="--repository") from None
+
+
+def normalise_remote(url: str) -> str:
+    """``git@github.com:o/r.git`` and ``https://github.com/o/r`` both -> ``github.com/o/r``."""
+    text = url.strip()
+    for prefix in ("https://", "http://", "ssh://", "git://"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    if "@" in text.split("/")[0]:
+        text = text.split("@", 1)[1]
+    if ":" in text.split("/")[0]:
+        host, rest = text.split(":", 1)
+        text = f"{host}/{rest.lstrip('/')}" if not rest.split("/")[0].isdigit() else f"{host}/{rest.split('/', 1)[1]}"
+    if text.endswith(".git"):
+        text = text[:-4]
+    return text.rstrip("/").lower()
+
+
+def changed_files(repo: pygit2.Repository, base: str, head: str) -> list[str]:
+    """What the pull request changes: merge-base(base, head) against head."""
+    merge_base = repo.merge_base(base, head)
+    if merge_base is None:
+        raise RepositoryError(f"{base[:12]} and {head[:12]} share no history", field="--base")
+    diff = repo.diff(repo[merge_base].tree, repo[head].tree)
+    paths: set[str] = set()
+    for delta in diff.deltas:
+        paths.add(delta.old_file.path)
+        paths.add(delta.new_file.path)
+    return sorted(paths)
+
+
+def package_maintainers(repo: pygit2.Repository, base: str, files: list[str]) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """For each changed file, the maintainers of its package expression *at base*."""
+    tree = repo[base].tree
+    out: dict[str, tuple[str, ...]] = {}
+    notes: list[str] = []
+    cache: dict[str, tuple[str, ...]] = {}
+    for path in files:
+        candidates = []
+        directory = PurePosixPath(path).parent
+        if path.endswith(".nix"):
+            candidates.append(path)
+        candidates += [str(directory / "package.nix"), str(directory / "default.nix")]
+        handles: list[str] = []
+        for candidate in dict.fromkeys(candidates):
+            if candidate not in cache:
+                cache[candidate] = ()
+                try:
+                    blob = repo[tree[candidate].id]
+                except KeyError:
+                    continue
+                if isinstance(blob, pygit2.Blob):
+                    found = read_maintainers(blob.data)
+                    cache[candidate] = found.handles
+                    for snippet in found.unresolved:
+                        notes.append(f"{candidate}: cannot read maintainer {snippet!r}")
+            handles.extend(cache[candidate])
+        out[path] = tuple(dict.fromkeys(handles))
+    return out, notes
+
+
+def check_pull_request(
+    repo: pygit2.Repository,
+    pr: PullRequest,
+    keyring: Keyring | None,
+    *,
+    stores: list[ApprovalStore] | None = None,
+    extra_approvals: list[RawApproval] | None = None,
+    options: VerifyOptions | None = None,
+    author_person: str | None = None,
+    now: datetime | None = None,
+) -> CheckReport:
+    """Judge a pull request. ``keyring=None`` reads the keyring kept in the
+    repository at the base commit."""
+    base = str(resolve_commit(repo, pr.base, "base"))
+    head = str(resolve_commit(repo, pr.head, "head"))
+    pr = PullRequest(base, head, pr.repository, pr.number, pr.author_login, pr.title)
+    warnings: list[str] = []
+    if keyring is None:
+        keyring = TreeKeyrings(repo).load(base)
+        source = f"{base[:12]}:.commitguard/keyring (the base)"
+    else:
+        source = keyring.path
+    if not keyring.rules:
+        raise CommitguardError(
+            "the keyring has no [[rule]]: check-pr needs at least one (an empty policy approves nothing)",
+            path=source,
+            field="rule",
+        )
+    options = options or VerifyOptions()
+    selection = select_commits(repo, [f"{base}..{head}"], max_commits=MAX_PR_COMMITS)
+    commits = verify_commit_ids(repo, keyring, selection.ids, options)
+    files = changed_files(repo, base, head)
+
+    authors = {c.signer for c in commits if c.signer}
+    if author_person:
+        authors.add(author_person)
+    context = ReviewContext(
+        repository=pr.repository, base=base, head=head, head_tree=str(repo[head].tree_id), pull_request=pr.number
+    )
+    raw: list[RawApproval] = list(extra_approvals or [])
+    for store in stores if stores is not None else [GitNotesStore(repo)]:
+        # Approvals stored on earlier commits of this pull request are stale,
+        # and are looked up so the report can say so.
+        for commit_id in dict.fromkeys([head, *selection.ids]):
+            raw.extend(store.collect(commit_id))
+    raw = list({(r.text, r.origin): r for r in raw}.values())
+    verifier = ApprovalVerifier(keyring)
+    verdicts = [verifier.verify(r, context, now or datetime.now(timezone.utc)) for r in raw]
+    state: dict[str, str] = {}
+    for v in verdicts:
+        if v.person is None:
+            continue
+        if v.status is ApprovalStatus.VALID:
+            state[v.person] = "valid"
+        elif v.status is ApprovalStatus.STALE and state.get(v.person) != "valid":
+            state[v.person] = "stale"
+    maintainers, notes = package_maintainers(repo, base, files)
+    warnings.extend(notes)
+    rules, uncovered = evaluate_rules(keyring, files, state, authors, maintainers)
+    return CheckReport(
+        pull_request=pr,
+        commits=tuple(commits),
+        changed_files=tuple(files),
+        rules=tuple(rules),
+        uncovered=tuple(uncovered),
+        approvals=tuple(verdicts),
+        authors=tuple(sorted(authors)),
+        keyring_source=source,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,1 @@
+"""Static reading of Nix expressions with tree-sitter-nix (no Nix needed)."""
