@@ -143,6 +143,8 @@ class OpenPGPScheme(SignatureScheme):
         return _verdict(Status.TRUSTED, f"signed by {who} ({key_desc}){note}", info, signer=who, cacheable=cacheable)
 
     def _slow_path(self, signature: bytes, payload: bytes, sig, candidates: list[Candidate], info, created: datetime):
+        # With an issuer fingerprint there is one candidate; with a bare key id
+        # (GitHub's web-flow signatures) there may be several in theory.
         cand = candidates[0]
         who = cand.holder.id
         info = _with_key(info, cand.key_fingerprint)
@@ -184,8 +186,14 @@ class OpenPGPScheme(SignatureScheme):
             return _verdict(base[0], f"{base[1]}; {opinion.detail}, so it cannot be checked further", info, signer=who, cacheable=False)
         if not opinion.good:
             return _verdict(Status.BAD_SIGNATURE, f"signature does not verify over this commit (GnuPG: {opinion.detail})", info, signer=who)
-        if opinion.key_fingerprint and opinion.key_fingerprint.upper() != cand.key_fingerprint:
-            info = _with_key(info, opinion.key_fingerprint.upper())
+        if (opinion.key_fingerprint or "").upper() != cand.key_fingerprint:
+            # GnuPG verified with another key than the one diagnosed (two
+            # certificates sharing a key id): attribute nothing.
+            return _verdict(
+                Status.BAD_SIGNATURE,
+                f"GnuPG verified this signature with key {opinion.key_fingerprint}, not {cand.key_fingerprint}",
+                info,
+            )
         if problems:
             status, reason = problems[0]
             return _verdict(status, reason, info, signer=who)
