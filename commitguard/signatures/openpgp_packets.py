@@ -85,6 +85,9 @@ def split_certs(data: bytes) -> list[CertInfo]:
         raise ValueError(_first_line(exc)) from None
     out = []
     for cert in certs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            has_secret = bool(cert.has_secret_keys)
         raw = bytes(cert)
         fprs = []
         for packet in _packets(raw):
@@ -97,7 +100,7 @@ def split_certs(data: bytes) -> list[CertInfo]:
                 fingerprint=cert.fingerprint.upper(),
                 key_fingerprints=tuple(fprs),
                 user_ids=tuple(str(u) for u in cert.user_ids),
-                has_secret=bool(cert.has_secret_keys),
+                has_secret=has_secret,
             )
         )
     return out
