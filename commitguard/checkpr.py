@@ -16,6 +16,7 @@ import pygit2
 
 from commitguard.approvals.interface import ApprovalStore, RawApproval
 from commitguard.approvals.notes import GitNotesStore
+from commitguard.approvals.statement import EnvelopeError, parse_envelope, parse_statement
 from commitguard.approvals.verify import ApprovalStatus, ApprovalVerdict, ApprovalVerifier, ReviewContext
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.history import resolve_commit, select_commits
@@ -157,6 +158,24 @@ def package_maintainers(repo: pygit2.Repository, base: str, files: list[str]) ->
     return out, notes
 
 
+def _earlier_heads(store: GitNotesStore, pr: PullRequest, base: str, seen: set[str]) -> list[RawApproval]:
+    """Approvals of heads this pull request no longer contains (amended,
+    force-pushed), found by what they name, so they can be reported stale."""
+    found = []
+    for annotated in store.all_annotated():
+        if annotated in seen:
+            continue
+        for raw in store.collect(annotated):
+            try:
+                approval = parse_statement(parse_envelope(raw.text).payload)
+            except EnvelopeError:
+                continue
+            same_pr = pr.number is not None and approval.pull_request == pr.number
+            if approval.repository == pr.repository and (approval.base == base or same_pr):
+                found.append(raw)
+    return found
+
+
 def check_pull_request(
     repo: pygit2.Repository,
     pr: PullRequest,
@@ -202,6 +221,8 @@ def check_pull_request(
         # and are looked up so the report can say so.
         for commit_id in dict.fromkeys([head, *selection.ids]):
             raw.extend(store.collect(commit_id))
+        if isinstance(store, GitNotesStore):
+            raw.extend(_earlier_heads(store, pr, base, set(selection.ids) | {head}))
     raw = list({(r.text, r.origin): r for r in raw}.values())
     verifier = ApprovalVerifier(keyring)
     verdicts = [verifier.verify(r, context, now or datetime.now(timezone.utc)) for r in raw]

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from commitguard.cli_keyring import keyring_app
 from commitguard.errors import CommitguardError
 from commitguard.history import open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",
 )
+app.add_typer(keyring_app, name="keyring", help="Curate keyrings: check, show, diff, import SOURCE.")
 
 RepoOpt = typer.Option(".", "--repo", help="Repository to check (default: current directory).")
 KeyringOpt = typer.Option(None, "--keyring", help="Keyring directory (default: $COMMITGUARD_KEYRING).")
@@ -103,6 +105,94 @@ def demo(
     from commitguard.demo import run_demo
 
     raise typer.Exit(run_demo(directory, Console()))
+
+
+@app.command("check-pr")
+def check_pr(
+    base: Optional[str] = typer.Option(None, "--base", help="Base revision the pull request merges into."),
+    head: Optional[str] = typer.Option(None, "--head", help="Head revision of the pull request."),
+    repo: str = RepoOpt,
+    keyring: Optional[str] = KeyringOpt,
+    format: str = typer.Option("text", "--format", help="text, json, markdown or sarif."),
+    repository: Optional[str] = typer.Option(None, "--repository", help="Repository name approvals must carry (default: origin URL)."),
+    github: Optional[str] = typer.Option(None, "--github", help="OWNER/REPO: read the pull request through the GitHub API."),
+    pr: Optional[int] = typer.Option(None, "--pr", help="Pull request number (with --github)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes (default: all cores)."),
+    cache: Optional[str] = typer.Option(None, "--cache", help="Cache directory (default: the user cache dir)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Verify everything afresh; store nothing."),
+) -> None:
+    """Pre-merge check: every commit signed by a keyring person, enough signed approvals per rule."""
+    from commitguard.checkpr import PullRequest, check_pull_request, repository_name
+
+    formatter = formatter_for(format, color=sys.stdout.isatty())
+    if github:
+        from commitguard.forge.github_pr import run_github_check
+
+        raise typer.Exit(run_github_check(github, pr, repo, keyring, formatter, jobs=jobs, cache=_cache_dir(cache, no_cache)))
+    if not base or not head:
+        raise CommitguardError("check-pr needs --base REV and --head REV (or --github OWNER/REPO --pr N)", field="--base")
+    repository_obj = open_repository(repo)
+    loaded = _keyring_for_pull_request(keyring, repository_obj)
+    report = check_pull_request(
+        repository_obj,
+        PullRequest(base=base, head=head, repository=repository_name(repository_obj, repository), number=pr),
+        loaded,
+        options=VerifyOptions(jobs=jobs, cache_dir=_cache_dir(cache, no_cache)),
+    )
+    sys.stdout.write(formatter.check_pr(report))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def approve(
+    head: str = typer.Option("HEAD", "--head", help="The commit you reviewed (a pull request head, or a merged commit)."),
+    base: Optional[str] = typer.Option(None, "--base", help="What it merges into (default: the head's first parent)."),
+    repo: str = RepoOpt,
+    ssh_key: Optional[str] = typer.Option(None, "--ssh-key", help="Your SSH key (private key file, or public key with ssh-agent)."),
+    openpgp_key: Optional[str] = typer.Option(None, "--openpgp-key", help="Your OpenPGP key fingerprint (GnuPG, $GNUPGHOME)."),
+    repository: Optional[str] = typer.Option(None, "--repository", help="Repository name (default: origin URL)."),
+    github: Optional[str] = typer.Option(None, "--github", help="OWNER/REPO: also post the approval as a pull request review."),
+    pr: Optional[int] = typer.Option(None, "--pr", help="Pull request number (with --github)."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not write refs/notes/commitguard."),
+) -> None:
+    """Sign an approval of exactly this head with your own key; store it in git notes and/or post it."""
+    from commitguard.approvals.create import build_approval, sign_approval
+    from commitguard.approvals.notes import GitNotesStore
+    from commitguard.checkpr import repository_name
+
+    repository_obj = open_repository(repo)
+    if github:
+        from commitguard.forge.github_pr import approve_on_github
+
+        raise typer.Exit(approve_on_github(github, pr, repository_obj, ssh_key, openpgp_key, store=not no_store))
+    approval = build_approval(repository_obj, repository_name(repository_obj, repository), head, base, pr)
+    envelope = sign_approval(approval, ssh_key=ssh_key, openpgp_key=openpgp_key)
+    if no_store:
+        sys.stdout.write(envelope.to_json() + "\n")
+    else:
+        where = GitNotesStore(repository_obj).store(approval.head, envelope.to_json())
+        print(f"approved {approval.head[:12]} (base {approval.base[:12]}) in {approval.repository}: stored in {where}")
+        print("share it with: git push origin refs/notes/commitguard")
+
+
+def _cache_dir(cache: str | None, no_cache: bool) -> str | None:
+    if no_cache:
+        return None
+    if cache:
+        return cache
+    from commitguard.cache import default_cache_dir
+
+    return str(default_cache_dir())
+
+
+def _keyring_for_pull_request(explicit: str | None, repository) -> "object | None":
+    """An external keyring when named; else None: the base's own keyring is read."""
+    import os as _os
+
+    if explicit or _os.environ.get("COMMITGUARD_KEYRING"):
+        directory, _ = choose_keyring_dir(explicit, repository.workdir)
+        return load_keyring(directory)
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,7 +41,7 @@ class GitNotesStore(ApprovalStore):
     def all_annotated(self) -> list[str]:
         """Commits that carry approvals (for audits of merged history)."""
         try:
-            return [str(annotated) for _, annotated in self.repo.notes(self.ref)]
+            return [str(note.annotated_id) for note in self.repo.notes(self.ref)]
         except (KeyError, pygit2.GitError):
             return []
 

@@ -93,6 +93,15 @@ class ApprovalVerifier:
                 raw.origin, person, key, approval,
             )
         if approval.head != context.head:
+            same_change = approval.base == context.base or (
+                context.pull_request is not None and approval.pull_request == context.pull_request
+            )
+            if not same_change:
+                return ApprovalVerdict(
+                    ApprovalStatus.INVALID,
+                    f"approves another change (head {approval.head[:12]} on base {approval.base[:12]})",
+                    raw.origin, person, key, approval,
+                )
             return ApprovalVerdict(
                 ApprovalStatus.STALE, f"approves head {approval.head[:12]}, not the current head {context.head[:12]}",
                 raw.origin, person, key, approval,

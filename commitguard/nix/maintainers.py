@@ -28,6 +28,11 @@ def read_maintainers(source: bytes) -> Maintainers:
     handles: list[str] = []
     unresolved: list[str] = []
     for node in walk(tree.root_node):
+        if node.type in ("inherit", "inherit_from"):
+            names = [text(c, source) for c in walk(node) if c.type == "identifier"]
+            if "maintainers" in names and _inside_meta(node, source):
+                unresolved.append(text(node, source)[:80])
+            continue
         if node.type != "binding":
             continue
         path_node = node.child_by_field_name("attrpath")
@@ -43,9 +48,13 @@ def read_maintainers(source: bytes) -> Maintainers:
 
 
 def _inside_meta(binding, source: bytes) -> bool:
+    """True for a binding directly inside ``meta = { ... }``, also through
+    ``meta = with lib; { ... }`` and parentheses."""
     parent = binding.parent  # binding_set
     attrset = parent.parent if parent is not None else None
     outer = attrset.parent if attrset is not None else None
+    while outer is not None and outer.type in ("with_expression", "parenthesized_expression", "let_expression"):
+        outer = outer.parent
     if outer is None or outer.type != "binding":
         return False
     path_node = outer.child_by_field_name("attrpath")

@@ -25,9 +25,16 @@ class Formatter(ABC):
 
 def formatter_for(name: str, *, color: bool = False) -> Formatter:
     from commitguard.output.json import JsonFormatter
+    from commitguard.output.markdown import MarkdownFormatter
+    from commitguard.output.sarif import SarifFormatter
     from commitguard.output.text import TextFormatter
 
-    formats: dict[str, Formatter] = {"json": JsonFormatter(), "text": TextFormatter(color=color)}
+    formats: dict[str, Formatter] = {
+        "json": JsonFormatter(),
+        "text": TextFormatter(color=color),
+        "markdown": MarkdownFormatter(),
+        "sarif": SarifFormatter(),
+    }
     try:
         return formats[name]
     except KeyError:

@@ -1,0 +1,343 @@
+"""``check-pr --github`` and ``approve --github``: a pull request read through GitHub's API.
+
+GitHub says which base and head the pull request is made of, who opened it,
+and hands over the review bodies that may carry signed approvals. Everything
+else comes from the local clone: the commits are read there by sha (GitHub
+Actions checks the repository out; a reviewer has it anyway), the keyring is
+the base's own or the one the user names, and the verdict is
+:func:`commitguard.checkpr.check_pull_request`'s. A forge that lies about
+the head therefore can only make the check judge another commit, which the
+approvals (bound to the exact head) will not cover.
+
+Inside GitHub Actions the same report also lands where a reviewer looks: the
+job summary (markdown) and error annotations on the files concerned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+
+import pygit2
+
+from commitguard.approvals.create import build_approval, sign_approval
+from commitguard.approvals.github_reviews import GitHubReviewStore
+from commitguard.approvals.notes import GitNotesStore
+from commitguard.checkpr import CheckReport, PullRequest, check_pull_request, normalise_remote
+from commitguard.errors import CommitguardError, RepositoryError
+from commitguard.forge import github_client, github_errors, parse_slug
+from commitguard.history import open_repository
+from commitguard.keyring import choose_keyring_dir, load_keyring
+from commitguard.keyring.model import Keyring
+from commitguard.output.interface import Formatter
+from commitguard.output.markdown import MarkdownFormatter
+from commitguard.output.sarif import SarifFormatter
+from commitguard.repository_keyring import TreeKeyrings
+from commitguard.verify import VerifyOptions
+
+# Listing a pull request's files costs one call per 100 files; beyond this
+# the cross-check is not worth a treewide change's API budget.
+FILES_CROSS_CHECK_LIMIT = 300
+MAX_ANNOTATIONS = 50
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GitHubPullRequest:
+    """What GitHub says a pull request is, checked for shape, not trusted."""
+
+    slug: str
+    number: int
+    base: str
+    head: str
+    author: str | None
+    title: str | None
+    changed_files: int | None
+
+
+def in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def approval_repository(slug: str) -> str:
+    """The name approvals carry: the same one ``check-pr --base/--head`` derives
+    from a ``github.com`` origin remote, so both find the same approvals."""
+    return normalise_remote(f"https://github.com/{slug}")
+
+
+def pull_request_number(pr: int | None) -> int:
+    """``--pr``, else (in GitHub Actions) the number of the pull request that
+    triggered the workflow, so the action needs no input for it."""
+    if pr is not None:
+        if pr < 1:
+            raise CommitguardError(f"{pr} is not a pull request number", field="--pr")
+        return pr
+    path = os.environ.get("GITHUB_EVENT_PATH") if in_github_actions() else None
+    if not path:
+        raise CommitguardError("name the pull request with --pr N", field="--pr")
+    try:
+        with open(path, "rb") as handle:
+            event = json.loads(handle.read(MAX_EVENT_BYTES + 1)[:MAX_EVENT_BYTES])
+    except OSError as exc:
+        raise CommitguardError(f"cannot read the workflow event: {exc.strerror or exc}", path=path) from None
+    except (ValueError, RecursionError):
+        raise CommitguardError("the workflow event is not JSON", path=path) from None
+    pull = event.get("pull_request") if isinstance(event, dict) else None
+    number = pull.get("number") if isinstance(pull, dict) else None
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise CommitguardError("the workflow was not triggered by a pull request; pass --pr N", path=path,
+                               field="pull_request.number")
+    return number
+
+
+def _sha(value, what: str, where: str) -> str:
+    if not isinstance(value, str) or len(value) != 40 or any(c not in "0123456789abcdef" for c in value):
+        raise CommitguardError(f"GitHub's answer has no valid {what} sha", path=where, field=what)
+    return value
+
+
+def read_pull_request(gh_repo, slug: str, number: int) -> tuple[GitHubPullRequest, object]:
+    """(the facts we use, the lazy PyGithub pull request for further calls)."""
+    where = f"{slug}#{number}"
+    with github_errors(f"reading pull request {where}"):
+        pull = gh_repo.get_pull(number)
+        try:
+            base, head = pull.base.sha, pull.head.sha
+            user = pull.user
+            login = user.login if user is not None else None
+            title = pull.title
+            changed = pull.changed_files
+        except (AttributeError, TypeError):
+            raise CommitguardError("GitHub's answer lacks the base or head of the pull request", path=where) from None
+    return (
+        GitHubPullRequest(
+            slug=slug,
+            number=number,
+            base=_sha(base, "base", where),
+            head=_sha(head, "head", where),
+            author=login if isinstance(login, str) else None,
+            title=title if isinstance(title, str) else None,
+            changed_files=changed if isinstance(changed, int) and not isinstance(changed, bool) else None,
+        ),
+        pull,
+    )
+
+
+def require_commits(repo: pygit2.Repository, info: GitHubPullRequest) -> None:
+    """The commits are judged from the local clone, so both must be in it;
+    nothing is fetched behind the user's back."""
+    for what, sha, hint in (
+        ("head", info.head, f"fetch the pull request head first: git fetch origin pull/{info.number}/head"),
+        ("base", info.base, f"fetch the base branch first: git fetch origin {info.base}"),
+    ):
+        try:
+            obj = repo.get(sha)
+        except (ValueError, pygit2.GitError):
+            obj = None
+        if not isinstance(obj, pygit2.Commit):
+            raise RepositoryError(
+                f"the {what} commit {sha} of {info.slug}#{info.number} is not in the local repository; {hint}",
+                path=repo.workdir or repo.path,
+            )
+
+
+def person_for_login(keyring: Keyring, login: str | None) -> str | None:
+    """GitHub logins are case-insensitive; keyring persons name theirs in ``github``."""
+    if not login:
+        return None
+    for person in keyring.persons:
+        if person.github and person.github.lower() == login.lower():
+            return person.id
+    return None
+
+
+def _external_keyring(option: str | None, repo: pygit2.Repository) -> Keyring | None:
+    """``--keyring`` or ``$COMMITGUARD_KEYRING``; None: the base's own keyring judges."""
+    if option or os.environ.get("COMMITGUARD_KEYRING"):
+        directory, _ = choose_keyring_dir(option, repo.workdir)
+        return load_keyring(directory)
+    return None
+
+
+def commit_files(repo: pygit2.Repository, commit_id: str) -> list[str]:
+    """What a commit itself changed (against its first parent), to place its annotation."""
+    commit = repo[commit_id]
+    if commit.parents:
+        diff = repo.diff(commit.parents[0].tree, commit.tree)
+    else:
+        diff = commit.tree.diff_to_tree(swap=True)
+    return sorted({d.new_file.path for d in diff.deltas} | {d.old_file.path for d in diff.deltas})
+
+
+def untrusted_commit_files(repo: pygit2.Repository, report: CheckReport) -> dict[str, tuple[str, ...]]:
+    """For each untrusted commit, the files of the pull request it touched."""
+    changed = set(report.changed_files)
+    out: dict[str, tuple[str, ...]] = {}
+    for verdict in report.commits:
+        if not verdict.trusted:
+            out[verdict.id] = tuple(p for p in commit_files(repo, verdict.id) if p in changed)
+    return out
+
+
+def _files_cross_check(pull, info: GitHubPullRequest, report: CheckReport) -> list[str]:
+    """GitHub's own file list should match the local diff; a difference means
+    the clone and the forge disagree about what the pull request is."""
+    if info.changed_files is None or info.changed_files > FILES_CROSS_CHECK_LIMIT:
+        return []
+    listed: list[str] = []
+    try:
+        with github_errors(f"listing the files of {info.slug}#{info.number}"):
+            for entry in pull.get_files():
+                if isinstance(entry.filename, str):
+                    listed.append(entry.filename)
+    except CommitguardError as exc:
+        return [f"could not cross-check the changed files with GitHub: {exc}"]
+    except (TypeError, AttributeError, KeyError):
+        return ["could not cross-check the changed files with GitHub: its answer is not a list of files"]
+    checked = set(report.changed_files)
+    unseen = [p for p in listed if p not in checked]
+    if not unseen:
+        return []
+    shown = ", ".join(unseen[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else "")
+    return [f"GitHub lists changed files the local diff {info.base[:12]}...{info.head[:12]} does not: {shown}"]
+
+
+def _escape_data(text: str) -> str:
+    """Workflow-command escaping: a message can never end the command early or start another."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _annotation(message: str, file: str | None, title: str) -> str:
+    if not file:
+        return f"::error::{_escape_data(message)}"
+    return f"::error file={_escape_property(file)},title={_escape_property(title)}::{_escape_data(message)}"
+
+
+def annotations(report: CheckReport, touched: dict[str, tuple[str, ...]]) -> list[str]:
+    """``::error`` lines: each untrusted commit on a file it changed, each unmet
+    rule on its first file, each uncovered file; at most MAX_ANNOTATIONS."""
+    lines = []
+    for verdict in report.commits:
+        if verdict.trusted:
+            continue
+        files = touched.get(verdict.id, ())
+        subject = f" ({verdict.summary})" if verdict.summary else ""
+        lines.append(_annotation(
+            f"commit {verdict.id[:12]}{subject} is not trusted: {verdict.status.value}: {verdict.reason}",
+            files[0] if files else None, "untrusted commit"))
+    for rule in report.rules:
+        if rule.ok:
+            continue
+        who = ", ".join(rule.eligible) or "nobody in the keyring"
+        stale = f"; stale (approved an earlier head): {', '.join(rule.stale)}" if rule.stale else ""
+        excluded = f"; not counted as authors: {', '.join(rule.excluded_authors)}" if rule.excluded_authors else ""
+        lines.append(_annotation(
+            f"{', '.join(rule.paths)}: {len(rule.approved_by)} of {rule.required} signed approval(s); "
+            f"may approve: {who}{stale}{excluded}",
+            rule.files[0] if rule.files else None, "missing approval"))
+    for path in report.uncovered:
+        lines.append(_annotation("no review rule covers this file", path, "uncovered path"))
+    if len(lines) > MAX_ANNOTATIONS:
+        lines = lines[:MAX_ANNOTATIONS] + [f"::error::{len(lines) - MAX_ANNOTATIONS} more problems: see the job summary"]
+    return lines
+
+
+def write_step_summary(markdown: str) -> None:
+    """Append, as GitHub expects: other steps share the same summary file."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(markdown.rstrip("\n") + "\n\n")
+    except OSError as exc:
+        print(f"commitguard: warning: cannot write the job summary {path}: {exc.strerror or exc}", file=sys.stderr)
+
+
+def run_github_check(
+    github: str,
+    pr: int | None,
+    repo_path: str,
+    keyring_option: str | None,
+    formatter: Formatter,
+    *,
+    jobs: int | None = None,
+    cache: str | None = None,
+) -> int:
+    """Check a GitHub pull request against the local clone; 0 ok, 1 violation."""
+    slug = parse_slug(github)
+    number = pull_request_number(pr)
+    repo = open_repository(repo_path)
+    keyring = _external_keyring(keyring_option, repo)
+    gh_repo = github_client().get_repo(slug)
+    info, pull = read_pull_request(gh_repo, slug, number)
+    require_commits(repo, info)
+    judge = keyring if keyring is not None else TreeKeyrings(repo).load(info.base)
+    report = check_pull_request(
+        repo,
+        PullRequest(info.base, info.head, approval_repository(slug), number, info.author, info.title),
+        keyring,
+        stores=[GitHubReviewStore(gh_repo, slug, number), GitNotesStore(repo)],
+        options=VerifyOptions(jobs=jobs, cache_dir=cache),
+        author_person=person_for_login(judge, info.author),
+    )
+    extra = _files_cross_check(pull, info, report)
+    if extra:
+        report = dataclasses.replace(report, warnings=report.warnings + tuple(extra))
+    touched = untrusted_commit_files(repo, report)
+    if isinstance(formatter, SarifFormatter):
+        formatter.commit_files = touched
+    rendered = formatter.check_pr(report)
+    if not in_github_actions():
+        sys.stdout.write(rendered)
+        return 0 if report.ok else 1
+    write_step_summary(rendered if formatter.name == "markdown" else MarkdownFormatter().check_pr(report))
+    lines = "".join(line + "\n" for line in annotations(report, touched))
+    if formatter.name in ("json", "sarif"):
+        # stdout stays one JSON document; the runner reads commands on stderr too
+        sys.stderr.write(lines)
+        sys.stdout.write(rendered)
+    else:
+        # commit subjects and paths are the pull request author's text: no line
+        # of the report may be taken for a workflow command
+        token = secrets.token_hex(16)
+        sys.stdout.write(f"{lines}::stop-commands::{token}\n{rendered}::{token}::\n")
+    return 0 if report.ok else 1
+
+
+def approve_on_github(
+    github: str,
+    pr: int | None,
+    repository: pygit2.Repository,
+    ssh_key: str | None,
+    openpgp_key: str | None,
+    *,
+    store: bool = True,
+) -> int:
+    """Sign an approval of the pull request's current head, keep it in git notes
+    (unless ``store`` is false) and post it as a review. The head is the one
+    GitHub names *now*, and it must be in the local clone: the reviewer signs
+    a commit they can see, and the statement names its exact tree."""
+    slug = parse_slug(github)
+    number = pull_request_number(pr)
+    gh_repo = github_client().get_repo(slug)
+    info, _ = read_pull_request(gh_repo, slug, number)
+    require_commits(repository, info)
+    approval = build_approval(repository, approval_repository(slug), info.head, info.base, number)
+    envelope = sign_approval(approval, ssh_key=ssh_key, openpgp_key=openpgp_key).to_json()
+    if store:
+        where = GitNotesStore(repository).store(approval.head, envelope)
+        print(f"approved {approval.head[:12]} (base {approval.base[:12]}) of {slug}#{number}: stored in {where}")
+    posted = GitHubReviewStore(gh_repo, slug, number).store(approval.head, envelope)
+    print(f"approved {approval.head[:12]} (base {approval.base[:12]}) of {slug}#{number}: posted {posted}")
+    if store:
+        print("share the git note too with: git push origin refs/notes/commitguard")
+    return 0

@@ -1,0 +1,207 @@
+"""Markdown: the check-pr report as a reviewer reads it in a job summary or a PR comment.
+
+It answers, in order: may this be merged; which commits are not trusted and
+why; per rule, who has approved and who still may; which approvals were
+found but do not count; and the one command that fixes a missing approval.
+
+Commit subjects, file names, reasons and origins are the pull request
+author's text: they are escaped so they can neither inject markup or HTML,
+nor mention people, nor break a table.
+"""
+
+from __future__ import annotations
+
+import re
+
+from commitguard.output.interface import Formatter
+
+MAX_COMMITS = 100
+MAX_FILES = 20
+MAX_APPROVALS = 50
+MAX_UNCOVERED = 50
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_SPECIAL = {
+    "&": "&amp;", "<": "&lt;", "|": "&#124;", "@": "@\u2060", "`": "&#96;", "*": "&#42;",
+    "_": "&#95;", "[": "&#91;", "]": "&#93;", "\\": "&#92;", "#": "&#35;", "~": "&#126;", "!": "&#33;",
+}
+
+
+def text(value: object) -> str:
+    """Untrusted text as literal markdown, on one line. A word joiner after
+    ``@`` keeps GitHub from turning a login into a mention (it would decode an
+    entity and still notify)."""
+    flat = _CONTROL.sub(" ", str(value))
+    return "".join(_SPECIAL.get(ch, ch) for ch in flat)
+
+
+def code(value: object) -> str:
+    """Untrusted text as a code span (safe inside table cells too)."""
+    flat = _CONTROL.sub(" ", str(value)).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") or not flat.strip() else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def names(items, empty: str = "–") -> str:
+    return ", ".join(text(i) for i in items) if items else empty
+
+
+_SLUG_PART = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def github_slug(repository: str) -> str | None:
+    """``github.com/owner/repo`` -> ``owner/repo`` (the form ``--github`` takes),
+    only when it is safe to paste into a shell command."""
+    parts = repository.split("/")
+    if len(parts) == 3 and parts[0] == "github.com" and all(_SLUG_PART.match(p) for p in parts[1:]):
+        return f"{parts[1]}/{parts[2]}"
+    return None
+
+
+class MarkdownFormatter(Formatter):
+    name = "markdown"
+
+    def check_pr(self, report) -> str:
+        pr = report.pull_request
+        out: list[str] = []
+        title = f"pull request #{pr.number}" if pr.number is not None else f"change {pr.base[:12]}..{pr.head[:12]}"
+        out.append(f"## {'✅' if report.ok else '❌'} commitguard: {title} {self._verdict(report)}")
+        out.append("")
+        if pr.title:
+            out.append(f"> {text(pr.title)}")
+            out.append("")
+        author = f" · opened by {text(pr.author_login)}" if pr.author_login else ""
+        out.append(f"Repository {code(pr.repository)} · base {code(pr.base[:12])} · head {code(pr.head[:12])}{author}  ")
+        out.append(f"Keyring: {code(report.keyring_source)}")
+        out.append("")
+        for warning in report.warnings:
+            out.append(f"> ⚠️ {text(warning)}")
+        if report.warnings:
+            out.append("")
+        self._commits(report, out)
+        self._rules(report, out)
+        self._rejected(report, out)
+        self._uncovered(report, out)
+        if not all(r.ok for r in report.rules) or any(r.stale for r in report.rules):
+            self._how_to_approve(report, out)
+        return "\n".join(out).rstrip("\n") + "\n"
+
+    @staticmethod
+    def _verdict(report) -> str:
+        if report.ok:
+            return "may be merged: every commit is signed by a trusted person and every rule has its approvals"
+        problems = []
+        untrusted = sum(1 for c in report.commits if not c.trusted)
+        if untrusted:
+            problems.append(f"{untrusted} untrusted commit{'s' if untrusted != 1 else ''}")
+        unmet = sum(1 for r in report.rules if not r.ok)
+        if unmet:
+            problems.append(f"{unmet} rule{'s' if unmet != 1 else ''} lacking approvals")
+        if report.uncovered:
+            n = len(report.uncovered)
+            problems.append(f"{n} file{'s' if n != 1 else ''} no rule covers")
+        return "must not be merged yet: " + ", ".join(problems)
+
+    @staticmethod
+    def _commits(report, out: list[str]) -> None:
+        untrusted = [c for c in report.commits if not c.trusted]
+        out.append(f"### Commits: {len(report.commits)} checked, {len(untrusted)} untrusted")
+        out.append("")
+        if not report.commits:
+            out.append("The pull request adds no commits.")
+            out.append("")
+            return
+        out.append("| commit | status | signer | subject / reason |")
+        out.append("| --- | --- | --- | --- |")
+        ordered = untrusted + [c for c in report.commits if c.trusted]
+        for c in ordered[:MAX_COMMITS]:
+            mark = "✅" if c.trusted else "❌"
+            detail = text(c.reason) if c.trusted else (f"{text(c.summary)}: " if c.summary else "") + text(c.reason)
+            out.append(f"| {code(c.id[:12])} | {mark} {c.status.value} | {text(c.signer) if c.signer else '–'} | {detail} |")
+        if len(ordered) > MAX_COMMITS:
+            out.append(f"| … | | | {len(ordered) - MAX_COMMITS} more (all untrusted ones are listed first) |")
+        out.append("")
+
+    @staticmethod
+    def _rules(report, out: list[str]) -> None:
+        out.append("### Review rules")
+        out.append("")
+        if not report.rules:
+            out.append("No rule applies to the changed files.")
+            out.append("")
+        for r in report.rules:
+            mark = "✅" if r.ok else "❌"
+            out.append(f"#### {mark} {', '.join(code(p) for p in r.paths)}: "
+                       f"{len(r.approved_by)} of {r.required} signed approval{'s' if r.required != 1 else ''}")
+            out.append("")
+            shown = ", ".join(code(f) for f in r.files[:MAX_FILES])
+            more = f" and {len(r.files) - MAX_FILES} more" if len(r.files) > MAX_FILES else ""
+            out.append(f"- **files:** {len(r.files)}: {shown}{more}")
+            out.append(f"- **required:** {r.required} distinct person{'s' if r.required != 1 else ''}")
+            out.append(f"- **approved by:** {names(r.approved_by)}")
+            out.append(f"- **missing:** {r.missing}")
+            if r.stale:
+                out.append(f"- **stale** (approved an earlier head; approve again): {names(r.stale)}")
+            out.append(f"- **who may approve:** {names(r.eligible, 'nobody in the keyring')}")
+            if r.excluded_authors:
+                out.append(f"- **excluded** (authors of this pull request cannot approve it): {names(r.excluded_authors)}")
+            for note in r.unresolved:
+                out.append(f"- note: {text(note)}")
+            out.append("")
+
+    @staticmethod
+    def _rejected(report, out: list[str]) -> None:
+        rejected = [a for a in report.approvals if a.status.value != "valid"]
+        counted = {p for r in report.rules for p in r.approved_by}
+        uncounted = [a for a in report.approvals if a.status.value == "valid" and a.person not in counted]
+        if not rejected and not uncounted:
+            return
+        out.append("### Approvals that did not count")
+        out.append("")
+        out.append("| who | status | why | where |")
+        out.append("| --- | --- | --- | --- |")
+        rows = [(a, a.status.value, a.reason) for a in rejected]
+        rows += [(a, "not eligible", "valid, but no rule lets this person approve these files "
+                                    "(or they are an author of the pull request)") for a in uncounted]
+        for a, status, reason in rows[:MAX_APPROVALS]:
+            who = text(a.person) if a.person else (code(a.key) if a.key else "unknown")
+            out.append(f"| {who} | {status} | {text(reason)} | {code(a.origin)} |")
+        if len(rows) > MAX_APPROVALS:
+            out.append(f"| … | | {len(rows) - MAX_APPROVALS} more | |")
+        out.append("")
+
+    @staticmethod
+    def _uncovered(report, out: list[str]) -> None:
+        if not report.uncovered:
+            return
+        out.append(f"### Files no rule covers ({len(report.uncovered)})")
+        out.append("")
+        out.append("A change to a file no `[[rule]]` names is never approved by default; add a rule for it.")
+        out.append("")
+        for path in report.uncovered[:MAX_UNCOVERED]:
+            out.append(f"- {code(path)}")
+        if len(report.uncovered) > MAX_UNCOVERED:
+            out.append(f"- … and {len(report.uncovered) - MAX_UNCOVERED} more")
+        out.append("")
+
+    @staticmethod
+    def _how_to_approve(report, out: list[str]) -> None:
+        pr = report.pull_request
+        slug = github_slug(pr.repository)
+        out.append("### How to approve")
+        out.append("")
+        out.append(f"Review head {code(pr.head)}, then, as one of the people who may approve, "
+                   "sign an approval with your own key (`--openpgp-key FPR` for OpenPGP):")
+        out.append("")
+        out.append("```sh")
+        if slug and pr.number is not None:
+            out.append(f"git fetch origin pull/{pr.number}/head")
+            out.append(f"commitguard approve --github {slug} --pr {pr.number} --ssh-key ~/.ssh/id_ed25519")
+        else:
+            out.append(f"commitguard approve --base {pr.base} --head {pr.head} --ssh-key ~/.ssh/id_ed25519")
+            out.append("git push origin refs/notes/commitguard")
+        out.append("```")
+        out.append("")
+        out.append("The approval counts only for this exact head: a later push makes it stale.")
+        out.append("")
