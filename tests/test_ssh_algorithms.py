@@ -28,7 +28,7 @@ from sshsig.sshsig import SshsigSignature, SshsigWrapper
 from commitguard.signatures import ssh_algorithms
 from commitguard.signatures.ssh_algorithms import MissingUserPresence, register
 
-VECTORS = Path("/work/shared/data/vectors")
+VECTORS = Path(__file__).resolve().parent / "data" / "vectors"
 SK_ECDSA_COMMIT = "25144449aa131a3134356a54cd5bef91b3931eef"
 SK_ED25519_COMMIT = "69f306d2eba3746922f415f61edffe26cb366f23"
 

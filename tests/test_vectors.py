@@ -1,4 +1,4 @@
-"""Real signed commit objects from public repositories (/work/shared/data/vectors).
+"""Real signed commit objects from public repositories (tests/data/vectors, from ../shared/data/vectors).
 
 Each object is written into a fresh repository; its parents and tree are
 missing, so exactly that commit is verified, with itself as the trust root.
@@ -14,7 +14,8 @@ import pytest
 
 from fixtures_git import Raw, Repo, SshKey, assert_report_shape, run_verify, write_keyring
 
-DATA = Path("/work/shared/data")
+# Copied from ../shared/data (public commit objects and GitHub's public keys).
+DATA = Path(__file__).resolve().parent / "data"
 VECTORS = DATA / "vectors"
 GITHUB_CERT = DATA / "github-web-flow.asc"
 
@@ -25,10 +26,6 @@ SK_ED25519 = "69f306d2eba3746922f415f61edffe26cb366f23"
 X509 = "0eb7030d71c4c31c6a05a64939568dd1a38b03dc"
 ALL = [WEBFLOW_OLD, WEBFLOW_NEW, SK_ECDSA, SK_ED25519, X509]
 KEYID = {WEBFLOW_OLD: "4AEE18F83AFDEB23", WEBFLOW_NEW: "B5690EEEBB952194"}
-
-pytestmark = pytest.mark.skipif(not VECTORS.is_dir() or not GITHUB_CERT.is_file(),
-                                reason="shared vectors not available")
-
 
 @pytest.fixture(scope="session")
 def vectors_repo(tmp_path_factory) -> Repo:
