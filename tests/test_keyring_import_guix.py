@@ -194,7 +194,7 @@ def test_without_introduction_no_trust_root(channel):
 
 
 def test_round_trip_and_verify(channel, keys, tmp_path):
-    writer = pytest.importorskip("commitguard.keyring.writer")
+    from commitguard.keyring import writer
     from commitguard.keyring.loader import load_keyring
 
     result = load(channel.repo.path, introduction=channel.ids["intro"])

@@ -324,7 +324,7 @@ def test_missing_gnupg_home_is_an_error(tmp_path, keys):
 
 
 def test_round_trip_through_the_writer(tmp_path, keys, gpg):
-    writer = pytest.importorskip("commitguard.keyring.writer")
+    from commitguard.keyring import writer
     from commitguard.keyring.loader import load_keyring
 
     path = write(tmp_path, excerpt(keys["alice"], keys["alice2"], keys["bob"], keys["missing"]))
