@@ -1,0 +1,1 @@
+"""Package expressions mapped to their upstream sources, and the upstream's own signatures."""
