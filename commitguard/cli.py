@@ -175,6 +175,37 @@ def approve(
         print("share it with: git push origin refs/notes/commitguard")
 
 
+@app.command()
+def sources(
+    paths: Optional[list[str]] = typer.Argument(None, help="Package expression files or directories (default: the whole repository)."),
+    repo: str = RepoOpt,
+    keyring: Optional[str] = KeyringOpt,
+    format: str = typer.Option("text", "--format", help="text, json or markdown."),
+    upstream_mirror: Optional[str] = typer.Option(
+        None, "--upstream-mirror", envvar="COMMITGUARD_UPSTREAM_MIRROR", help="Offline mirror of upstream sources (SPEC)."
+    ),
+    online: bool = typer.Option(False, "--online", help="Fetch upstream evidence from the network when not mirrored."),
+    system: str = typer.Option("x86_64-linux", "--system", help="Platform for per-system sources."),
+) -> None:
+    """Map package expressions to their upstream sources and check upstream's signatures."""
+    from pathlib import Path
+
+    from commitguard.sources.scan import scan_sources
+
+    formatter = formatter_for(format, color=sys.stdout.isatty())
+    repository_obj = open_repository(repo)
+    root = Path(repository_obj.workdir or repo)
+    # Only a keyring the user names: the working tree's own .commitguard/keyring
+    # could come from the very change under review and vouch for its upstream.
+    loaded = _keyring_for_pull_request(keyring, repository_obj)
+    mirror = Path(upstream_mirror) if upstream_mirror else None
+    if mirror is not None and not mirror.is_dir():
+        raise CommitguardError("upstream mirror directory not found", path=str(mirror), field="--upstream-mirror")
+    report = scan_sources(root, list(paths or []), loaded, mirror=mirror, online=online, system=system)
+    sys.stdout.write(formatter.sources(report))
+    raise typer.Exit(0 if report.ok else 1)
+
+
 def _cache_dir(cache: str | None, no_cache: bool) -> str | None:
     if no_cache:
         return None

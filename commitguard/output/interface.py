@@ -22,6 +22,10 @@ class Formatter(ABC):
         """The whole output of ``check-pr`` for a :class:`commitguard.checkpr.CheckReport`."""
         raise CommitguardError(f"--format {self.name} is not available for check-pr", field="--format")
 
+    def sources(self, report) -> str:
+        """The whole output of ``sources`` for a :class:`commitguard.sources.scan.SourcesReport`."""
+        raise CommitguardError(f"--format {self.name} is not available for sources", field="--format")
+
 
 def formatter_for(name: str, *, color: bool = False) -> Formatter:
     from commitguard.output.json import JsonFormatter

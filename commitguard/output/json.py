@@ -17,3 +17,6 @@ class JsonFormatter(Formatter):
 
     def check_pr(self, report) -> str:
         return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    def sources(self, report) -> str:
+        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"

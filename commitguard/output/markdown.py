@@ -205,3 +205,25 @@ class MarkdownFormatter(Formatter):
         out.append("")
         out.append("The approval counts only for this exact head: a later push makes it stale.")
         out.append("")
+
+    def sources(self, report) -> str:
+        resolved, total = report.resolution()
+        verified = sum(1 for p in report.packages if p.trusted)
+        out = [
+            f"## commitguard sources: {verified} of {len(report.packages)} packages verified upstream",
+            "",
+            f"Fetcher calls resolved statically: {resolved}/{total}.",
+            "",
+            "| package | version | source | upstream | signer | why |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for p in report.packages:
+            main = p.package.sources[0] if p.package.sources else None
+            where = code(main.url or main.fetcher) if main else "–"
+            out.append(
+                f"| {text(p.package.name or p.package.path)} | {text(p.package.version or '–')} | {where} | "
+                f"{text(p.upstream.status)} | {text(p.upstream.signer or '–')} | {text(p.upstream.reason)} |"
+            )
+        for warning in report.warnings:
+            out.append(f"\n> {text(warning)}")
+        return "\n".join(out) + "\n"

@@ -102,3 +102,33 @@ class TextFormatter(Formatter):
         else:
             out.print("\nresult: NOT OK", style="bold red")
         return buffer.getvalue()
+
+    def sources(self, report) -> str:
+        buffer = io.StringIO()
+        out = self._console(buffer)
+        for warning in report.warnings:
+            out.print(f"warning: {warning}", style="yellow", markup=False)
+        table = Table(title=f"{len(report.packages)} package expressions", title_justify="left")
+        for column in ("package", "version", "source", "hash", "upstream", "signer"):
+            table.add_column(column, overflow="fold")
+        for p in report.packages:
+            main = p.package.sources[0] if p.package.sources else None
+            where = "-"
+            if main is not None:
+                where = main.url or main.fetcher
+                if main.tag or main.rev:
+                    where += f" @ {main.tag or main.rev}"
+                if not main.resolved:
+                    where = f"{main.fetcher}: unresolved {', '.join(main.unresolved)}"
+            table.add_row(
+                p.package.name or p.package.path, p.package.version or "-", where,
+                (main.hash or "-") if main else "-", p.upstream.status, p.upstream.signer or "-",
+                style="green" if p.trusted else ("yellow" if p.upstream.status in ("unsigned", "unavailable") else "red"),
+            )
+        out.print(table)
+        for p in report.packages:
+            if not p.trusted:
+                out.print(f"  {p.package.path}: {p.upstream.status}: {p.upstream.reason}", markup=False)
+        resolved, total = report.resolution()
+        out.print(f"\nfetcher calls resolved statically: {resolved}/{total}")
+        return buffer.getvalue()

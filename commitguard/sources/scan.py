@@ -1,0 +1,154 @@
+"""``sources``: every package expression, its upstream source, and upstream's signature.
+
+Which files are package expressions: nixpkgs' by-name layout
+(``pkgs/by-name/xx/NAME/package.nix``) and any ``package.nix``/``default.nix``
+or other ``.nix`` file named on the command line that calls a fetcher.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from commitguard.errors import CommitguardError
+from commitguard.keyring.model import Keyring, Policy
+from commitguard.sources.model import FetcherCall, PackageExpression, UpstreamEvidence
+
+# A tree larger than this is not walked in one run (nixpkgs has ~40,000 .nix files).
+MAX_FILES = 200_000
+_SKIP_DIRS = {".git", "node_modules", "result", ".direnv"}
+
+
+@dataclass(frozen=True)
+class PackageSources:
+    package: PackageExpression
+    upstream: UpstreamEvidence
+
+    @property
+    def trusted(self) -> bool:
+        return self.upstream.status == "verified" and all(s.resolved for s in self.package.sources)
+
+    def to_json(self) -> dict:
+        p = self.package
+        return {
+            "path": p.path,
+            "name": p.name,
+            "version": p.version,
+            "sources": [s.to_json() for s in p.sources],
+            "upstream": self.upstream.to_json(),
+            "notes": list(p.notes),
+            "trusted": self.trusted,
+        }
+
+
+@dataclass(frozen=True)
+class SourcesReport:
+    packages: tuple[PackageSources, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return all(p.trusted for p in self.packages)
+
+    def resolution(self) -> tuple[int, int]:
+        calls = [s for p in self.packages for s in p.package.sources]
+        return sum(1 for s in calls if s.resolved), len(calls)
+
+    def to_json(self) -> dict:
+        resolved, total = self.resolution()
+        return {
+            "ok": self.ok,
+            "packages": [p.to_json() for p in self.packages],
+            "summary": {
+                "packages": len(self.packages),
+                "fetcher_calls": total,
+                "resolved": resolved,
+                "by_upstream_status": _count(p.upstream.status for p in self.packages),
+            },
+            "warnings": list(self.warnings),
+        }
+
+
+def _count(values) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def find_expressions(root: Path, paths: list[str]) -> list[Path]:
+    """Package expression files under ``paths`` (files or directories) in ``root``."""
+    found: list[Path] = []
+    targets = [root / p for p in paths] if paths else [root]
+    for target in targets:
+        resolved = target.resolve()
+        if not str(resolved).startswith(str(root.resolve())):
+            raise CommitguardError("path is outside the repository", path=str(target), field="PATH")
+        if resolved.is_file():
+            found.append(resolved)
+            continue
+        if not resolved.is_dir():
+            raise CommitguardError("no such file or directory", path=str(target), field="PATH")
+        for directory, subdirs, files in os.walk(resolved):
+            subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
+            for name in sorted(files):
+                if name in ("package.nix", "default.nix"):
+                    found.append(Path(directory) / name)
+                    if len(found) > MAX_FILES:
+                        raise CommitguardError(f"more than {MAX_FILES} expression files", path=str(target), field="PATH")
+    return found
+
+
+def scan_sources(
+    root: Path,
+    paths: list[str],
+    keyring: Keyring | None,
+    *,
+    mirror: Path | None,
+    online: bool = False,
+    system: str = "x86_64-linux",
+    github_api: str | None = None,
+    continuity=None,
+) -> SourcesReport:
+    from commitguard.nix.fetchers import read_package
+    from commitguard.upstream import evaluate_upstream
+
+    warnings: list[str] = []
+    if keyring is None:
+        keyring = Keyring(path="(none)", digest="", policy=Policy(), persons=())
+        warnings.append("no keyring: no [[upstream]] keys, so no upstream release can be verified")
+    packages: list[PackageSources] = []
+    for path in find_expressions(root, paths):
+        try:
+            source = path.read_bytes()
+        except OSError as exc:
+            raise CommitguardError(f"cannot read: {exc.strerror}", path=str(path)) from None
+        relative = str(path.relative_to(root.resolve())) if path.is_relative_to(root.resolve()) else str(path)
+        package = read_package(Path(relative), source, system=system, root=root.resolve())
+        if not package.sources:
+            if path.name == "default.nix" and not paths:
+                continue  # a default.nix that fetches nothing is an aggregate, not a package
+        main = _main_source(package)
+        if main is None:
+            evidence = UpstreamEvidence(status="unavailable", reason="the expression calls no fetcher that commitguard reads")
+        elif not main.resolved:
+            evidence = UpstreamEvidence(
+                status="unavailable", reason=f"the source cannot be resolved statically ({', '.join(main.unresolved)})"
+            )
+        else:
+            evidence = evaluate_upstream(
+                main, keyring, mirror=mirror, online=online, github_api=github_api, continuity=continuity,
+                version=package.version,
+            )
+        packages.append(PackageSources(package, evidence))
+    return SourcesReport(packages=tuple(packages), warnings=tuple(warnings))
+
+
+def _main_source(package: PackageExpression) -> FetcherCall | None:
+    """The fetcher bound to ``src`` where known, else the first non-patch fetcher."""
+    candidates = [s for s in package.sources if s.fetcher not in ("fetchpatch", "fetchpatch2")]
+    for call in candidates:
+        if call.args.get("_binding") == "src":
+            return call
+    return candidates[0] if candidates else None
