@@ -175,8 +175,12 @@ class GitHubImporter(Importer):
     # -- HTTP ----------------------------------------------------------------------
 
     def _get(self, gh: github.Github, login: str, url: str, what: str):
+        return self._request(gh, login, url, what, url)[1]
+
+    def _request(self, gh: github.Github, login: str, target: str, what: str, url: str):
+        """One GET, with every failure turned into a one-line error naming the login."""
         try:
-            _headers, data = gh.requester.requestJsonAndCheck("GET", url)
+            return gh.requester.requestJsonAndCheck("GET", target)
         except github.GithubException as exc:
             raise self._http_error(login, what, exc) from None
         except (requests.RequestException, OSError) as exc:
@@ -185,7 +189,6 @@ class GitHubImporter(Importer):
         except ValueError as exc:
             raise CommitguardError(f"{what} of {login!r}: the answer is not JSON ({_first_line(exc)})",
                                    path=f"{self.base_url}{url}") from None
-        return data
 
     def _get_all(self, gh: github.Github, login: str, url: str, what: str) -> list:
         """Every page of a list endpoint, following the Link header as GitHub documents."""
@@ -197,16 +200,7 @@ class GitHubImporter(Importer):
             if pages > 100:
                 raise CommitguardError(f"{what} of {login!r}: more than 100 pages; refusing to go on",
                                        path=f"{self.base_url}{url}")
-            try:
-                headers, data = gh.requester.requestJsonAndCheck("GET", next_url)
-            except github.GithubException as exc:
-                raise self._http_error(login, what, exc) from None
-            except (requests.RequestException, OSError) as exc:
-                raise CommitguardError(f"cannot reach {self.base_url} for the {what} of {login!r}: "
-                                       f"{_first_line(exc)}", field="LOGIN") from None
-            except ValueError as exc:
-                raise CommitguardError(f"{what} of {login!r}: the answer is not JSON ({_first_line(exc)})",
-                                       path=f"{self.base_url}{url}") from None
+            headers, data = self._request(gh, login, next_url, what, url)
             if not isinstance(data, list):
                 raise CommitguardError(f"{what} of {login!r}: expected a JSON list", path=f"{self.base_url}{url}")
             items.extend(data)
