@@ -201,7 +201,8 @@ def sources(
     mirror = Path(upstream_mirror) if upstream_mirror else None
     if mirror is not None and not mirror.is_dir():
         raise CommitguardError("upstream mirror directory not found", path=str(mirror), field="--upstream-mirror")
-    report = scan_sources(root, list(paths or []), loaded, mirror=mirror, online=online, system=system)
+    # SPEC: with a mirror set, nothing is fetched from the network.
+    report = scan_sources(root, list(paths or []), loaded, mirror=mirror, online=online and mirror is None, system=system)
     sys.stdout.write(formatter.sources(report))
     raise typer.Exit(0 if report.ok else 1)
 

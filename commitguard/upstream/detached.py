@@ -1,0 +1,194 @@
+"""Release files and the detached signatures published beside them.
+
+Order matters: the file must first be the one the expression pins (its flat
+hash for fetchurl, the NAR of its unpacked tree for fetchzip); only then does
+a signature over the file say anything about the package. A signature is
+looked for where upstreams put it: ``FILE.sig``, ``FILE.asc``, ``FILE.sign``,
+and kernel.org's ``NAME.tar.sign`` over the *uncompressed* tar beside
+``NAME.tar.xz`` (kup signs the tar so one signature serves every compression).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from commitguard.sources.model import FetcherCall, UpstreamEvidence
+from commitguard.upstream import archive, mirror, nar
+from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators
+from commitguard.upstream.matching import fetcher_name
+from commitguard.upstream.signing import MAX_SIGNATURE_BYTES, SignatureOutcome, UpstreamVerifier, armored
+
+FLAT_FETCHERS = frozenset({"fetchurl", "fetchPypi", "fetchpypi"})
+UNPACK_FETCHERS = frozenset({"fetchzip", "fetchCrate"})
+SIGNATURE_SUFFIXES = (".sig", ".asc", ".sign")
+_DECOMPRESSORS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+# A decompressed tar is verified in memory (the schemes take bytes); beyond
+# this the kernel.org-style signature is reported as not checked.
+MAX_UNCOMPRESSED_BYTES = 4 << 30
+# Arguments that change the fetched output in ways not reproduced here.
+_ALTERING_ARGS = ("postFetch", "extraPostFetch", "downloadToTemp", "postUnpack", "curlOpts", "netrcPhase")
+_INERT_ARGS = frozenset({"name", "pname", "version", "meta", "passthru", "hash", "sha256", "sha512", "outputHash"})
+# When several signatures sit beside one file, the strongest answer speaks;
+# the others are named in the reason.
+_RANK = {"verified": 0, "forge-verified": 1, "bad-signature": 2, "unknown-key": 3, "unsigned": 4}
+
+
+class DetachedSignatureSource(EvidenceSource):
+    name = "detached-signature"
+
+    def applies(self, call: FetcherCall) -> bool:
+        name = fetcher_name(call)
+        located = bool(call.url or call.urls) or bool({"url", "urls"} & set(call.unresolved))
+        return (name in FLAT_FETCHERS or name in UNPACK_FETCHERS) and located
+
+    def judge(self, call: FetcherCall, context: EvidenceContext) -> UpstreamEvidence | None:
+        missing = unresolved_locators(call)
+        if missing:
+            return unavailable(f"the release file cannot be located: {', '.join(missing)} not known statically")
+        if context.mirror is None:
+            return unavailable("no upstream mirror to read the release file from")
+        urls = list(dict.fromkeys(u for u in (call.url, *call.urls) if u))
+        found = None
+        for url in urls:
+            path = mirror.find_file(context.mirror, url)
+            if path is not None:
+                found = (url, path)
+                break
+        if found is None:
+            looked = mirror.file_candidates(context.mirror, urls[0])
+            where = f" (no file at {looked[0]})" if looked else ""
+            return unavailable(f"{urls[0]} is not in the upstream mirror{where}")
+        url, path = found
+        mismatch, binding_note = _binding(call, path)
+        signature = _signatures(path, context.verifier(call, namespace=b"file"))
+        if mismatch is not None:
+            return UpstreamEvidence(
+                status="hash-mismatch",
+                reason=f"{url}: {mismatch}; its signature does not vouch for what the expression fetches "
+                f"({signature.status}: {signature.reason})",
+                evidence=signature.evidence,
+                key=signature.key,
+            )
+        reason = f"{url}: {signature.reason}; {binding_note}"
+        return UpstreamEvidence(status=signature.status, reason=reason, evidence=signature.evidence,
+                                signer=signature.signer, key=signature.key)
+
+
+# -- the hash ---------------------------------------------------------------------------------
+
+
+def _doubts(call: FetcherCall) -> list[str]:
+    reasons = [f"{a} is set" for a in _ALTERING_ARGS if call.args.get(a) not in (None, False, "", [])]
+    unresolved = [u for u in call.unresolved if u not in _INERT_ARGS]
+    if unresolved:
+        reasons.append(f"{', '.join(unresolved)} not known statically")
+    return reasons
+
+
+def _binding(call: FetcherCall, path: Path) -> tuple[str | None, str]:
+    """(a certain mismatch, or None; a note on how the hash relates to the file)."""
+    if call.hash is None:
+        return None, "the expression gives no hash, so nothing binds it to this file"
+    wanted = nar.parse_sri(call.hash)
+    if wanted is None:
+        return None, f"the expression's hash {call.hash} is not one that can be recomputed"
+    algorithm, _ = wanted
+    doubts = _doubts(call)
+    if fetcher_name(call) in UNPACK_FETCHERS:
+        kind = "NAR hash of the unpacked archive"
+        try:
+            got = _unpacked_hash(call, path, algorithm)
+        except archive.FetchzipRefuses as exc:
+            return f"fetchzip cannot produce any output from it: {exc}", ""
+        except (archive.ArchiveError, nar.NarError) as exc:
+            return None, f"the archive cannot be unpacked here ({exc}), so the expression's hash is not checked"
+    elif call.args.get("recursiveHash") or call.args.get("executable"):
+        kind = "NAR hash of the file"
+        got = nar.hash_file_nar(path, bool(call.args.get("executable")), algorithm)
+    else:
+        kind = "hash of the file"
+        got = nar.hash_flat(path, algorithm)
+    if got == call.hash:
+        return None, f"the expression's hash is the {kind}"
+    mismatch = f"the expression pins {call.hash}, the {kind} is {got}"
+    if doubts:
+        return None, f"{mismatch}, but {'; '.join(doubts)}: no mismatch is claimed and the hash is not bound to the signature"
+    return mismatch, ""
+
+
+def _unpacked_hash(call: FetcherCall, path: Path, algorithm: str) -> str:
+    with tempfile.TemporaryDirectory(prefix="commitguard-unpack-") as tmp:
+        unpacked = Path(tmp) / "unpack"
+        unpacked.mkdir()
+        archive.unpack(path, unpacked)
+        root = archive.fetchzip_root(unpacked, call.args.get("stripRoot", True) is not False, Path(tmp) / "out")
+        return nar.hash_path(root, algorithm)
+
+
+# -- the signatures ---------------------------------------------------------------------------
+
+
+def _signature_files(path: Path) -> list[tuple[Path, str]]:
+    """(signature file, what it signs: "file" or a decompressor suffix)."""
+    found = [(path.with_name(path.name + s), "file") for s in SIGNATURE_SUFFIXES]
+    stem = path.name
+    for suffix in _DECOMPRESSORS:
+        if stem.endswith(".tar" + suffix):
+            found.append((path.with_name(stem[: -len(suffix)] + ".sign"), suffix))
+    return [(p, over) for p, over in found if p.is_file()]
+
+
+def _decompressed(path: Path, suffix: str) -> bytes | None:
+    out = bytearray()
+    with _DECOMPRESSORS[suffix](path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            out += chunk
+            if len(out) > MAX_UNCOMPRESSED_BYTES:
+                return None
+    return bytes(out)
+
+
+def _check_one(sig_path: Path, over: str, path: Path, verifier: UpstreamVerifier, cache: dict) -> SignatureOutcome:
+    if sig_path.stat().st_size > MAX_SIGNATURE_BYTES:
+        return SignatureOutcome("bad-signature", f"{sig_path.name} is too large to be a signature")
+    signature = armored(sig_path.read_bytes())
+    if signature is None:
+        return SignatureOutcome("bad-signature", f"{sig_path.name} holds no OpenPGP or SSH signature")
+    if over not in cache:
+        if over == "file":
+            cache[over] = path.read_bytes()
+        else:
+            try:
+                cache[over] = _decompressed(path, over)
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                return SignatureOutcome("bad-signature", f"{sig_path.name} signs the uncompressed tar, but "
+                                        f"{path.name} does not decompress ({exc})")
+    payload = cache[over]
+    if payload is None:
+        return SignatureOutcome("unsigned", f"{sig_path.name} signs the uncompressed tar, which is larger than "
+                                f"{MAX_UNCOMPRESSED_BYTES} bytes and was not checked")
+    # Detached signatures carry no trustworthy time of their own for SSH: keys'
+    # validity windows are judged at the time of checking.
+    outcome = verifier.verify(signature, payload, datetime.now(timezone.utc), subject="this file")
+    what = f"{sig_path.name} (over the uncompressed tar)" if over != "file" else sig_path.name
+    return SignatureOutcome(outcome.status, f"{what}: {outcome.reason}", outcome.signer, outcome.key)
+
+
+def _signatures(path: Path, verifier: UpstreamVerifier) -> UpstreamEvidence:
+    files = _signature_files(path)
+    if not files:
+        return UpstreamEvidence(status="unsigned",
+                                reason=f"no signature ({', '.join(SIGNATURE_SUFFIXES)}) beside {path.name} in the mirror")
+    cache: dict = {}
+    outcomes = [_check_one(sig_path, over, path, verifier, cache) for sig_path, over in files]
+    best = min(outcomes, key=lambda o: _RANK.get(o.status, 9))
+    others = [o for o in outcomes if o is not best]
+    reason = best.reason + "".join(f"; also {o.status}: {o.reason}" for o in others)
+    evidence = {"unsigned": None, "forge-verified": "forge"}.get(best.status, "detached-signature")
+    signer = best.signer if best.status in ("verified", "forge-verified") else None
+    return UpstreamEvidence(status=best.status, reason=reason, evidence=evidence, signer=signer, key=best.key)

@@ -1,0 +1,350 @@
+"""Signed tags and signed commits of an upstream git repository, read from the mirror.
+
+A tag signature is checked exactly as ``git verify-tag`` checks it: the
+signature is the last armored block of the tag object, the payload every
+byte before it. Two things make a valid signature worthless, and both are
+checked here rather than left to the reader:
+
+* the tag object must name the tag that was asked for. ``refs/tags/v1.1``
+  pointing at the genuinely signed object of ``v1.0`` is a replay (a
+  downgrade to a release with known holes) and gets ``bad-signature``;
+* the expression's hash must be the NAR of the signed tree; otherwise the
+  signature vouches for a tree the package does not build
+  (:mod:`commitguard.upstream.nar`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pygit2
+
+from commitguard.sources.model import FetcherCall, UpstreamEvidence
+from commitguard.upstream import mirror, nar
+from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators
+from commitguard.upstream.matching import fetcher_name, forge_url
+from commitguard.upstream.signing import SignatureOutcome, UpstreamVerifier
+
+GIT_FETCHERS = frozenset({
+    "fetchFromGitHub", "fetchFromGitLab", "fetchFromGitea", "fetchFromCodeberg", "fetchFromSourcehut",
+    "fetchFromBitbucket", "fetchgit",
+})
+
+# Lines that start a signature inside a signed buffer (git's gpg-interface.c).
+SIGNATURE_MARKERS = (
+    b"-----BEGIN PGP SIGNATURE-----",
+    b"-----BEGIN PGP MESSAGE-----",
+    b"-----BEGIN SSH SIGNATURE-----",
+    b"-----BEGIN SIGNED MESSAGE-----",
+)
+
+# Arguments that make a forge fetcher clone with git instead of unpacking the
+# forge's archive (nixpkgs' fetchFromGitHub/fetchFromGitLab).
+_GIT_MODE_ARGS = ("fetchSubmodules", "leaveDotGit", "deepClone", "forceFetchGit", "fetchLFS", "sparseCheckout")
+# Arguments that change the fetched tree in ways not reproduced here.
+_ALTERING_ARGS = (
+    "fetchSubmodules", "leaveDotGit", "deepClone", "postFetch", "extraPostFetch", "sparseCheckout",
+    "nonConeMode", "rootDir", "fetchLFS",
+)
+# Arguments that cannot change the fetched tree: unresolved, they do not matter.
+_INERT_ARGS = frozenset({"name", "pname", "version", "meta", "passthru", "hash", "sha256", "outputHash", "fetchTags"})
+_HEX = re.compile(r"^[0-9a-fA-F]{7,64}$")
+_MAX_TAG_REFS = 20_000
+
+
+def split_signed_buffer(buf: bytes) -> tuple[bytes, bytes | None]:
+    """(payload, signature): the signature starts at the last line that opens one, as in git."""
+    match = len(buf)
+    pos = 0
+    while pos < len(buf):
+        if buf.startswith(SIGNATURE_MARKERS, pos):
+            match = pos
+        eol = buf.find(b"\n", pos)
+        pos = len(buf) if eol < 0 else eol + 1
+    if match == len(buf):
+        return buf, None
+    return buf[:match], buf[match:]
+
+
+def tag_headers(raw: bytes) -> dict[bytes, bytes]:
+    headers: dict[bytes, bytes] = {}
+    for line in raw.split(b"\n\n", 1)[0].split(b"\n"):
+        key, sep, value = line.partition(b" ")
+        if sep and key not in headers:
+            headers[key] = value
+    return headers
+
+
+def _when(seconds: int | None, offset_minutes: int | None) -> datetime:
+    if seconds is None:
+        return datetime.now(timezone.utc)
+    return datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset_minutes or 0))).astimezone(timezone.utc)
+
+
+def _truthy(value) -> bool:
+    return value not in (None, False, "", 0, [], (), {})
+
+
+@dataclass
+class _Target:
+    """What the expression's rev or tag names in the mirror."""
+
+    label: str  # "tag v1.0", "commit 1234abcd", "branch main"
+    commit: pygit2.Commit | None
+    tree_id: pygit2.Oid | None
+    tag_name: str | None = None
+    tag_oid: pygit2.Oid | None = None  # None: a lightweight tag (or no tag at all)
+    note: str = ""
+
+
+class SignedTagSource(EvidenceSource):
+    name = "signed-tag"
+
+    def applies(self, call: FetcherCall) -> bool:
+        named = bool(call.tag or call.rev) or bool({"tag", "rev"} & set(call.unresolved))
+        return fetcher_name(call) in GIT_FETCHERS and named
+
+    def judge(self, call: FetcherCall, context: EvidenceContext) -> UpstreamEvidence | None:
+        missing = unresolved_locators(call)
+        if missing:
+            return unavailable(f"the upstream repository cannot be located: {', '.join(missing)} not known statically")
+        if context.mirror is None:
+            return unavailable("no upstream mirror to read the repository from")
+        url = call.url or forge_url(call)
+        located = mirror.url_location(url) if url else None
+        if located is None:
+            return unavailable(f"no repository address for {fetcher_name(call)}")
+        candidates = mirror.repository_candidates(context.mirror, *located)
+        if not candidates:
+            return unavailable(f"{url} cannot name a place inside the mirror")
+        repo, _ = mirror.open_repository(candidates)
+        if repo is None:
+            return unavailable(f"{url} is not in the upstream mirror (no git repository at {candidates[0]})")
+        target = _resolve(repo, call)
+        if isinstance(target, str):
+            return unavailable(f"{url}: {target}")
+        verifier = context.verifier(call)
+        signature = _signature_evidence(repo, target, verifier)
+        return _with_binding(call, repo, target, signature)
+
+
+# -- resolving the rev or tag ----------------------------------------------------------------
+
+
+def _ref(repo: pygit2.Repository, name: str):
+    try:
+        ref = repo.references.get(name)
+        return ref.resolve() if ref is not None else None
+    except (pygit2.GitError, ValueError, KeyError):
+        return None
+
+
+def _peel_commit(obj) -> pygit2.Commit | None:
+    try:
+        peeled = obj.peel(pygit2.Commit)
+    except (pygit2.GitError, ValueError, KeyError):
+        return None
+    return peeled if isinstance(peeled, pygit2.Commit) else None
+
+
+def _from_ref(repo: pygit2.Repository, ref, label: str, tag_name: str | None) -> _Target | str:
+    obj = repo.get(ref.target)
+    if obj is None:
+        return f"{label} points at {ref.target}, which the mirror does not hold"
+    commit = _peel_commit(obj)
+    tree_id = commit.tree_id if commit is not None else None
+    if tree_id is None:
+        try:
+            tree_id = obj.peel(pygit2.Tree).id
+        except (pygit2.GitError, ValueError, KeyError):
+            return f"{label} names no tree"
+    tag_oid = obj.id if isinstance(obj, pygit2.Tag) else None
+    return _Target(label, commit, tree_id, tag_name=tag_name, tag_oid=tag_oid)
+
+
+def _resolve(repo: pygit2.Repository, call: FetcherCall) -> _Target | str:
+    if call.tag:
+        name = call.tag.removeprefix("refs/tags/")
+        ref = _ref(repo, f"refs/tags/{name}")
+        if ref is None:
+            return f"tag {name} is not in the mirror"
+        return _from_ref(repo, ref, f"tag {name}", name)
+    rev = call.rev or ""
+    if rev.startswith("refs/tags/"):
+        name = rev.removeprefix("refs/tags/")
+        ref = _ref(repo, rev)
+        return _from_ref(repo, ref, f"tag {name}", name) if ref is not None else f"tag {name} is not in the mirror"
+    if not rev.startswith("refs/"):
+        ref = _ref(repo, f"refs/tags/{rev}")
+        if ref is not None:
+            return _from_ref(repo, ref, f"tag {rev}", rev)
+    if _HEX.match(rev):
+        try:
+            obj = repo.get(rev)
+        except (pygit2.GitError, ValueError, KeyError):
+            obj = None
+        commit = _peel_commit(repo.get(obj.id)) if obj is not None else None
+        if commit is not None:
+            return _Target(f"commit {commit.id}", commit, commit.tree_id)
+        return f"commit {rev} is not in the mirror"
+    branch = rev.removeprefix("refs/heads/")
+    ref = _ref(repo, f"refs/heads/{branch}")
+    if ref is not None:
+        target = _from_ref(repo, ref, f"branch {branch}", None)
+        if isinstance(target, _Target):
+            target.note = "a branch moves: the mirror's head of it need not be what the expression fetched"
+        return target
+    return f"{rev!r} is neither a tag, a commit nor a branch in the mirror"
+
+
+# -- signatures -------------------------------------------------------------------------------
+
+
+def _evidence(outcome: SignatureOutcome, kind: str, label: str) -> UpstreamEvidence:
+    evidence = "forge" if outcome.status == "forge-verified" else (None if outcome.status == "unsigned" else kind)
+    signer = outcome.signer if outcome.status in ("verified", "forge-verified") else None
+    return UpstreamEvidence(status=outcome.status, reason=f"{label}: {outcome.reason}", evidence=evidence,
+                            signer=signer, key=outcome.key)
+
+
+def _judge_tag_object(repo: pygit2.Repository, oid, asked: str | None,
+                      verifier: UpstreamVerifier) -> UpstreamEvidence | None:
+    """The tag object's signature, None when it carries none. ``asked``: the tag name the
+    expression asked for (None when it pinned a commit and any tag on it may speak)."""
+    _type, raw = repo.odb.read(oid)
+    name = tag_headers(raw).get(b"tag", b"").decode("utf-8", "replace")
+    payload, signature = split_signed_buffer(raw)
+    label = f"tag {asked or name}"
+    if signature is None:
+        return None
+    if asked is not None and name != asked:
+        return UpstreamEvidence(
+            status="bad-signature",
+            reason=f"{label}: the tag object is signed as tag {name!r}, not {asked!r}; a signature for another "
+            f"tag name cannot vouch for this one (tag name replay)",
+            evidence="signed-tag",
+        )
+    tag = repo.get(oid)
+    tagger = getattr(tag, "tagger", None)
+    when = _when(tagger.time, tagger.offset) if tagger is not None else _when(None, None)
+    return _evidence(verifier.verify(signature, payload, when, subject="this tag"), "signed-tag", label)
+
+
+def _judge_commit(commit: pygit2.Commit, verifier: UpstreamVerifier, label: str) -> UpstreamEvidence:
+    try:
+        signature, payload = commit.gpg_signature
+    except (pygit2.GitError, ValueError):
+        signature, payload = None, None
+    subject = label if label == f"commit {commit.id}" else f"{label}, commit {commit.id}"
+    if not signature:
+        return UpstreamEvidence(status="unsigned", reason=f"{subject} is not signed")
+    when = _when(commit.commit_time, commit.commit_time_offset)
+    return _evidence(verifier.verify(signature, payload, when, subject="this commit"), "signed-commit", subject)
+
+
+def _tags_at(repo: pygit2.Repository, commit_id) -> list[pygit2.Oid]:
+    """Annotated tags whose commit is ``commit_id``: a rev pinned by commit id is still vouched for by a
+    release tag on it."""
+    found = []
+    for n, name in enumerate(repo.references):
+        if n >= _MAX_TAG_REFS:
+            break
+        if not name.startswith("refs/tags/"):
+            continue
+        ref = _ref(repo, name)
+        obj = repo.get(ref.target) if ref is not None else None
+        if isinstance(obj, pygit2.Tag):
+            commit = _peel_commit(obj)
+            if commit is not None and commit.id == commit_id:
+                found.append(obj.id)
+    return found
+
+
+def _signature_evidence(repo: pygit2.Repository, target: _Target, verifier: UpstreamVerifier) -> UpstreamEvidence:
+    if target.tag_name is not None:
+        why_commit = f"{target.label} is a lightweight tag"
+        if target.tag_oid is not None:
+            evidence = _judge_tag_object(repo, target.tag_oid, target.tag_name, verifier)
+            if evidence is not None:
+                return evidence
+            why_commit = f"{target.label} is an unsigned annotated tag"
+        if target.commit is None:
+            return UpstreamEvidence(status="unsigned", reason=f"{why_commit} of a tree")
+        # An unsigned tag says nothing; the commit it names may still be signed.
+        return _judge_commit(target.commit, verifier, why_commit)
+    assert target.commit is not None
+    result = _judge_commit(target.commit, verifier, target.label)
+    if result.status == "verified":
+        return result
+    for oid in _tags_at(repo, target.commit.id):
+        evidence = _judge_tag_object(repo, oid, None, verifier)
+        if evidence is not None and evidence.status == "verified":
+            return UpstreamEvidence(status="verified", reason=f"{target.label} is {evidence.reason}",
+                                    evidence="signed-tag", signer=evidence.signer, key=evidence.key)
+    return result
+
+
+# -- hash binding -----------------------------------------------------------------------------
+
+
+def _uncertainties(call: FetcherCall, tree: nar.TreeNar | None) -> list[str]:
+    """Why the fetcher's output may differ from the tree's NAR even for an honest expression."""
+    name = fetcher_name(call)
+    args = call.args
+    archive_mode = name != "fetchgit" and not any(_truthy(args.get(a)) for a in _GIT_MODE_ARGS)
+    reasons = []
+    for arg in _ALTERING_ARGS:
+        if _truthy(args.get(arg)) and not (arg == "fetchSubmodules" and tree is not None and not tree.gitlinks):
+            reasons.append(f"{arg} is set")
+    if args.get("stripRoot") is False:
+        reasons.append("stripRoot = false")
+    unresolved = [u for u in call.unresolved if u not in _INERT_ARGS]
+    if unresolved:
+        reasons.append(f"{', '.join(unresolved)} not known statically")
+    if tree is not None:
+        if tree.gitlinks:
+            reasons.append(f"the tree has submodules ({', '.join(tree.gitlinks[:3])}), counted as empty directories")
+        relevant = nar.CHECKOUT_ATTRIBUTES + (nar.ARCHIVE_ATTRIBUTES if archive_mode else ())
+        for attr in relevant:
+            if attr in tree.attributes:
+                where = ", ".join(tree.attributes[attr][:3])
+                what = "the forge's archive" if attr in nar.ARCHIVE_ATTRIBUTES else "the checkout"
+                reasons.append(f".gitattributes sets {attr} ({where}), which changes {what}")
+    return reasons
+
+
+def _with_binding(call: FetcherCall, repo: pygit2.Repository, target: _Target,
+                  signature: UpstreamEvidence) -> UpstreamEvidence:
+    notes = [target.note] if target.note else []
+    wanted = nar.parse_sri(call.hash)
+    if call.hash is None:
+        notes.append("the expression gives no hash, so nothing binds it to this tree")
+    elif wanted is None:
+        notes.append(f"the expression's hash {call.hash} is not one that can be recomputed")
+    elif target.tree_id is not None:
+        algorithm, _ = wanted
+        try:
+            tree = nar.hash_git_tree(repo, target.tree_id, algorithm)
+        except (nar.NarError, pygit2.GitError, KeyError, ValueError) as exc:
+            notes.append(f"the tree's NAR hash cannot be computed ({exc}), so the expression's hash is not checked")
+        else:
+            if tree.hash == call.hash:
+                notes.append("the expression's hash is the NAR hash of this tree")
+            else:
+                doubts = _uncertainties(call, tree)
+                mismatch = f"the expression pins {call.hash}, the NAR hash of {target.label}'s tree is {tree.hash}"
+                if not doubts:
+                    return UpstreamEvidence(
+                        status="hash-mismatch",
+                        reason=f"{mismatch}; the signature does not vouch for what the expression fetches "
+                        f"({signature.status}: {signature.reason})",
+                        evidence=signature.evidence,
+                        key=signature.key,
+                    )
+                notes.append(f"{mismatch}, but {'; '.join(doubts)}: no mismatch is claimed and the hash is not "
+                             "bound to the signature")
+    reason = "; ".join([signature.reason, *notes])
+    return UpstreamEvidence(status=signature.status, reason=reason, evidence=signature.evidence,
+                            signer=signature.signer, key=signature.key)

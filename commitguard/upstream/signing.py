@@ -1,0 +1,121 @@
+"""Judge an upstream signature with the same schemes that judge commits.
+
+The signature schemes answer for "the persons of a keyring"; an upstream's
+keys are put in that place (one person per ``match``, holding every key its
+``[[upstream]]`` entries list), so a release tag or tarball is checked by
+exactly the code, policy (SHA-1, expiry) and key index that check commits.
+The keyring's ``[[forge]]`` keys stay forges: a tag made in a forge's web
+interface is the forge's word, never the upstream's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import pysequoia
+
+from commitguard.keyring.index import KeyIndex
+from commitguard.keyring.model import KeyEntry, Keyring, Person, Upstream
+from commitguard.model import SignatureVerdict, Status
+from commitguard.signatures.dispatch import SignatureVerifier
+from commitguard.signatures.openpgp import OpenPGPScheme
+from commitguard.signatures.ssh import SshScheme
+
+# Signatures cannot be larger than this; anything bigger is not one.
+MAX_SIGNATURE_BYTES = 1 << 20
+
+# The per-commit statuses that say "a valid signature, but not one to accept".
+# The upstream vocabulary (SPEC) has no room for them, and none of them may
+# read as vouched for, so they become bad-signature with the precise cause kept.
+_REJECTED = {Status.EXPIRED_KEY, Status.REVOKED_KEY, Status.WEAK_SIGNATURE}
+
+
+@dataclass(frozen=True)
+class SignatureOutcome:
+    status: str  # an upstream status (SPEC): verified, forge-verified, unknown-key, bad-signature, unsigned
+    reason: str
+    signer: str | None = None  # the [[upstream]] match, or the forge id
+    key: str | None = None
+
+
+def upstream_keyring(keyring: Keyring, upstreams: list[Upstream]) -> Keyring:
+    keys: dict[str, list[KeyEntry]] = {}
+    for upstream in upstreams:
+        keys.setdefault(upstream.match, []).extend(upstream.keys)
+    persons = tuple(Person(id=match, keys=tuple(entries)) for match, entries in keys.items())
+    digest = hashlib.sha256(("upstream\0" + keyring.digest + "\0" + "\0".join(keys)).encode()).hexdigest()
+    return Keyring(path=keyring.path, digest=digest, policy=keyring.policy, persons=persons, forges=keyring.forges)
+
+
+class _NamespacedVerifier(SignatureVerifier):
+    """SSH signatures are bound to a namespace: ``git`` for tags and commits,
+    ``file`` for ``ssh-keygen -Y sign`` over a release file. A signature made
+    for one must never count for the other."""
+
+    def __init__(self, keyring: Keyring, namespace: bytes):
+        super().__init__(keyring)
+        if namespace != b"git":
+            index = KeyIndex(keyring)
+            self.schemes = (SshScheme(keyring, index, namespace=namespace), OpenPGPScheme(keyring, index))
+
+
+class UpstreamVerifier:
+    def __init__(self, keyring: Keyring, upstreams: list[Upstream], *, namespace: bytes = b"git"):
+        self.upstreams = upstreams
+        self.matches = list(dict.fromkeys(u.match for u in upstreams))
+        self._verifier = _NamespacedVerifier(upstream_keyring(keyring, upstreams), namespace)
+
+    def verify(self, signature: bytes, payload: bytes, when: datetime, *, subject: str) -> SignatureOutcome:
+        """``subject`` ("this tag", "this file") names what was signed in the reason: the
+        schemes word their reasons for commits."""
+        if len(signature) > MAX_SIGNATURE_BYTES:
+            return SignatureOutcome("bad-signature", f"a signature of {len(signature)} bytes is not a signature")
+        verdict = self._verifier.verify(signature, payload, when)
+        if subject != "this commit":
+            verdict = dataclasses.replace(verdict, reason=verdict.reason.replace("this commit", subject))
+        return self.outcome(verdict)
+
+    def outcome(self, verdict: SignatureVerdict) -> SignatureOutcome:
+        key = verdict.signature.key
+        if verdict.status is Status.TRUSTED:
+            return SignatureOutcome("verified", verdict.reason, verdict.signer, key)
+        if verdict.status is Status.FORGE:
+            return SignatureOutcome("forge-verified", verdict.reason, verdict.signer, key)
+        if verdict.status is Status.UNKNOWN_KEY:
+            reason = verdict.reason
+            if not self.matches:
+                reason += " (no [[upstream]] entry matches this source)"
+            return SignatureOutcome("unknown-key", reason, None, key)
+        if verdict.status is Status.UNSIGNED:
+            return SignatureOutcome("unsigned", verdict.reason)
+        if verdict.status in _REJECTED:
+            return SignatureOutcome("bad-signature", f"{verdict.status.value}: {verdict.reason}", None, key)
+        return SignatureOutcome("bad-signature", verdict.reason, None, key)
+
+    def continuity_key(self, key: str | None) -> str | None:
+        """The identity a version is recorded under: a certificate, not the subkey that
+        happened to sign, so routine subkey rotation is not reported as a new signer."""
+        if key is None:
+            return None
+        for upstream in self.upstreams:
+            for entry in upstream.keys:
+                if entry.openpgp is not None and key.upper() in entry.openpgp.key_fingerprints:
+                    return entry.openpgp.fingerprint
+        return key
+
+
+def armored(signature: bytes) -> bytes | None:
+    """Detached signatures come armored (``.asc``, SSH) or binary (most ``.sig``);
+    the schemes read armor, so binary OpenPGP is armored first."""
+    stripped = signature.lstrip()
+    if stripped.startswith(b"-----BEGIN "):
+        return signature
+    if not signature or not signature[0] & 0x80:
+        return None
+    try:
+        return pysequoia.armor(signature, pysequoia.ArmorKind.Signature).encode()
+    except Exception:
+        return None
