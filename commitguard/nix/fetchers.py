@@ -1,0 +1,607 @@
+"""What a package expression fetches, read statically.
+
+:func:`read_package` evaluates the file with :mod:`commitguard.nix.evaluator`
+(the way ``callPackage`` would call it), finds the package (what a builder
+such as ``stdenv.mkDerivation`` was given, or a plain package attribute
+set), and reports every fetcher call in the file: the ones evaluation
+reaches, and the ones it does not (other platforms' sources, fetchers inside
+functions nobody calls here), evaluated in the scope they appear in. Each
+call's arguments are turned into the URL nixpkgs' fetcher would use, with
+the hash normalised to SRI; arguments that cannot be evaluated are named in
+``unresolved`` and nothing about them is filled in.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+
+import tree_sitter
+import tree_sitter_nix
+
+from commitguard.nix import hashes, mirrors
+from commitguard.nix.evaluator import (
+    MAX_COLLECTION,
+    Attrs,
+    Derivation,
+    Evaluator,
+    External,
+    FetcherValue,
+    NixPath,
+    Unresolved,
+    is_builder_name,
+    is_fetcher_name,
+    parse_drv_name,
+)
+from commitguard.nix.parser import parse
+from commitguard.sources.model import FetcherCall, PackageExpression
+
+# Top-level attributes later checks compare across versions (audit-bump:
+# a version bump changes these hashes and nothing else).
+HASH_ATTRS = ("cargoHash", "vendorHash", "npmDepsHash", "cargoSha256", "vendorSha256")
+
+# Arguments that describe the fetch but never change what is fetched.
+_IGNORED_ARGS = frozenset({"passthru", "meta"})
+
+_HASH_ARGS = (
+    ("hash", None),
+    ("outputHash", None),
+    ("sha256", "sha256"),
+    ("sha512", "sha512"),
+    ("sha1", "sha1"),
+    ("md5", "md5"),
+)
+
+# Forge fetchers and their default domain (None: the call must give one).
+_FORGES = {
+    "fetchFromGitHub": "github.com",
+    "fetchFromGitLab": "gitlab.com",
+    "fetchFromGitea": None,
+    "fetchFromCodeberg": "codeberg.org",
+    "fetchFromSourcehut": "sr.ht",
+    "fetchFromBitbucket": "bitbucket.org",
+}
+_VCS = {"fetchgit", "fetchsvn", "fetchhg", "builtins.fetchGit"}
+
+# Cheap text test before looking for builder calls in the syntax tree.
+_BUILDER_HINT = re.compile(rb"mk\w*Derivation|build[A-Z]|mixRelease")
+
+# Evaluating fetchers that evaluation did not reach costs budget per call;
+# a file with more than this many is not a package expression.
+MAX_UNREACHED_FETCHERS = 1000
+
+
+def read_package(
+    path: Path,
+    source: bytes,
+    *,
+    system: str = "x86_64-linux",
+    root: Path | None = None,
+) -> PackageExpression:
+    """The package expression in ``source`` (the file at ``path``).
+
+    ``system`` chooses among per-platform sources (``srcs.${system}``);
+    ``root`` bounds which files ``readFile``/``importJSON`` may read (default:
+    the file's own directory). Never raises on any input: what cannot be
+    read is reported in ``notes`` and as unresolved fetcher arguments.
+    """
+    path = Path(path)
+    display = _display_path(path, root)
+    try:
+        tree = parse(source)
+    except ValueError as exc:
+        return PackageExpression(display, None, None, (), {}, (str(exc),))
+    try:
+        evaluator = Evaluator(source, tree, path, root=root, system=system)
+        return _read(evaluator, tree, display)
+    except RecursionError:
+        return PackageExpression(display, None, None, (), {}, ("expression nested too deeply to read statically",))
+    except Exception as exc:  # noqa: BLE001 - a hostile file must never crash a whole `sources` run
+        return PackageExpression(
+            display, None, None, (), {}, (f"static reading failed: {type(exc).__name__}: {exc}",)
+        )
+
+
+def _display_path(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+def _read(ev: Evaluator, tree, display: str) -> PackageExpression:
+    notes: list[str] = []
+    error_line = _first_error_line(tree.root_node) if tree.root_node.has_error else None
+    if error_line is not None:
+        notes.append(f"syntax error near line {error_line}; the parts around it are read as far as possible")
+    top = ev.evaluate_file()
+    named_calls = _NamedCalls(ev, tree)
+    package = _find_package(ev, top, tree, named_calls)
+    attrs = _package_attrs(ev, package)
+
+    # The attributes that matter first, while the budget is fresh; then
+    # everything else the package and the file's value reach, so that
+    # fetchers inside lists and nested sets run with their real arguments.
+    if isinstance(attrs, Attrs):
+        for key in ("pname", "name", "version", "src", "srcs", *HASH_ATTRS, "patches"):
+            if key in attrs.items:
+                ev.force(attrs.items[key])
+    _deep_force(ev, package)
+    _deep_force(ev, top)
+    _evaluate_unreached_fetchers(ev, tree, named_calls)
+
+    calls, by_value, reasons = _calls(ev)
+    notes.extend(reasons)
+
+    name = version = None
+    extra: dict = {}
+    if package is None:
+        notes.append(f"no package expression found: {_reason(top)}")
+    elif isinstance(attrs, Unresolved):
+        notes.append(f"package attributes: {attrs.reason}")
+    elif isinstance(attrs, Attrs):
+        name, version = _name_version(ev, attrs, notes)
+        extra = _extra_attrs(ev, attrs, by_value, notes)
+    if ev.exhausted:
+        notes.append(f"evaluation stopped after {ev.max_steps} steps; what it had not reached is unresolved")
+    return PackageExpression(display, name, version, tuple(calls), extra, tuple(dict.fromkeys(notes)))
+
+
+def _first_error_line(root) -> int | None:
+    """The line of the first real syntax error, or None.
+
+    tree-sitter-nix does not know the trailing comma Nix allows in formals
+    (``{ lib, stdenv, }:``, what nixfmt writes); that recovery is no error.
+    """
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if (node.type == "ERROR" or node.is_missing) and not _trailing_formal_comma(node):
+            return node.start_point[0] + 1
+        if node.has_error:
+            stack.extend(reversed(node.children))
+    return None
+
+
+def _trailing_formal_comma(node) -> bool:
+    parent = node.parent
+    if node.is_missing and node.type == "identifier" and parent is not None and parent.type == "formal":
+        return True
+    if node.type == "ERROR" and parent is not None and parent.type == "formals":
+        return node.text is not None and node.text.strip() == b","
+    return False
+
+
+def _reason(value) -> str:
+    if isinstance(value, Unresolved):
+        return value.reason
+    return f"the file evaluates to {Evaluator.type_name(value)}"
+
+
+def _find_package(ev: Evaluator, top, tree, named_calls: _NamedCalls):
+    """What the builder was given, or a plain package set; else the first
+    builder call in the file (``(mkDerivation {...}).overrideAttrs ...``,
+    wrappers around it), evaluated where it stands."""
+    if isinstance(top, Derivation):
+        return top
+    if isinstance(top, Attrs) and any(k in top.items for k in ("pname", "version", "src", "srcs")):
+        return top
+    if not _BUILDER_HINT.search(ev.source):
+        return None
+    for node in named_calls.matching(is_builder_name):
+        value = ev.eval(node, _env_for(ev, node, tree.root_node))
+        if isinstance(value, Derivation):
+            return value
+    return None
+
+
+def _package_attrs(ev: Evaluator, package):
+    if isinstance(package, Derivation):
+        attrs = ev.force(package.attrs)
+        if isinstance(attrs, (Attrs, Unresolved)):
+            return attrs
+        return Unresolved(f"{package.builder} was given {ev.type_name(attrs)}")
+    return package
+
+
+@functools.lru_cache(maxsize=1)
+def _call_query() -> tree_sitter.Query:
+    language = tree_sitter.Language(tree_sitter_nix.language())
+    return tree_sitter.Query(language, "(apply_expression function: [(variable_expression) (select_expression)]) @call")
+
+
+class _NamedCalls:
+    """Calls whose callee is a plain name (``fetchurl``, ``stdenv.mkDerivation``),
+    in file order, found once by a tree-sitter query: large hostile files
+    have millions of nodes, too many to walk in Python, and the query is
+    only run when a file needs it."""
+
+    def __init__(self, ev: Evaluator, tree):
+        self._ev = ev
+        self._tree = tree
+        self._calls: list | None = None
+
+    def matching(self, wanted) -> list:
+        if self._calls is None:
+            captures = tree_sitter.QueryCursor(_call_query()).captures(self._tree.root_node)
+            calls = []
+            for node in captures.get("call", []):
+                path = _callee_path(self._ev, node.child_by_field_name("function"))
+                if path is not None:
+                    calls.append((node, path))
+            calls.sort(key=lambda item: item[0].start_byte)
+            self._calls = calls
+        return [node for node, path in self._calls if wanted(path)]
+
+
+def _env_for(ev: Evaluator, node, root):
+    """The scope ``node`` sits in, rebuilt from the root down."""
+    env = ev.global_env
+    current = root
+    while current is not None and current.id != node.id:
+        if not ev.charge():
+            break
+        child = current.child_with_descendant(node)
+        if child is None:
+            break
+        env = ev.scope_into(current, child, env)
+        current = child
+    return env
+
+
+def _callee_path(ev: Evaluator, node) -> str | None:
+    """``fetchurl`` / ``pkgs.fetchurl`` / ``python3Packages.fetchPypi`` as
+    written, for plain names and selections only."""
+    if node is None:
+        return None
+    if node.type == "variable_expression":
+        return ev.text(node)
+    if node.type == "select_expression" and node.child_by_field_name("default") is None:
+        base = node.child_by_field_name("expression")
+        path = node.child_by_field_name("attrpath")
+        if base is None or base.type != "variable_expression" or path is None:
+            return None
+        parts = [ev.text(base)]
+        for part in path.named_children:
+            if part.type != "identifier":
+                return None
+            parts.append(ev.text(part))
+        return ".".join(parts)
+    return None
+
+
+def _deep_force(ev: Evaluator, value, limit: int = 50_000) -> None:
+    """Evaluate everything ``value`` contains, iteratively (deep data must
+    not deepen the Python stack) and once per container."""
+    stack = [value]
+    seen: set[int] = set()
+    count = 0
+    while stack and not ev.exhausted and count < limit:
+        current = ev.force(stack.pop())
+        count += 1
+        if not isinstance(current, (Attrs, list, Derivation, FetcherValue)):
+            continue
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, Attrs):
+            stack.extend(reversed(list(current.items.values())))
+        elif isinstance(current, list):
+            stack.extend(reversed(current))
+        elif isinstance(current, Derivation):
+            stack.append(current.attrs)
+        else:
+            stack.append(current.args)
+
+
+def _evaluate_unreached_fetchers(ev: Evaluator, tree, named_calls: _NamedCalls) -> None:
+    if b"fetch" not in ev.source:
+        return
+    reached = {fv.node.id for fv in ev.fetches if fv.node is not None}
+    candidates = [n for n in named_calls.matching(is_fetcher_name) if n.id not in reached]
+    for node in candidates[:MAX_UNREACHED_FETCHERS]:
+        if ev.exhausted:
+            return
+        ev.eval(node, _env_for(ev, node, tree.root_node))
+
+
+def _calls(ev: Evaluator):
+    """FetcherCalls in file order, each distinct call once; also the call
+    for each fetcher value (patches are reported by URL) and the reasons
+    behind unresolved arguments."""
+    ordered = sorted(
+        ev.fetches[:MAX_COLLECTION],
+        key=lambda fv: (fv.node.start_byte if fv.node is not None else float("inf"), fv.index),
+    )
+    calls: list[FetcherCall] = []
+    seen: set = set()
+    by_value: dict[int, FetcherCall] = {}
+    reasons: list[str] = []
+    for fv in ordered:
+        call, why = build_call(ev, fv)
+        by_value[id(fv)] = call
+        if call in seen:
+            continue
+        seen.add(call)
+        calls.append(call)
+        where = f"{call.fetcher} at line {call.line}" if call.line else call.fetcher
+        reasons.extend(f"{where}: {arg}: {reason}" for arg, reason in why.items())
+    return calls, by_value, reasons
+
+
+def build_call(ev: Evaluator, fv: FetcherValue) -> tuple[FetcherCall, dict[str, str]]:
+    """The FetcherCall for one fetcher result, and why each unresolved
+    argument is unresolved."""
+    line = fv.node.start_point[0] + 1 if fv.node is not None else None
+    fetcher = fv.fetcher
+    given = ev.force(fv.args)
+    if isinstance(given, str) and fetcher.startswith("builtins."):
+        given = Attrs({"url": given})  # builtins.fetchTarball "https://..."
+    if not isinstance(given, Attrs):
+        reason = given.reason if isinstance(given, Unresolved) else f"called with {ev.type_name(given)}"
+        names = _essential_args(fetcher)
+        return (
+            FetcherCall(fetcher, resolved=False, unresolved=names, line=line),
+            {"arguments": reason},
+        )
+    args: dict = {}
+    why: dict[str, str] = {}
+    for key, item in given.items.items():
+        if key in _IGNORED_ARGS:
+            continue
+        value = ev.to_python(item, fetcher_refs=True)
+        if isinstance(value, Unresolved):
+            why[key] = value.reason
+        else:
+            args[key] = value
+    if given.incomplete:
+        why["<dynamic attribute>"] = "an attribute name could not be evaluated"
+    fields = _fields(fetcher, args, why)
+    digest = _hash(args, given, why)
+    unresolved = tuple(why)
+    call = FetcherCall(
+        fetcher,
+        url=fields.get("url"),
+        urls=fields.get("urls", ()),
+        owner=fields.get("owner"),
+        repo=fields.get("repo"),
+        rev=fields.get("rev"),
+        tag=fields.get("tag"),
+        domain=fields.get("domain"),
+        hash=digest,
+        resolved=not unresolved,
+        unresolved=unresolved,
+        args=args,
+        line=line,
+    )
+    return call, why
+
+
+def _essential_args(fetcher: str) -> tuple[str, ...]:
+    if fetcher in _FORGES:
+        return ("owner", "repo", "rev", "hash")
+    if fetcher in _VCS:
+        return ("url", "rev", "hash")
+    if fetcher == "fetchPypi":
+        return ("pname", "version", "hash")
+    if fetcher == "fetchCrate":
+        return ("pname", "version", "hash")
+    return ("url", "hash")
+
+
+def _string(args: dict, key: str, why: dict, default=None, required: bool = False):
+    """``args[key]`` when it is a string; unresolved-and-missing bookkeeping otherwise."""
+    if key in why:
+        return None
+    if key not in args:
+        if required:
+            why[key] = "missing"
+        return default
+    value = args[key]
+    if isinstance(value, str):
+        return value
+    if value is None and not required:
+        return default
+    why[key] = f"expected a string, got {type(value).__name__}"
+    return None
+
+
+def _fields(fetcher: str, args: dict, why: dict) -> dict:
+    fields: dict = {}
+    if fetcher in _FORGES:
+        default_domain = _FORGES[fetcher]
+        owner = _string(args, "owner", why, required=True)
+        repo = _string(args, "repo", why, required=True)
+        rev = _string(args, "rev", why)
+        tag = _string(args, "tag", why)
+        if rev is None and tag is None and "rev" not in why and "tag" not in why:
+            why["rev"] = "missing (neither rev nor tag)"
+        if fetcher == "fetchFromGitHub":
+            domain = _string(args, "githubBase", why, default=default_domain)
+        elif fetcher in ("fetchFromCodeberg", "fetchFromBitbucket"):
+            domain = default_domain
+        else:
+            domain = _string(args, "domain", why, default=default_domain, required=default_domain is None)
+        fields.update(owner=owner, repo=repo, rev=rev, tag=tag, domain=domain)
+        if owner is not None and repo is not None and domain is not None:
+            if fetcher == "fetchFromGitLab":
+                protocol = _string(args, "protocol", why, default="https")
+                group = _string(args, "group", why)
+                slug = "/".join(p for p in (group, owner, repo) if p)
+                if protocol is not None and "group" not in why:
+                    fields["url"] = f"{protocol}://{domain}/{slug}"
+            elif fetcher == "fetchFromSourcehut":
+                vc = _string(args, "vc", why, default="git")
+                if vc is not None:
+                    fields["url"] = f"https://{vc}.{domain}/{owner}/{repo}"
+            else:
+                fields["url"] = f"https://{domain}/{owner}/{repo}"
+    elif fetcher in _VCS:
+        fields["url"] = _string(args, "url", why, required=True)
+        fields["rev"] = _string(args, "rev", why)
+        fields["tag"] = _string(args, "tag", why)
+    elif fetcher == "fetchPypi":
+        fields["url"] = _pypi_url(args, why)
+    elif fetcher == "fetchCrate":
+        crate = _string(args, "crateName", why) or _string(args, "pname", why, required="crateName" not in why)
+        version = _string(args, "version", why, required=True)
+        registry = _string(args, "registryDl", why, default="https://crates.io/api/v1/crates")
+        if crate and version and registry:
+            fields["url"] = f"{registry}/{crate}/{version}/download"
+    else:
+        urls = _url_list(args, why)
+        if urls:
+            fields["urls"] = tuple(urls)
+            fields["url"] = urls[0]
+        return fields
+    if fields.get("url"):
+        fields["url"] = mirrors.expand(fields["url"])
+        fields["urls"] = (fields["url"],)
+    return fields
+
+
+def _url_list(args: dict, why: dict) -> list[str]:
+    if "url" in why or "urls" in why:
+        return []
+    if "url" in args:
+        url = args["url"]
+        if isinstance(url, str):
+            return [mirrors.expand(url)]
+        why["url"] = "expected a string"
+        return []
+    if "urls" in args:
+        urls = args["urls"]
+        if isinstance(urls, list) and urls and all(isinstance(u, str) for u in urls):
+            return [mirrors.expand(u) for u in urls]
+        why["urls"] = "expected a non-empty list of strings"
+        return []
+    return []
+
+
+def _pypi_url(args: dict, why: dict) -> str | None:
+    """The URL nixpkgs' fetchPypi computes (pkgs/build-support/fetchpypi)."""
+    pname = _string(args, "pname", why, required=True)
+    version = _string(args, "version", why, required=True)
+    fmt = _string(args, "format", why, default="setuptools")
+    if not pname or version is None or fmt is None:
+        return None
+    if fmt == "wheel":
+        dist = _string(args, "dist", why, default="py2.py3")
+        python = _string(args, "python", why, default="py2.py3")
+        abi = _string(args, "abi", why, default="none")
+        platform = _string(args, "platform", why, default="any")
+        if None in (dist, python, abi, platform):
+            return None
+        return (
+            f"https://files.pythonhosted.org/packages/{dist}/{pname[0]}/{pname}/"
+            f"{pname}-{version}-{python}-{abi}-{platform}.whl"
+        )
+    if fmt == "setuptools":
+        extension = _string(args, "extension", why, default="tar.gz")
+        if extension is None:
+            return None
+        return f"mirror://pypi/{pname[0]}/{pname}/{pname}-{version}.{extension}"
+    why["format"] = f"fetchPypi does not support format {fmt!r}"
+    return None
+
+
+def _hash(args: dict, given: Attrs, why: dict) -> str | None:
+    """The SRI form of the first non-empty hash argument; a hash argument
+    that is present but not a valid hash is unresolved, not dropped."""
+    for key, algo in _HASH_ARGS:
+        if key not in given.items or key in why:
+            continue
+        raw = args.get(key)
+        if raw in ("", None):
+            continue
+        if key == "outputHash":
+            algo_arg = args.get("outputHashAlgo")
+            algo = algo_arg if isinstance(algo_arg, str) and algo_arg else None
+        try:
+            return hashes.to_sri(raw, algo)
+        except hashes.HashError as exc:
+            why[key] = f"not a valid hash: {exc}"
+            return None
+    return None
+
+
+def _name_version(ev: Evaluator, attrs: Attrs, notes: list[str]):
+    def get(key):
+        return ev.force(attrs.items[key]) if key in attrs.items else None
+
+    pname, version, full = get("pname"), get("version"), get("name")
+    for key, value in (("pname", pname), ("version", version), ("name", full)):
+        if isinstance(value, Unresolved):
+            notes.append(f"{key}: {value.reason}")
+    name = pname if isinstance(pname, str) else None
+    if name is None and isinstance(full, str):
+        name = parse_drv_name(full)[0]
+    if not isinstance(version, str):
+        version = None
+        if isinstance(full, str) and "version" not in attrs.items:
+            version = parse_drv_name(full)[1] or None
+    return name, version
+
+
+def _extra_attrs(ev: Evaluator, attrs: Attrs, by_value: dict, notes: list[str]) -> dict:
+    extra: dict = {}
+    for key in HASH_ATTRS:
+        if key not in attrs.items:
+            continue
+        value = ev.to_python(attrs.items[key])
+        if isinstance(value, Unresolved):
+            notes.append(f"{key}: {value.reason}")
+            extra[key] = None
+        elif isinstance(value, str):
+            extra[key] = hashes.try_sri(value) or value
+        else:
+            extra[key] = value
+    if "patches" in attrs.items:
+        extra["patches"] = _patches(ev, attrs.items["patches"], by_value, notes)
+    if "src" in attrs.items:
+        src = ev.force(attrs.items["src"])
+        if isinstance(src, FetcherValue):
+            extra["src"] = src.fetcher
+        else:
+            extra["src"] = None
+            if isinstance(src, NixPath):
+                notes.append(f"src: local path {ev.display_path(src)}")
+            elif isinstance(src, Unresolved):
+                notes.append(f"src: {src.reason}")
+            else:
+                notes.append(f"src: {ev.type_name(src)}, not a fetcher call")
+    return extra
+
+
+def _patches(ev: Evaluator, value, by_value: dict, notes: list[str]):
+    patches = ev.force(value)
+    if isinstance(patches, Unresolved):
+        notes.append(f"patches: {patches.reason}")
+        return None
+    if not isinstance(patches, list):
+        notes.append(f"patches: {ev.type_name(patches)}, not a list")
+        return None
+    out = []
+    for item in patches:
+        item = ev.force(item)
+        if isinstance(item, NixPath):
+            out.append(ev.display_path(item))
+        elif isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, FetcherValue):
+            call = by_value.get(id(item))
+            if call is None:
+                call = build_call(ev, item)[0]
+            out.append(call.url)
+        else:
+            if isinstance(item, Unresolved):
+                notes.append(f"patches: {item.reason}")
+            elif isinstance(item, External):
+                notes.append(f"patches: {item.path} is not known statically")
+            out.append(None)
+    return out
+
