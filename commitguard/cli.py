@@ -186,6 +186,7 @@ def sources(
     ),
     online: bool = typer.Option(False, "--online", help="Fetch upstream evidence from the network when not mirrored."),
     system: str = typer.Option("x86_64-linux", "--system", help="Platform for per-system sources."),
+    nix_eval: bool = typer.Option(False, "--eval", help="Also evaluate each src with nix-instantiate and report disagreements."),
 ) -> None:
     """Map package expressions to their upstream sources and check upstream's signatures."""
     from pathlib import Path
@@ -202,7 +203,9 @@ def sources(
     if mirror is not None and not mirror.is_dir():
         raise CommitguardError("upstream mirror directory not found", path=str(mirror), field="--upstream-mirror")
     # SPEC: with a mirror set, nothing is fetched from the network.
-    report = scan_sources(root, list(paths or []), loaded, mirror=mirror, online=online and mirror is None, system=system)
+    report = scan_sources(root, list(paths or []), loaded, mirror=mirror, online=online and mirror is None, system=system,
+        nix_eval=nix_eval,
+    )
     sys.stdout.write(formatter.sources(report))
     raise typer.Exit(0 if report.ok else 1)
 

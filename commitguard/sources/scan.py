@@ -7,6 +7,7 @@ or other ``.nix`` file named on the command line that calls a fetcher.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,11 +111,16 @@ def scan_sources(
     system: str = "x86_64-linux",
     github_api: str | None = None,
     continuity=None,
+    nix_eval: bool = False,
 ) -> SourcesReport:
+    from commitguard.nix import nix_eval as nix
     from commitguard.nix.fetchers import read_package
     from commitguard.upstream import evaluate_upstream
 
     warnings: list[str] = []
+    if nix_eval and not nix.nix_available():
+        warnings.append("nix-instantiate not found: --eval skipped")
+        nix_eval = False
     if keyring is None:
         keyring = Keyring(path="(none)", digest="", policy=Policy(), persons=())
         warnings.append("no keyring: no [[upstream]] keys, so no upstream release can be verified")
@@ -130,6 +136,11 @@ def scan_sources(
             if path.name == "default.nix" and not paths:
                 continue  # a default.nix that fetches nothing is an aggregate, not a package
         main = _main_source(package)
+        if nix_eval:
+            attribute = _attribute(Path(relative), package)
+            if attribute:
+                found = nix.compare(main, nix.evaluate_src(root, attribute, system))
+                package = dataclasses.replace(package, notes=package.notes + tuple(found))
         if main is None:
             evidence = UpstreamEvidence(status="unavailable", reason="the expression calls no fetcher that commitguard reads")
         elif not main.resolved:
@@ -143,6 +154,14 @@ def scan_sources(
             )
         packages.append(PackageSources(package, evidence))
     return SourcesReport(packages=tuple(packages), warnings=tuple(warnings))
+
+
+def _attribute(path: Path, package: PackageExpression) -> str | None:
+    """The attribute a package set exposes it as: the by-name directory, else its name."""
+    parts = path.parts
+    if len(parts) >= 4 and parts[-4] == "by-name":
+        return parts[-2]
+    return package.name
 
 
 def _main_source(package: PackageExpression) -> FetcherCall | None:
