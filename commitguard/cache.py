@@ -14,14 +14,15 @@ import hashlib
 import json
 import os
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 
 import platformdirs
 
-from commitguard.model import SignatureInfo, SignatureType, SignatureVerdict, Status, utc_iso
+from commitguard.model import SignatureInfo, SignatureType, SignatureVerdict, Status
 
 # Bump when verification logic changes, so old verdicts are not served.
-VERIFIER_VERSION = "verify-1"
+VERIFIER_VERSION = "verify-2"
 
 
 def default_cache_dir() -> Path:
@@ -78,14 +79,12 @@ class VerdictCache:
 def _encode(v: SignatureVerdict) -> str:
     return json.dumps(
         [v.status.value, v.reason, v.signature.type.value if v.signature.type else None, v.signature.key,
-         utc_iso(v.signature.created), v.signer],
+         int(v.signature.created.timestamp()) if v.signature.created else None, v.signer],
         separators=(",", ":"),
     )
 
 
 def _decode(text: str) -> SignatureVerdict | None:
-    from datetime import datetime, timezone
-
     try:
         status, reason, stype, key, created, signer = json.loads(text)
         return SignatureVerdict(
@@ -94,9 +93,10 @@ def _decode(text: str) -> SignatureVerdict | None:
             signature=SignatureInfo(
                 SignatureType(stype) if stype else None,
                 key,
-                datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) if created else None,
+                # epoch seconds: strptime cost more than the rest of a warm run
+                datetime.fromtimestamp(created, timezone.utc) if created is not None else None,
             ),
             signer=signer,
         )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError, OSError):
         return None  # an unreadable row is simply recomputed
