@@ -107,6 +107,8 @@ def verify_commit(repo: pygit2.Repository, verifier: SignatureVerifier, commit_i
         commit = repo[commit_id]
         committed_at = datetime.fromtimestamp(commit.committer.time, timezone.utc)
         signature, payload = commit.gpg_signature
+        if b"\0" in commit.read_raw():  # libgit2 reads C strings: a NUL hides the signature or cuts the payload
+            raise ValueError("the commit object holds a NUL byte")
     except (pygit2.GitError, ValueError, OverflowError, OSError) as exc:
         # libgit2 refuses some hostile headers (a NUL inside gpgsig, say):
         # that commit is malformed; the rest of history is still judged.

@@ -69,12 +69,18 @@ class ApprovalVerifier:
         except EnvelopeError as exc:
             return ApprovalVerdict(ApprovalStatus.INVALID, f"not a readable approval: {exc}", raw.origin)
         signed = pae(envelope.payload)
-        if self.ssh.recognizes(envelope.signature):
-            verdict = self.ssh.verify(envelope.signature, signed, now)
-        elif self.openpgp.recognizes(envelope.signature):
-            verdict = self.openpgp.verify(envelope.signature, signed, now)
-        else:
-            return ApprovalVerdict(ApprovalStatus.INVALID, "approval signature is neither SSH nor OpenPGP", raw.origin, approval=approval)
+        try:
+            if self.ssh.recognizes(envelope.signature):
+                verdict = self.ssh.verify(envelope.signature, signed, now)
+            elif self.openpgp.recognizes(envelope.signature):
+                verdict = self.openpgp.verify(envelope.signature, signed, now)
+            else:
+                return ApprovalVerdict(ApprovalStatus.INVALID, "approval signature is neither SSH nor OpenPGP", raw.origin, approval=approval)
+        except Exception as exc:  # an approval anyone can write must never stop the check
+            return ApprovalVerdict(
+                ApprovalStatus.INVALID, f"approval signature could not be checked ({type(exc).__name__}: {exc})",
+                raw.origin, approval=approval,
+            )
         key = verdict.signature.key
         if verdict.status is not Status.TRUSTED:
             return ApprovalVerdict(

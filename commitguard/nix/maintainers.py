@@ -43,7 +43,10 @@ def read_maintainers(source: bytes) -> Maintainers:
         if path is None:
             continue
         if path == ["meta", "maintainers"] or (path == ["maintainers"] and _inside_meta(node, source)):
-            _collect(value, source, handles, unresolved)
+            try:
+                _collect(value, source, handles, unresolved)
+            except RecursionError:
+                unresolved.append("maintainers nested too deeply to read")
     return Maintainers(tuple(dict.fromkeys(handles)), tuple(unresolved))
 
 

@@ -81,7 +81,6 @@ class OpenPGPScheme(SignatureScheme):
                 Status.WEAK_SIGNATURE,
                 f"{weak_hash} signature by {candidates[0].holder.id} ({candidates[0].key_fingerprint}) is rejected ({why})",
                 _with_key(info, candidates[0].key_fingerprint),
-                signer=candidates[0].holder.id,
             )
         now = datetime.now(timezone.utc)
         if created > now + FUTURE_TOLERANCE:
@@ -183,7 +182,7 @@ class OpenPGPScheme(SignatureScheme):
             base = problems[0] if problems else (
                 (Status.EXPIRED_KEY, expiry_text) if expired else (Status.BAD_SIGNATURE, "Sequoia rejects this signature")
             )
-            return _verdict(base[0], f"{base[1]}; {opinion.detail}, so it cannot be checked further", info, signer=who, cacheable=False)
+            return _verdict(base[0], f"{base[1]}; {opinion.detail}, so it cannot be checked further", info, cacheable=False)  # unverified: no signer
         if not opinion.good:
             return _verdict(Status.BAD_SIGNATURE, f"signature does not verify over this commit (GnuPG: {opinion.detail})", info, signer=who)
         if (opinion.key_fingerprint or "").upper() != cand.key_fingerprint:
@@ -246,15 +245,18 @@ def parse_signature(armored: bytes):
     accepts them. The MPI's length header is not covered by the signature, so
     rewriting it canonically yields the same signature over the same bytes.
     """
+    if len(armored) > 256 * 1024:  # a v4 signature packet is at most ~135 KB, ~185 KB armored
+        return None, f"{len(armored)} bytes is larger than any OpenPGP signature"
     if armored.count(ARMOR_HEADER) != 1:
         return None, "expected exactly one armored PGP signature block"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
             packets = list(PacketPile.from_bytes(armored))
+            one_signature = len(packets) == 1 and packets[0].tag == Tag.Signature  # .tag raises on unknown tags
         except Exception as exc:
             return None, _first_line(exc)
-        if len(packets) != 1 or packets[0].tag != Tag.Signature:
+        if not one_signature:
             return None, f"expected one signature packet, found {len(packets)} packet(s)"
         try:
             return pysequoia.Sig.from_bytes(armored), None
@@ -282,7 +284,7 @@ def _canonical_mpis(body: bytes) -> bytes | None:
         pos += 2  # left 16 bits of the hash
         if pos > len(body):
             return None
-        head, rest = body[:pos], body[pos:]
+        head, rest = body[:pos], memoryview(body)[pos:]  # slices of a view copy nothing: hostile bodies stay linear
         out = bytearray(head)
         changed = False
         while rest:
@@ -292,7 +294,7 @@ def _canonical_mpis(body: bytes) -> bytes | None:
             size = (bits + 7) // 8
             if len(rest) < 2 + size:
                 return None
-            value = rest[2 : 2 + size].lstrip(b"\0")
+            value = bytes(rest[2 : 2 + size]).lstrip(b"\0")
             true_bits = int.from_bytes(value, "big").bit_length()
             if true_bits != bits:
                 changed = True

@@ -85,21 +85,34 @@ def split_certs(data: bytes) -> list[CertInfo]:
         raise ValueError(_first_line(exc)) from None
     out = []
     for cert in certs:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            has_secret = bool(cert.has_secret_keys)
-        raw = bytes(cert)
-        fprs = []
-        for packet in _packets(raw):
-            if packet.tag in (Tag.PublicKey, Tag.PublicSubkey, Tag.SecretKey, Tag.SecretSubkey):
-                if packet.fingerprint:
-                    fprs.append(packet.fingerprint.upper())
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                has_secret = bool(cert.has_secret_keys)
+            raw = bytes(cert)
+            fprs = []
+            for packet in _packets(raw):
+                if packet.tag in (Tag.PublicKey, Tag.PublicSubkey, Tag.SecretKey, Tag.SecretSubkey):
+                    if packet.fingerprint:
+                        fprs.append(packet.fingerprint.upper())
+            fingerprint = cert.fingerprint.upper()
+        except ValueError:
+            raise
+        except Exception as exc:  # pysequoia raises RuntimeError with anyhow text
+            raise ValueError(_first_line(exc)) from None
+        try:
+            # Sequoia lists only user IDs valid under its standard policy and
+            # raises for some (SHA-1 self-signatures on older keys): names are
+            # informational, so such a cert simply has none.
+            user_ids = tuple(str(u) for u in cert.user_ids)
+        except Exception:
+            user_ids = ()
         out.append(
             CertInfo(
                 cert_bytes=raw,
-                fingerprint=cert.fingerprint.upper(),
+                fingerprint=fingerprint,
                 key_fingerprints=tuple(fprs),
-                user_ids=tuple(str(u) for u in cert.user_ids),
+                user_ids=user_ids,
                 has_secret=has_secret,
             )
         )

@@ -80,10 +80,10 @@ class SshScheme(SignatureScheme):
                 info,
             )
         if key.weak:
-            return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {key.weak}", info, signer=who)
+            return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {key.weak}", info)  # not verified: no signer
         sig_algo = _key_type(parsed.signature)
-        if sig_algo.encode() in _WEAK_SIG_ALGOS:
-            return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {_WEAK_SIG_ALGOS[sig_algo.encode()]}", info, signer=who)
+        if key.key_type == "ssh-rsa" and sig_algo.encode() in _WEAK_SIG_ALGOS:  # another key's label: a forgery
+            return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {_WEAK_SIG_ALGOS[sig_algo.encode()]}", info)
 
         problem = _check(parsed, payload, self._public_key(parsed.public_key))
         if problem is not None:

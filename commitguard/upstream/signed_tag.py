@@ -233,11 +233,13 @@ def _judge_tag_object(repo: pygit2.Repository, oid, asked: str | None,
 
 
 def _judge_commit(commit: pygit2.Commit, verifier: UpstreamVerifier, label: str) -> UpstreamEvidence:
+    subject = label if label == f"commit {commit.id}" else f"{label}, commit {commit.id}"
     try:
         signature, payload = commit.gpg_signature
+        if b"\0" in commit.read_raw():  # libgit2 reads C strings: a NUL hides or truncates what was signed
+            return UpstreamEvidence(status="bad-signature", reason=f"{subject}: the commit object holds a NUL byte")
     except (pygit2.GitError, ValueError):
         signature, payload = None, None
-    subject = label if label == f"commit {commit.id}" else f"{label}, commit {commit.id}"
     if not signature:
         return UpstreamEvidence(status="unsigned", reason=f"{subject} is not signed")
     when = _when(commit.commit_time, commit.commit_time_offset)
