@@ -210,6 +210,143 @@ def sources(
     raise typer.Exit(0 if report.ok else 1)
 
 
+@app.command("audit-bump")
+def audit_bump_command(
+    base: Optional[str] = typer.Option(None, "--base", help="Base revision the change merges into."),
+    head: Optional[str] = typer.Option(None, "--head", help="Head revision of the change."),
+    repo: str = RepoOpt,
+    keyring: Optional[str] = KeyringOpt,
+    format: str = typer.Option("text", "--format", help="text, json or markdown."),
+    upstream_mirror: Optional[str] = typer.Option(
+        None, "--upstream-mirror", envvar="COMMITGUARD_UPSTREAM_MIRROR", help="Offline mirror of upstream sources (SPEC)."
+    ),
+    online: bool = typer.Option(False, "--online", help="Ask the forge for upstream evidence when there is no mirror."),
+    fail_on: Optional[str] = typer.Option(
+        None, "--fail-on", help="Comma-separated kinds, finding codes or severities that fail the audit (default: high)."
+    ),
+    title: Optional[str] = typer.Option(None, "--title", help="A pull request title to check, besides the commit subjects."),
+    github: Optional[str] = typer.Option(None, "--github", help="OWNER/REPO: read the pull request through the GitHub API."),
+    pr: Optional[int] = typer.Option(None, "--pr", help="Pull request number (with --github)."),
+    comment: bool = typer.Option(False, "--comment", help="Post the report as a pull request comment, or update ours (with --github)."),
+    continuity: Optional[str] = typer.Option(
+        None, "--continuity", help="Record of which key signed which upstream version (a file, kept across runs)."
+    ),
+    system: str = typer.Option("x86_64-linux", "--system", help="Platform for per-system sources."),
+) -> None:
+    """Audit a version-bump change: only version and hashes changed, and upstream signed by the same key?"""
+    from commitguard.audit_bump import audit_bump, check_mirror, keyring_for_audit, parse_fail_on
+    from commitguard.upstream import ContinuityStore
+
+    formatter = formatter_for(format, color=sys.stdout.isatty())
+    policy = parse_fail_on(fail_on)
+    mirror = check_mirror(upstream_mirror)
+    store = ContinuityStore(continuity) if continuity else None
+    # SPEC: with a mirror set, nothing is fetched from the network.
+    ask_forge = online and mirror is None
+    if comment and not github:
+        raise CommitguardError("--comment needs --github OWNER/REPO", field="--comment")
+    try:
+        if github:
+            from commitguard.forge.github_bump import run_github_audit
+
+            raise typer.Exit(run_github_audit(github, pr, repo, keyring, formatter, mirror=mirror, online=ask_forge,
+                                              fail_on=policy, comment=comment, continuity=store, system=system))
+        if not base or not head:
+            raise CommitguardError("audit-bump needs --base REV and --head REV (or --github OWNER/REPO --pr N)", field="--base")
+        repository_obj = open_repository(repo)
+        report = audit_bump(repository_obj, base, head, keyring=keyring_for_audit(keyring, repository_obj, base),
+                            mirror=mirror, online=ask_forge, title=title, fail_on=policy, continuity=store,
+                            system=system)
+    finally:
+        if store is not None:
+            store.close()
+    sys.stdout.write(formatter.audit_bump(report))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def annotate(
+    paths: Optional[list[str]] = typer.Argument(None, help="Package expression files or directories (default: every package)."),
+    repo: str = RepoOpt,
+    keyring: Optional[str] = KeyringOpt,
+    format: str = typer.Option("text", "--format", help="text, json, markdown or cyclonedx (cyclonedx-1.5)."),
+    rev: str = typer.Option("HEAD", "--rev", help="Revision whose packages and history are annotated."),
+    trust_root: Optional[str] = typer.Option(None, "--trust-root", help="Commit whose ancestors are not checked."),
+    upstream_mirror: Optional[str] = typer.Option(
+        None, "--upstream-mirror", envvar="COMMITGUARD_UPSTREAM_MIRROR", help="Offline mirror of upstream sources (SPEC)."
+    ),
+    online: bool = typer.Option(False, "--online", help="Ask the forge for upstream evidence when there is no mirror."),
+    repository: Optional[str] = typer.Option(None, "--repository", help="Repository name approvals must carry (default: origin URL)."),
+    system: str = typer.Option("x86_64-linux", "--system", help="Platform for per-system sources."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes (default: all cores)."),
+    cache: Optional[str] = typer.Option(None, "--cache", help="Cache directory: verdicts and the history index."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Verify and index afresh; store nothing."),
+) -> None:
+    """For each package: upstream signer, the signers of every commit that touched it, approvers, mergers."""
+    from pathlib import Path
+
+    from commitguard.annotate import AnnotateOptions, annotate as annotate_packages
+
+    formatter = _formatter_supporting(format, "annotate")
+    repository_obj = open_repository(repo)
+    loaded = _keyring_or_repository(keyring, repository_obj)
+    mirror = Path(upstream_mirror) if upstream_mirror else None
+    if mirror is not None and not mirror.is_dir():
+        raise CommitguardError("upstream mirror directory not found", path=str(mirror), field="--upstream-mirror")
+    options = AnnotateOptions(
+        rev=rev, paths=tuple(paths or ()), trust_root=trust_root, mirror=mirror, online=online and mirror is None,
+        repository=repository, cache_dir=_cache_dir(cache, no_cache), jobs=jobs, system=system,
+    )
+    report = annotate_packages(repo, loaded, options)
+    sys.stdout.write(formatter.annotate(report))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def pin(
+    packages: Optional[list[str]] = typer.Argument(None, help="Package names (pkgs/by-name) or expression paths."),
+    repo: str = RepoOpt,
+    keyring: Optional[str] = KeyringOpt,
+    format: str = FormatOpt,
+    branch: Optional[str] = typer.Option(None, "--branch", help="Branch to pin (default: HEAD; with --check, the lock's)."),
+    lock: str = typer.Option("commitguard.lock", "--lock", help="Lock file to write, or to check."),
+    check: bool = typer.Option(False, "--check", help="Check an existing lock instead of writing one."),
+    trust_root: Optional[str] = typer.Option(None, "--trust-root", help="Commit whose ancestors are not checked."),
+    repository: Optional[str] = typer.Option(None, "--repository", help="Repository name approvals must carry (default: origin URL)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes (default: all cores)."),
+    cache: Optional[str] = typer.Option(None, "--cache", help="Cache directory: verdicts and the history index."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Verify and index afresh; store nothing."),
+) -> None:
+    """The newest revision whose history for these packages is fully trusted; writes or checks a lock file."""
+    from commitguard.pin import PinOptions, check_lock, pin as pin_packages
+
+    formatter = _formatter_supporting(format, "pin")
+    repository_obj = open_repository(repo)
+    loaded = _keyring_or_repository(keyring, repository_obj)
+    options = PinOptions(branch=branch, lock=lock, trust_root=trust_root, repository=repository,
+                         cache_dir=_cache_dir(cache, no_cache), jobs=jobs)
+    run = check_lock if check else pin_packages
+    report = run(repo, loaded, list(packages or ()), options)
+    sys.stdout.write(formatter.pin(report))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _formatter_supporting(name: str, command: str):
+    """The formatter, refused (exit 2) before any work if it cannot render ``command``."""
+    from commitguard.output.interface import Formatter
+
+    formatter = formatter_for(name, color=sys.stdout.isatty())
+    if getattr(type(formatter), command) is getattr(Formatter, command):
+        getattr(formatter, command)(None)  # the base class raises the usage error
+    return formatter
+
+
+def _keyring_or_repository(explicit: str | None, repository) -> "object | None":
+    """The keyring named by --keyring or $COMMITGUARD_KEYRING; None: the one kept in the repository."""
+    directory, in_repo = choose_keyring_dir(explicit, repository.workdir)
+    return None if in_repo else load_keyring(directory)
+
+
 def _cache_dir(cache: str | None, no_cache: bool) -> str | None:
     if no_cache:
         return None

@@ -26,8 +26,21 @@ class Formatter(ABC):
         """The whole output of ``sources`` for a :class:`commitguard.sources.scan.SourcesReport`."""
         raise CommitguardError(f"--format {self.name} is not available for sources", field="--format")
 
+    def annotate(self, report) -> str:
+        """The whole output of ``annotate`` for a :class:`commitguard.annotate.AnnotateReport`."""
+        raise CommitguardError(f"--format {self.name} is not available for annotate", field="--format")
+
+    def pin(self, report) -> str:
+        """The whole output of ``pin`` (and ``pin --check``) for a :class:`commitguard.pin.PinReport`."""
+        raise CommitguardError(f"--format {self.name} is not available for pin", field="--format")
+
+    def audit_bump(self, report) -> str:
+        """The whole output of ``audit-bump`` for a :class:`commitguard.audit_bump.BumpReport`."""
+        raise CommitguardError(f"--format {self.name} is not available for audit-bump", field="--format")
+
 
 def formatter_for(name: str, *, color: bool = False) -> Formatter:
+    from commitguard.output.cyclonedx import CycloneDxFormatter
     from commitguard.output.json import JsonFormatter
     from commitguard.output.markdown import MarkdownFormatter
     from commitguard.output.sarif import SarifFormatter
@@ -38,6 +51,8 @@ def formatter_for(name: str, *, color: bool = False) -> Formatter:
         "text": TextFormatter(color=color),
         "markdown": MarkdownFormatter(),
         "sarif": SarifFormatter(),
+        "cyclonedx": CycloneDxFormatter(),
+        "cyclonedx-1.5": CycloneDxFormatter("1.5"),
     }
     try:
         return formats[name]

@@ -20,3 +20,12 @@ class JsonFormatter(Formatter):
 
     def sources(self, report) -> str:
         return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    def audit_bump(self, report) -> str:
+        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    def annotate(self, report) -> str:
+        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    def pin(self, report) -> str:
+        return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"

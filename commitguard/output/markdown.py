@@ -227,3 +227,156 @@ class MarkdownFormatter(Formatter):
         for warning in report.warnings:
             out.append(f"\n> {text(warning)}")
         return "\n".join(out) + "\n"
+
+    def audit_bump(self, report) -> str:
+        """A pull-request comment: the verdict first, a row per package, then only what needs a human."""
+        out: list[str] = []
+        findings = [f for p in report.packages for f in p.findings] + list(report.findings)
+        flagged = [p for p in report.packages if p.findings or p.kind != "version-bump"]
+        icon = "❌" if not report.ok else ("⚠️" if findings else "✅")
+        if not report.packages:
+            summary = "no package expression changed"
+        elif not flagged and not report.findings:
+            n = len(report.packages)
+            summary = f"{'the' if n == 1 else f'all {n}'} package{'s' if n != 1 else ''}: only version and hash changes"
+        else:
+            n = len(report.packages)
+            summary = (f"{len(flagged)} of {n} package{'s' if n != 1 else ''} "
+                       f"need{'s' if len(flagged) == 1 else ''} a look")
+        out.append(f"## {icon} commitguard audit-bump: {summary}")
+        out.append("")
+        if report.title:
+            out.append(f"> {text(report.title)}")
+            out.append("")
+        facts = []
+        if report.bot is not None:
+            facts.append(f"Bot: **{text(report.bot.name)}** ({text(report.bot.reason)})")
+        elif report.author:
+            facts.append(f"Opened by {text(report.author)}")
+        facts.append(f"base {code(report.merge_base[:12])} · head {code(report.head[:12])}")
+        out.append(" · ".join(facts))
+        out.append("")
+        if report.packages:
+            out.append("| package | version | verdict | changes | upstream (old → new) | findings |")
+            out.append("| --- | --- | --- | --- | --- | --- |")
+            for p in report.packages:
+                mark = "✅" if p.kind == "version-bump" and not p.findings else (
+                    "❌" if report.fail_on.hits(p, p.findings) else "⚠️")
+                version = f"{text(p.old_version or '–')} → {text(p.new_version or '–')}"
+                changes = ", ".join(code(c) for c in p.changes[:12]) or "–"
+                if len(p.changes) > 12:
+                    changes += f" and {len(p.changes) - 12} more"
+                codes = ", ".join(sorted({code(f.code) for f in p.findings})) or "–"
+                out.append(f"| {text(p.name or p.path)} | {version} | {mark} {p.kind} | {changes} | "
+                           f"{self._upstream_cell(p)} | {codes} |")
+            out.append("")
+        for f in report.findings:
+            out.append(f"- {self._severity(f.severity)} {code(f.code)}: {text(f.message)}")
+        if report.findings:
+            out.append("")
+        for p in flagged:
+            self._bump_package(p, out)
+        policy = ", ".join(code(n) for n in report.fail_on.names())
+        out.append(f"<sub>Fails on: {policy}. Reproduce locally: "
+                   f"{code(f'commitguard audit-bump --base {report.merge_base} --head {report.head}')}</sub>")
+        return "\n".join(out).rstrip("\n") + "\n"
+
+    @staticmethod
+    def _severity(severity: str) -> str:
+        return {"high": "🔴 **high**", "medium": "🟠 **medium**"}.get(severity, f"⚪ **{text(severity)}**")
+
+    @staticmethod
+    def _upstream_cell(p) -> str:
+        old, new = p.upstream_old, p.upstream_new
+        if old is None and new is None:
+            return "–"
+        cell = f"{text(old.status) if old else '–'} → {text(new.status) if new else '–'}"
+        if p.same_signer is True:
+            cell += " (same signer)"
+        elif p.same_signer is False:
+            cell += " (**signer changed**)"
+        return cell
+
+    def _bump_package(self, p, out: list[str]) -> None:
+        version = f"{text(p.old_version or '–')} → {text(p.new_version or '–')}"
+        out.append(f"### {text(p.name or p.path)} {version}: {p.kind}")
+        out.append("")
+        out.append(f"{code(p.path)}")
+        out.append("")
+        for f in p.findings:
+            out.append(f"- {self._severity(f.severity)} {code(f.code)}: {text(f.message)}")
+        if p.findings:
+            out.append("")
+        if p.tarball is not None and (p.tarball.only_in_tarball or p.tarball.changed):
+            out.append(f"Release file {code(p.tarball.url)} against tag {code(p.tarball.tag)} of "
+                       f"{code(p.tarball.repository)}:")
+            out.append("")
+            for label, paths in (("only in the tarball", p.tarball.only_in_tarball),
+                                 ("different from the tag", p.tarball.changed)):
+                for path in paths[:MAX_FILES]:
+                    out.append(f"- {label}: {code(path)}")
+                if len(paths) > MAX_FILES:
+                    out.append(f"- … and {len(paths) - MAX_FILES} more {label}")
+            out.append("")
+        if p.details:
+            out.append("<details><summary>What changed</summary>")
+            out.append("")
+            out.append("| change | detail |")
+            out.append("| --- | --- |")
+            for name in p.changes:
+                out.append(f"| {code(name)} | {text(p.details.get(name, '–'))} |")
+            out.append("")
+            out.append("</details>")
+            out.append("")
+        for label, evidence in (("old", p.upstream_old), ("new", p.upstream_new)):
+            if evidence is not None:
+                signer = f" by {text(evidence.signer)}" if evidence.signer else ""
+                out.append(f"- upstream {label}: {text(evidence.status)}{signer}: {text(evidence.reason)}")
+        if p.upstream_old is not None or p.upstream_new is not None:
+            out.append("")
+
+    def annotate(self, report) -> str:
+        trusted = sum(1 for p in report.packages if p.trusted)
+        out = [
+            f"## {'✅' if report.ok else '❌'} commitguard annotate: {trusted} of {len(report.packages)} packages trusted",
+            "",
+            f"Revision {code(report.rev)}, history since "
+            f"{code(report.trust_root) if report.trust_root else 'the first commit'} ({report.commits} commits).",
+            "",
+        ]
+        for warning in report.warnings:
+            out.append(f"> ⚠️ {text(warning)}")
+        if report.warnings:
+            out.append("")
+        for p in report.packages:
+            package = p.sources.package
+            out.append(f"### {'✅' if p.trusted else '❌'} {text(package.name or package.path)} "
+                       f"{text(package.version or '')}".rstrip())
+            out.append("")
+            out.append(f"{code(package.path)} · files {code(p.prefix)}")
+            out.append("")
+            out.append("| link | commit | signer | status | detail |")
+            out.append("| --- | --- | --- | --- | --- |")
+            for link in p.links[:MAX_COMMITS]:
+                mark = "✅" if link.trusted else "❌"
+                commit = code(link.commit[:12]) if link.commit else "–"
+                status = link.status or link.kind or "–"
+                detail = []
+                if link.audited_by:
+                    detail.append(f"audited by {names(link.audited_by)}")
+                if link.role == "merge" and link.merged:
+                    detail.append(f"brought in {len(link.merged)} commit(s)")
+                if not link.trusted and link.reason:
+                    detail.append(text(link.reason))
+                elif link.summary:
+                    detail.append(text(link.summary))
+                out.append(f"| {mark} {link.role} | {commit} | {text(link.signer) if link.signer else '–'} | "
+                           f"{text(status)} | {'; '.join(detail) or '–'} |")
+            if len(p.links) > MAX_COMMITS:
+                out.append(f"| … | | | | {len(p.links) - MAX_COMMITS} more links (use --format json) |")
+            out.append("")
+            for note in p.notes[:MAX_FILES]:
+                out.append(f"- note: {text(note)}")
+            if p.notes:
+                out.append("")
+        return "\n".join(out).rstrip("\n") + "\n"

@@ -132,3 +132,130 @@ class TextFormatter(Formatter):
         resolved, total = report.resolution()
         out.print(f"\nfetcher calls resolved statically: {resolved}/{total}")
         return buffer.getvalue()
+
+    def audit_bump(self, report) -> str:
+        buffer = io.StringIO()
+        out = self._console(buffer)
+        head = f"change {report.merge_base[:12]}..{report.head[:12]}"
+        if report.pull_request is not None:
+            head = f"pull request #{report.pull_request} ({head})"
+        out.print(head, style="bold", markup=False)
+        if report.title:
+            out.print(f"title: {report.title}", markup=False)
+        if report.bot is not None:
+            out.print(f"bot: {report.bot.name} ({report.bot.reason})", style="cyan", markup=False)
+        table = Table(title=f"{len(report.packages)} package expressions", title_justify="left")
+        for column in ("package", "version", "kind", "changes", "upstream old -> new", "findings"):
+            table.add_column(column, overflow="fold")
+        for p in report.packages:
+            upstream = "-"
+            if p.upstream_old is not None or p.upstream_new is not None:
+                upstream = (f"{p.upstream_old.status if p.upstream_old else '-'} -> "
+                            f"{p.upstream_new.status if p.upstream_new else '-'}")
+                if p.same_signer is not None:
+                    upstream += " (same signer)" if p.same_signer else " (signer changed)"
+            failing = report.fail_on.hits(p, p.findings)
+            style = "red" if failing else ("yellow" if p.findings or p.kind != "version-bump" else "green")
+            table.add_row(
+                p.name or p.path, f"{p.old_version or '-'} -> {p.new_version or '-'}", p.kind,
+                ", ".join(p.changes) or "-", upstream, ", ".join(sorted({f.code for f in p.findings})) or "-",
+                style=style,
+            )
+        out.print(table)
+        for f in report.findings:
+            out.print(f"  {f.severity:<6} {f.code}: {f.message}", style="red" if f.severity == "high" else "yellow",
+                      markup=False)
+        for p in report.packages:
+            if not p.findings and not p.notes:
+                continue
+            out.print(f"\n{p.path}: {p.kind}", style="bold", markup=False)
+            for f in p.findings:
+                out.print(f"  {f.severity:<6} {f.code}: {f.message}",
+                          style="red" if f.severity == "high" else "yellow", markup=False)
+            for name in p.changes:
+                if name in p.details and name != "version":
+                    out.print(f"    {name}: {p.details[name]}", markup=False)
+            for note in p.notes[:MAX_LISTED]:
+                out.print(f"  note: {note}", style="dim", markup=False)
+        if report.ok:
+            out.print("\nresult: OK" + (" (findings below the --fail-on threshold)" if any(
+                p.findings for p in report.packages) or report.findings else ""), style="bold green")
+        else:
+            out.print("\nresult: NEEDS REVIEW (a finding matches --fail-on)", style="bold red")
+        return buffer.getvalue()
+
+    def annotate(self, report) -> str:
+        buffer = io.StringIO()
+        out = self._console(buffer)
+        root = report.trust_root[:12] if report.trust_root else "the first commit"
+        out.print(f"chains at {report.rev[:12]}, history since {root} ({report.commits} commits)", style="bold",
+                  markup=False)
+        for warning in report.warnings:
+            out.print(f"warning: {warning}", style="yellow", markup=False)
+        for p in report.packages:
+            package = p.sources.package
+            label = f"{package.name or '?'} {package.version or ''}".strip()
+            verdict = "TRUSTED" if p.trusted else "NOT TRUSTED"
+            out.print(f"\n{label}  {package.path}  {verdict}", style="bold green" if p.trusted else "bold red",
+                      markup=False)
+            for link in p.links:
+                out.print("  " + self._chain_line(link), style="green" if link.trusted else "red", markup=False)
+                if not link.trusted and link.reason:
+                    out.print(f"      {link.reason}", markup=False)
+            for note in p.notes[:MAX_LISTED]:
+                out.print(f"  note: {note}", style="dim", markup=False)
+        trusted = sum(1 for p in report.packages if p.trusted)
+        out.print(f"\n{trusted} of {len(report.packages)} packages trusted",
+                  style="bold green" if report.ok else "bold red")
+        return buffer.getvalue()
+
+    def pin(self, report) -> str:
+        buffer = io.StringIO()
+        out = self._console(buffer)
+        tip = f" (tip {report.tip[:12]})" if report.tip else ""
+        if report.mode == "check":
+            title = f"lock {report.lock}: {report.rev} on {report.branch}{tip}"
+        elif report.rev:
+            title = f"pinned {report.rev} on {report.branch}{tip}"
+        else:
+            title = f"nothing to pin on {report.branch}{tip}"
+        out.print(title, style="bold", markup=False)
+        for error in report.errors:
+            out.print(f"error: {error}", style="bold red", markup=False)
+        table = Table(title=f"{len(report.packages)} package(s)", title_justify="left")
+        for column in ("package", "path", "last change", "trusted", "chain"):
+            table.add_column(column, overflow="fold")
+        for name, p in report.packages.items():
+            chain = (p.chain_digest or "-")[:19]
+            if p.chain_changed:
+                chain += " (changed)"
+            table.add_row(name, p.path or "-", (p.last_change or "-")[:12], "yes" if p.trusted else "no", chain,
+                          style="green" if p.trusted else "red")
+        out.print(table)
+        for name, p in report.packages.items():
+            if p.reason:
+                out.print(f"  {name}: {p.reason}", markup=False)
+        for warning in report.warnings:
+            out.print(f"warning: {warning}", style="yellow", markup=False)
+        if report.written:
+            out.print(f"\nlock written to {report.lock}", style="bold green", markup=False)
+        elif report.mode == "check":
+            out.print("\nresult: lock holds" if report.ok else "\nresult: LOCK DOES NOT HOLD",
+                      style="bold green" if report.ok else "bold red")
+        else:
+            out.print("\nresult: no revision is fully trusted; no lock written", style="bold red")
+        return buffer.getvalue()
+
+    @staticmethod
+    def _chain_line(link) -> str:
+        if link.role == "upstream":
+            return f"{'upstream':<9} {'':<12}  {link.signer or '-':<14} {link.status}"
+        detail = link.status or link.kind or ""
+        if link.role == "approval":
+            detail = f"{link.kind} (base {link.base[:12]})" if link.base else link.kind
+        if link.audited_by:
+            detail += f", audited by {', '.join(link.audited_by)}"
+        if link.role == "merge" and link.merged:
+            detail += f", brought in {len(link.merged)} commit(s)"
+        subject = f"  {link.summary}" if link.summary else ""
+        return f"{link.role:<9} {link.commit[:12]:<12}  {link.signer or '-':<14} {detail}{subject}"

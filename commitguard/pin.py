@@ -1,0 +1,439 @@
+"""``pin``: the newest revision of a branch whose history for some packages is fully trusted.
+
+Candidates are the branch's first-parent line, newest first: the revisions
+the branch actually pointed at. A mainline revision R contains exactly the
+commits that reached the mainline at R or before it (see
+:class:`commitguard.annotate.History`), so one look at the tip tells, for
+every untrusted commit of the packages' chains, from which revision on it is
+part of history; the newest candidate older than all of them is then checked
+on its own (the packages may have lived under another path there), and the
+search goes on below it if that check finds more.
+
+The lock records the revision and, per package, a digest of its chain
+(every commit, approval and merge with its signer and status).
+``--check`` re-judges the locked revision under today's keyring: a locked
+revision that the branch no longer contains is a rollback (a force-push
+dropped it, or the branch was moved back), an untrusted chain fails, and a
+changed digest is reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pygit2
+
+from commitguard.annotate import (
+    EXPRESSION_NAMES,
+    Approvals,
+    Chain,
+    History,
+    Judge,
+    Trail,
+    build_chain,
+    chain_commits,
+    package_prefix,
+    resolve_trust_root,
+)
+from commitguard.errors import CommitguardError, RepositoryError
+from commitguard.history import open_repository, resolve_commit
+from commitguard.history_index import HistoryIndex, TreeReader, decode_path, split_entry
+from commitguard.keyring.model import Keyring
+from commitguard.verify import VerifyOptions, default_jobs
+
+DEFAULT_LOCK = "commitguard.lock"
+BY_NAME = "pkgs/by-name"
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+# Blockers named per package in a report; the rest are counted.
+MAX_REASONS = 5
+
+
+@dataclass(frozen=True)
+class PinnedPackage:
+    name: str
+    path: str | None
+    last_change: str | None
+    trusted: bool
+    chain_digest: str | None
+    reason: str = ""
+    locked_digest: str | None = None  # --check: what the lock says
+
+    @property
+    def chain_changed(self) -> bool:
+        return self.locked_digest is not None and self.chain_digest != self.locked_digest
+
+    def lock_json(self) -> dict:
+        return {"path": self.path, "last_change": self.last_change, "trusted": self.trusted,
+                "chain_digest": self.chain_digest}
+
+    def to_json(self) -> dict:
+        out = self.lock_json()
+        if self.reason:
+            out["reason"] = self.reason
+        if self.locked_digest is not None:
+            out["locked_chain_digest"] = self.locked_digest
+            out["chain_changed"] = self.chain_changed
+        return out
+
+
+@dataclass(frozen=True)
+class PinReport:
+    mode: str  # "pin" or "check"
+    rev: str | None
+    branch: str
+    tip: str | None
+    trust_root: str | None
+    packages: dict[str, PinnedPackage]
+    lock: str
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    written: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.rev is not None and not self.errors and all(p.trusted for p in self.packages.values())
+
+    def lock_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "rev": self.rev,
+            "branch": self.branch,
+            "trust_root": self.trust_root,
+            "packages": {name: p.lock_json() for name, p in self.packages.items()},
+        }
+
+    def to_json(self) -> dict:
+        out = self.lock_json()
+        out.update({
+            "mode": self.mode,
+            "tip": self.tip,
+            "packages": {name: p.to_json() for name, p in self.packages.items()},
+            "lock": self.lock,
+            "written": self.written,
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+        })
+        return out
+
+
+@dataclass(frozen=True)
+class PinOptions:
+    branch: str | None = None  # None: HEAD for pin, the lock's branch for --check
+    lock: str = DEFAULT_LOCK
+    trust_root: str | None = None
+    repository: str | None = None
+    cache_dir: str | None = None
+    jobs: int | None = None
+
+
+# --------------------------------------------------------------------------- locating packages
+
+
+def expression_at(repo: pygit2.Repository, commit_id: str, prefix: str) -> str | None:
+    """The package expression for ``prefix`` in a revision, if it has one there."""
+    tree = repo[commit_id].tree
+    candidates = [prefix] if prefix.endswith(".nix") else []
+    candidates += [f"{prefix}/{name}" for name in EXPRESSION_NAMES]
+    for candidate in candidates:
+        try:
+            if tree[candidate].type_str == "blob":
+                return candidate
+        except (KeyError, ValueError):
+            continue
+    return None
+
+
+def resolve_package(repo: pygit2.Repository, commit_id: str, argument: str) -> tuple[str, str]:
+    """(lock name, expression path) for a package name or an expression path."""
+    clean = argument.strip().strip("/")
+    if not clean:
+        raise CommitguardError("empty package name", field="PACKAGE")
+    if "/" in clean or clean.endswith(".nix"):
+        found = expression_at(repo, commit_id, clean)
+        if found is None:
+            raise RepositoryError(f"no package expression at {clean} in {commit_id[:12]}", field="PACKAGE")
+        prefix = package_prefix(found)
+        name = PurePosixPath(prefix).name
+        return (name[: -len(".nix")] if name.endswith(".nix") else name), found
+    by_name = expression_at(repo, commit_id, f"{BY_NAME}/{clean[:2].lower()}/{clean}")
+    if by_name is not None:
+        return clean, by_name
+    matches = _directories_named(repo, commit_id, clean)
+    if not matches:
+        raise RepositoryError(f"no package {clean!r} in {commit_id[:12]} (neither in {BY_NAME} nor a directory of that "
+                              "name holding package.nix or default.nix)", field="PACKAGE")
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5])
+        raise CommitguardError(f"package name {clean!r} is ambiguous ({shown}): name the expression path", field="PACKAGE")
+    return clean, matches[0]
+
+
+def _directories_named(repo: pygit2.Repository, commit_id: str, name: str) -> list[str]:
+    """Expressions in directories called ``name`` anywhere in the tree (outside by-name layouts)."""
+    reader = TreeReader(repo)
+    found: list[str] = []
+    stack = [(repo[commit_id].tree_id.raw, "")]
+    while stack:
+        tree, prefix = stack.pop()
+        entries = [split_entry(e) for e in reader.entries(tree)]
+        for mode, raw, oid in entries:
+            if mode != b"40000":
+                continue
+            child = decode_path(raw)
+            path = f"{prefix}{child}"
+            if child == name:
+                expression = expression_at(repo, commit_id, path)
+                if expression is not None:
+                    found.append(expression)
+            stack.append((oid, path + "/"))
+    return sorted(found)
+
+
+def _locate(repo: pygit2.Repository, commit_id: str, trail: Trail) -> str | None:
+    """Where a package lived in an older revision: its path, or a path it was moved from."""
+    for prefix in [trail.prefix, *(old for old, _ in trail.aliases)]:
+        found = expression_at(repo, commit_id, prefix)
+        if found is not None:
+            return found
+    return None
+
+
+# --------------------------------------------------------------------------- judging
+
+
+class _Evaluation:
+    """Chains of some packages in the history of one revision."""
+
+    def __init__(self, repo, judge: Judge, index: HistoryIndex, tip: str, trust_root: str | None,
+                 expressions: dict[str, str], repository: str | None, jobs: int, approval_keyring: Keyring | None = None):
+        self.history = History(repo, tip, trust_root, index, jobs=jobs)
+        self.expressions = expressions
+        self.trails = self.history.trails({name: package_prefix(path) for name, path in expressions.items()})
+        self.approval_keyring = approval_keyring or judge.approval_keyring(self.history)
+        approvals = Approvals(repo, self.approval_keyring, self.history, repository)
+        self.verdicts = judge.verdicts(self.history, chain_commits(self.history, self.trails))
+        self.chains: dict[str, Chain] = {
+            name: build_chain(self.history, trail, self.verdicts, approvals) for name, trail in self.trails.items()
+        }
+        self.warnings = [*self.history.warnings, *approvals.warnings]
+
+    @property
+    def trusted(self) -> bool:
+        return all(chain.trusted for chain in self.chains.values())
+
+    def boundary(self) -> int:
+        """The oldest mainline position from which an untrusted commit is part of history."""
+        return max(self.history.entry_index(b) for chain in self.chains.values() for b in chain.blockers)
+
+    def reason(self, name: str) -> str:
+        chain = self.chains[name]
+        if chain.trusted:
+            return ""
+        described = []
+        by_commit = {link.commit: link for link in chain.links if link.role in ("commit", "merge")}
+        for blocker in chain.blockers[:MAX_REASONS]:
+            link = by_commit[blocker]
+            described.append(f"{link.role} {blocker[:12]} is {link.status}" + (f" ({link.reason})" if link.reason else ""))
+        more = len(chain.blockers) - MAX_REASONS
+        return "; ".join(described) + (f"; and {more} more" if more > 0 else "")
+
+    def pinned(self, name: str, trust_root: str | None, locked_digest: str | None = None) -> PinnedPackage:
+        chain = self.chains[name]
+        return PinnedPackage(name, self.expressions[name], chain.last_change or trust_root, chain.trusted,
+                             chain.digest, self.reason(name), locked_digest)
+
+
+def _judge(repo: pygit2.Repository, keyring: Keyring | None, trust_root: str | None, options: PinOptions) -> Judge:
+    return Judge(repo, keyring, trust_root, VerifyOptions(trust_root=trust_root, jobs=options.jobs,
+                                                          cache_dir=options.cache_dir))
+
+
+def pin(repo_path: str, keyring: Keyring | None, packages: list[str], options: PinOptions) -> PinReport:
+    """Choose the revision and write the lock (only when one is found)."""
+    if not packages:
+        raise CommitguardError("name at least one PACKAGE (or use --check)", field="PACKAGE")
+    repo = open_repository(repo_path)
+    repository, jobs = options.repository, options.jobs or default_jobs()
+    branch = options.branch or _checked_out_branch(repo)
+    tip = str(resolve_commit(repo, branch, "branch"))
+    trust_root = resolve_trust_root(repo, keyring, options.trust_root)
+    expressions: dict[str, str] = {}
+    for argument in packages:
+        name, expression = resolve_package(repo, tip, argument)
+        if name in expressions and expressions[name] != expression:
+            raise CommitguardError(f"two packages would be locked as {name!r}: name them by different paths",
+                                   field="PACKAGE")
+        expressions[name] = expression
+    judge = _judge(repo, keyring, trust_root, options)
+    index = HistoryIndex(options.cache_dir)
+    try:
+        first = _Evaluation(repo, judge, index, tip, trust_root, expressions, repository, jobs)
+        mainline = first.history.mainline
+        current, position = first, 0
+        warnings = list(first.warnings)
+        while not current.trusted:
+            position += current.boundary() + 1
+            located = None
+            while position < len(mainline):
+                candidate = mainline[position]
+                located = {name: _locate(repo, candidate, first.trails[name]) for name in expressions}
+                if all(located.values()):
+                    break
+                position += 1
+            if position >= len(mainline) or located is None:
+                packages_out = {name: PinnedPackage(name, expressions[name], None, False, None, first.reason(name)
+                                                    or "no revision holds all the packages with trusted history")
+                                for name in expressions}
+                return PinReport("pin", None, branch, tip, trust_root, packages_out, options.lock,
+                                 errors=(f"no revision of {branch} since the trust root has a fully trusted history "
+                                         "for these packages",),
+                                 warnings=tuple(dict.fromkeys(warnings + judge.warnings)))
+            current = _Evaluation(repo, judge, index, mainline[position], trust_root,
+                                  {name: located[name] for name in expressions}, repository, jobs,
+                                  first.approval_keyring)
+            warnings.extend(current.warnings)
+    finally:
+        index.close()
+    rev = current.history.tip
+    pinned = {name: current.pinned(name, trust_root) for name in expressions}
+    report = PinReport("pin", rev, branch, tip, trust_root, pinned, options.lock,
+                       warnings=tuple(dict.fromkeys(warnings + judge.warnings)))
+    write_lock(options.lock, report.lock_json())
+    return dataclasses.replace(report, written=True)
+
+
+def check_lock(repo_path: str, keyring: Keyring | None, packages: list[str], options: PinOptions) -> PinReport:
+    """Re-judge a lock: still on the branch, still trusted, and what changed."""
+    lock = read_lock(options.lock)
+    repo = open_repository(repo_path)
+    repository, jobs = options.repository, options.jobs or default_jobs()
+    branch = options.branch or lock.get("branch") or "HEAD"
+    tip = str(resolve_commit(repo, branch, "branch"))
+    rev = lock["rev"]
+    wanted = dict(lock["packages"])
+    if packages:
+        unknown = [p for p in packages if p not in wanted]
+        if unknown:
+            raise CommitguardError(f"not in the lock: {', '.join(unknown)}", path=options.lock, field="packages")
+        wanted = {name: wanted[name] for name in packages}
+    locked = {name: PinnedPackage(name, entry["path"], entry.get("last_change"), False, entry.get("chain_digest"),
+                                  "not checked: the locked revision is not on the branch")
+              for name, entry in wanted.items()}
+    rollback = _rollback(repo, rev, tip, branch)
+    trust_root_arg = options.trust_root or lock.get("trust_root")
+    if rollback:
+        return PinReport("check", rev, branch, tip, trust_root_arg, locked, options.lock, errors=(rollback,))
+    trust_root = resolve_trust_root(repo, keyring, trust_root_arg)
+    missing = {name: entry["path"] for name, entry in wanted.items() if expression_at(repo, rev, package_prefix(entry["path"])) is None}
+    present = {name: entry["path"] for name, entry in wanted.items() if name not in missing}
+    judge = _judge(repo, keyring, trust_root, options)
+    index = HistoryIndex(options.cache_dir)
+    try:
+        evaluation = _Evaluation(repo, judge, index, rev, trust_root, present, repository, jobs)
+    finally:
+        index.close()
+    results: dict[str, PinnedPackage] = {}
+    warnings = list(evaluation.warnings)
+    for name, entry in wanted.items():
+        if name in missing:
+            results[name] = PinnedPackage(name, entry["path"], entry.get("last_change"), False, None,
+                                          f"{entry['path']} is not in the locked revision", entry.get("chain_digest"))
+            continue
+        result = evaluation.pinned(name, trust_root, entry.get("chain_digest"))
+        results[name] = result
+        if result.chain_changed:
+            warnings.append(f"{name}: its chain changed since the lock was written "
+                            f"({entry.get('chain_digest') or 'none'} -> {result.chain_digest})")
+    return PinReport("check", rev, branch, tip, trust_root, results, options.lock,
+                     warnings=tuple(dict.fromkeys(warnings + judge.warnings)))
+
+
+def _checked_out_branch(repo: pygit2.Repository) -> str:
+    """The branch HEAD stands for, so that ``--check`` later follows the branch, not whatever is checked out then."""
+    try:
+        if not repo.head_is_detached and not repo.head_is_unborn:
+            return repo.head.shorthand
+    except (pygit2.GitError, KeyError, ValueError):
+        pass
+    return "HEAD"
+
+
+def _rollback(repo: pygit2.Repository, rev: str, tip: str, branch: str) -> str | None:
+    try:
+        obj = repo.get(rev)
+    except (ValueError, pygit2.GitError):
+        obj = None
+    if not isinstance(obj, pygit2.Commit):
+        return (f"rollback: the locked revision {rev} is not in the repository any more "
+                f"(a force-push dropped it from {branch}?)")
+    if rev == tip:
+        return None
+    try:
+        contained = repo.descendant_of(tip, rev)
+    except (KeyError, ValueError, pygit2.GitError):
+        contained = False
+    if not contained:
+        return (f"rollback: the locked revision {rev[:12]} is no longer in the history of {branch} ({tip[:12]}): "
+                "the branch was rewritten (force-push) or moved back")
+    return None
+
+
+# --------------------------------------------------------------------------- the lock file
+
+
+def read_lock(path: str) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CommitguardError("lock file not found", path=path, field="--lock") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommitguardError(f"cannot read the lock file ({exc})", path=path, field="--lock") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CommitguardError(f"not JSON ({exc})", path=path) from None
+    if not isinstance(data, dict):
+        raise CommitguardError("not a JSON object", path=path)
+    rev = data.get("rev")
+    if not isinstance(rev, str) or not _HEX40.match(rev):
+        raise CommitguardError("must be a 40-hex commit id", path=path, field="rev")
+    for key in ("branch", "trust_root"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise CommitguardError("must be a string", path=path, field=key)
+    packages = data.get("packages")
+    if not isinstance(packages, dict) or not packages:
+        raise CommitguardError("must be an object naming at least one package", path=path, field="packages")
+    for name, entry in packages.items():
+        where = f"packages.{name}"
+        if not isinstance(entry, dict):
+            raise CommitguardError("must be an object", path=path, field=where)
+        if not isinstance(entry.get("path"), str) or not entry["path"]:
+            raise CommitguardError("must be a path", path=path, field=f"{where}.path")
+        for key in ("chain_digest", "last_change"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise CommitguardError("must be a string", path=path, field=f"{where}.{key}")
+    return data
+
+
+def write_lock(path: str, data: dict) -> None:
+    """Written whole or not at all: a reader never sees half a lock."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".commitguard-lock-", dir=directory)
+    except OSError as exc:
+        raise CommitguardError(f"cannot write the lock file ({exc.strerror})", path=path, field="--lock") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=False)
+            handle.write("\n")
+        os.replace(temporary, target)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise CommitguardError(f"cannot write the lock file ({exc.strerror})", path=path, field="--lock") from None
