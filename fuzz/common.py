@@ -191,19 +191,13 @@ def pgp_armor(binary: bytes) -> bytes:
 
 # --------------------------------------------------------------------------- known findings
 
-# Bugs found by these targets and reported, not yet fixed in commitguard: while
-# they stand, a target would stop at the first input that hits them and find
-# nothing else. They are tolerated (and counted) unless COMMITGUARD_FUZZ_STRICT=1.
-# Each has a failing regression test in tests/test_properties.py.
-KNOWN = {
-    # signatures/openpgp_packets.py split_certs promises ValueError but lets
-    # pysequoia's RuntimeError through: Cert.user_ids applies the standard policy
-    # ("No binding signature at time ...", e.g. SHA-1 self-signatures) and
-    # bytes(cert) refuses odd key packets ("Unknown kind of fingerprint").
-    "split_certs-runtime-error": (RuntimeError, "split_certs"),
-    # nix/maintainers.py _collect recurses once per nesting level.
-    "maintainers-recursion": (RecursionError, "_collect"),
-}
+# Bugs a target has found that are not yet fixed in commitguard go here, so a
+# run is not stopped by the first input that hits them: name -> (exception type,
+# function it is raised in). Tolerated (and counted) unless
+# COMMITGUARD_FUZZ_STRICT=1. Both findings so far (split_certs letting
+# RuntimeError through, _collect recursing per nesting level) are fixed, with
+# regression tests in tests/test_properties.py, so nothing is tolerated now.
+KNOWN: dict[str, tuple[type, str]] = {}
 known_hits: dict[str, int] = {}
 
 
