@@ -19,58 +19,10 @@ from functools import cmp_to_key
 from pathlib import Path
 
 from commitguard.cache import default_cache_dir
+# One implementation of Nix's builtins.compareVersions, shared with the evaluator.
+from commitguard.nix.evaluator import compare_versions
 
 DEFAULT_FILE = "upstream-continuity.sqlite3"
-
-
-def _components(version: str) -> list[str]:
-    out, i, n = [], 0, len(version)
-    while i < n:
-        while i < n and version[i] in ".-":
-            i += 1
-        if i == n:
-            break
-        j = i
-        if version[i].isdigit():
-            while j < n and version[j].isdigit():
-                j += 1
-        else:
-            while j < n and not version[j].isdigit() and version[j] not in ".-":
-                j += 1
-        out.append(version[i:j])
-        i = j
-    return out
-
-
-def _component_lt(c1: str, c2: str) -> bool:
-    n1 = int(c1) if c1.isdigit() else None
-    n2 = int(c2) if c2.isdigit() else None
-    if n1 is not None and n2 is not None:
-        return n1 < n2
-    if c1 == "" and n2 is not None:
-        return True
-    if c1 == "pre" and c2 != "pre":
-        return True
-    if c2 == "pre":
-        return False
-    if n2 is not None:  # "2.3a" < "2.3.1"
-        return True
-    if n1 is not None:
-        return False
-    return c1 < c2
-
-
-def compare_versions(v1: str, v2: str) -> int:
-    """Nix's ``builtins.compareVersions``: -1, 0 or 1."""
-    a, b = _components(v1), _components(v2)
-    for i in range(max(len(a), len(b))):
-        c1 = a[i] if i < len(a) else ""
-        c2 = b[i] if i < len(b) else ""
-        if _component_lt(c1, c2):
-            return -1
-        if _component_lt(c2, c1):
-            return 1
-    return 0
 
 
 class ContinuityStore:
