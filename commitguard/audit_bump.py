@@ -44,6 +44,7 @@ from commitguard.nix.fetchers import HASH_ATTRS, read_package
 from commitguard.nix.parser import parse, walk
 from commitguard.sources.model import FetcherCall, PackageExpression, UpstreamEvidence
 from commitguard.upstream import ContinuityStore, compare_versions, evaluate_upstream
+from commitguard.upstream.mirror import check_mirror
 from commitguard.upstream import archive, mirror as mirror_layout
 from commitguard.upstream.matching import fetcher_name, identity, matching_upstreams
 from commitguard.upstream.signing import UpstreamVerifier
@@ -1687,13 +1688,6 @@ def keyring_for_audit(option: str | None, repo: pygit2.Repository, base: str) ->
     return empty_keyring()
 
 
-def check_mirror(path: str | None) -> Path | None:
-    if not path:
-        return None
-    mirror = Path(path)
-    if not mirror.is_dir():
-        raise CommitguardError("upstream mirror directory not found", path=str(mirror), field="--upstream-mirror")
-    return mirror
 
 
 __all__ = [

@@ -16,6 +16,7 @@ from commitguard.history import open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
 from commitguard.output import formatter_for
 from commitguard.repository_keyring import verify_with_repository_keyring
+from commitguard.upstream.mirror import check_mirror
 from commitguard.verify import VerifyOptions, verify_revisions
 
 app = typer.Typer(
@@ -199,9 +200,7 @@ def sources(
     # Only a keyring the user names: the working tree's own .commitguard/keyring
     # could come from the very change under review and vouch for its upstream.
     loaded = _keyring_for_pull_request(keyring, repository_obj)
-    mirror = Path(upstream_mirror) if upstream_mirror else None
-    if mirror is not None and not mirror.is_dir():
-        raise CommitguardError("upstream mirror directory not found", path=str(mirror), field="--upstream-mirror")
+    mirror = check_mirror(upstream_mirror)
     # SPEC: with a mirror set, nothing is fetched from the network.
     report = scan_sources(root, list(paths or []), loaded, mirror=mirror, online=online and mirror is None, system=system,
         nix_eval=nix_eval,
@@ -234,7 +233,7 @@ def audit_bump_command(
     system: str = typer.Option("x86_64-linux", "--system", help="Platform for per-system sources."),
 ) -> None:
     """Audit a version-bump change: only version and hashes changed, and upstream signed by the same key?"""
-    from commitguard.audit_bump import audit_bump, check_mirror, keyring_for_audit, parse_fail_on
+    from commitguard.audit_bump import audit_bump, keyring_for_audit, parse_fail_on
     from commitguard.upstream import ContinuityStore
 
     formatter = formatter_for(format, color=sys.stdout.isatty())
@@ -283,16 +282,12 @@ def annotate(
     no_cache: bool = typer.Option(False, "--no-cache", help="Verify and index afresh; store nothing."),
 ) -> None:
     """For each package: upstream signer, the signers of every commit that touched it, approvers, mergers."""
-    from pathlib import Path
-
     from commitguard.annotate import AnnotateOptions, annotate as annotate_packages
 
     formatter = _formatter_supporting(format, "annotate")
     repository_obj = open_repository(repo)
     loaded = _keyring_or_repository(keyring, repository_obj)
-    mirror = Path(upstream_mirror) if upstream_mirror else None
-    if mirror is not None and not mirror.is_dir():
-        raise CommitguardError("upstream mirror directory not found", path=str(mirror), field="--upstream-mirror")
+    mirror = check_mirror(upstream_mirror)
     options = AnnotateOptions(
         rev=rev, paths=tuple(paths or ()), trust_root=trust_root, mirror=mirror, online=online and mirror is None,
         repository=repository, cache_dir=_cache_dir(cache, no_cache), jobs=jobs, system=system,

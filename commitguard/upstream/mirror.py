@@ -17,6 +17,18 @@ from pygit2.enums import RepositoryOpenFlag
 _BAD_CHARS = ("/", "\\", "\0")
 
 
+def check_mirror(path: str | None) -> Path | None:
+    """The ``--upstream-mirror`` directory, or None; a missing one is a usage error."""
+    from commitguard.errors import CommitguardError
+
+    if not path:
+        return None
+    mirror = Path(path)
+    if not mirror.is_dir():
+        raise CommitguardError("upstream mirror directory not found", path=str(mirror), field="--upstream-mirror")
+    return mirror
+
+
 def safe_component(part: str) -> bool:
     return bool(part) and part not in (".", "..") and not any(c in part for c in _BAD_CHARS)
 
