@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from commitguard.cli_keyring import keyring_app
 from commitguard.errors import CommitguardError
-from commitguard.history import open_repository
+from commitguard.history import DEFAULT_MAX_COMMITS, open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
 from commitguard.output import formatter_for
 from commitguard.repository_keyring import verify_with_repository_keyring
@@ -68,6 +68,9 @@ def verify(
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes (default: all cores)."),
     cache: Optional[str] = typer.Option(None, "--cache", help="Cache directory (default: the user cache dir)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Verify everything afresh; store nothing."),
+    max_commits: int = typer.Option(
+        DEFAULT_MAX_COMMITS, "--max-commits", min=1, help="Stop with an error past this many commits."
+    ),
 ) -> None:
     """Verify every commit reachable from REV down to the keyring's trust root."""
     formatter = formatter_for(format, color=sys.stdout.isatty())
@@ -84,6 +87,7 @@ def verify(
         trust_root=trust_root,
         jobs=jobs,
         cache_dir=None if no_cache else cache,
+        max_commits=max_commits,
         progress=update,
     )
     try:

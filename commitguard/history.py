@@ -17,6 +17,11 @@ import pygit2
 from commitguard.errors import RepositoryError
 
 
+# nixpkgs has under a million commits; twice that is a typo or a repository
+# built to exhaust us. ``verify --max-commits`` raises it.
+DEFAULT_MAX_COMMITS = 2_000_000
+
+
 @dataclass(frozen=True)
 class Selection:
     ids: tuple[str, ...]  # newest first (topological)
@@ -80,18 +85,25 @@ def select_commits(
             warnings.append(
                 f"trust root {root_oid} is not an ancestor of the checked revisions: history is checked down to its first commit"
             )
+    limit = max_commits if max_commits is not None else DEFAULT_MAX_COMMITS
     try:
-        ids = _walk_libgit2(repo, include, exclude, root_oid)
+        ids = _walk_libgit2(repo, include, exclude, root_oid, limit)
     except (KeyError, pygit2.GitError):
         # libgit2 refuses walks that touch a missing object (shallow clones,
         # objects copied alone); walk by hand and report what is missing.
-        ids = _walk_by_hand(repo, include, exclude, root_oid)
-    if max_commits is not None and len(ids) > max_commits:
-        raise RepositoryError(f"{len(ids)} commits selected, more than the limit of {max_commits}", field="REV")
+        ids = _walk_by_hand(repo, include, exclude, root_oid, limit)
     return Selection(ids=tuple(ids), warnings=tuple(warnings))
 
 
-def _walk_libgit2(repo, include, exclude, root_oid) -> list[str]:
+def _too_many(limit: int) -> RepositoryError:
+    return RepositoryError(
+        f"more than {limit:,} commits selected: pass --trust-root or a narrower range (A..B), "
+        "or raise --max-commits if the whole history is meant",
+        field="REV",
+    )
+
+
+def _walk_libgit2(repo, include, exclude, root_oid, limit: int) -> list[str]:
     walker = repo.walk(None, pygit2.GIT_SORT_TOPOLOGICAL)
     for oid in include:
         walker.push(oid)
@@ -100,10 +112,16 @@ def _walk_libgit2(repo, include, exclude, root_oid) -> list[str]:
     if root_oid is not None:
         for parent in repo[root_oid].parent_ids:
             walker.hide(parent)
-    return [str(c.id) for c in walker]
+    ids: list[str] = []
+    append = ids.append
+    for commit in walker:  # counted as it goes: a hostile range stops at the limit, not at its end
+        append(str(commit.id))
+        if len(ids) > limit:
+            raise _too_many(limit)
+    return ids
 
 
-def _walk_by_hand(repo, include, exclude, root_oid) -> list[str]:
+def _walk_by_hand(repo, include, exclude, root_oid, limit: int) -> list[str]:
     hidden = _ancestors(repo, exclude, tolerate_missing=True)
     order: list[str] = []
     seen: set = set()
@@ -113,6 +131,8 @@ def _walk_by_hand(repo, include, exclude, root_oid) -> list[str]:
         if oid in seen or oid in hidden:
             continue
         seen.add(oid)
+        if len(order) >= limit:
+            raise _too_many(limit)
         try:
             commit = repo[oid]
         except KeyError:

@@ -111,10 +111,10 @@ def verify_with_repository_keyring(repo_path: str, options: VerifyOptions) -> Ve
         )
     repo = open_repository(repo_path)
     include, _ = parse_revisions(repo, list(options.revs))
-    reported = select_commits(repo, list(options.revs), options.trust_root)
+    reported = select_commits(repo, list(options.revs), options.trust_root, max_commits=options.max_commits)
     # The keyring in effect is decided by all history from the trust root to the
     # tips, including commits a range leaves out of the report.
-    everything = select_commits(repo, [str(oid) for oid in include], options.trust_root)
+    everything = select_commits(repo, [str(oid) for oid in include], options.trust_root, max_commits=options.max_commits)
     root = str(repo.revparse_single(options.trust_root).peel(pygit2.Commit).id)
     if root not in set(everything.ids):
         raise RepositoryError(f"trust root {root} is not an ancestor of the checked revisions", field="--trust-root")

@@ -34,6 +34,7 @@ class VerifyOptions:
     trust_root: str | None = None
     jobs: int | None = None
     cache_dir: str | None = None  # None: no cache
+    max_commits: int | None = None  # None: history.DEFAULT_MAX_COMMITS
     progress: Callable[[int, int], None] | None = None
 
 
@@ -48,7 +49,7 @@ def verify_revisions(repo_path: str, keyring: Keyring, options: VerifyOptions) -
     """Judge every commit selected by ``options.revs`` down to the trust root."""
     repo = open_repository(repo_path)
     trust_root = options.trust_root or keyring.policy.trust_root
-    selection = select_commits(repo, list(options.revs), trust_root)
+    selection = select_commits(repo, list(options.revs), trust_root, max_commits=options.max_commits)
     verdicts = verify_commit_ids(repo, keyring, selection.ids, options)
     return VerifyReport(commits=tuple(verdicts), warnings=selection.warnings)
 
