@@ -18,9 +18,17 @@ class CommitguardError(Exception):
             where = f"{path}: "
         elif field:
             where = f"{field}: "
-        super().__init__(f"{where}{message}")
+        # Messages quote hostile input (a key's text, a library's error about it):
+        # control characters are shown escaped so the error stays one line.
+        super().__init__(_one_line(f"{where}{message}"))
         self.path = path
         self.field = field
+
+
+def _one_line(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class KeyringError(CommitguardError):

@@ -664,6 +664,14 @@ def _build(root: Path) -> Hostile:
     p = raw_commit(msg("ssh armor of nothing"))
     w.case("ssh_empty_armor", w.signed(p, "-----BEGIN SSH SIGNATURE-----\n-----END SSH SIGNATURE-----"),
            "malformed", "an empty SSH armor")
+    # Found by fuzz/run.sh signatures: OpenSSH wants the footer at the start of a line
+    # and the header at the very start; a reader that only strips whitespace trusted both.
+    p = raw_commit(msg("ssh footer glued to the base64"))
+    w.case("ssh_footer_glued", w.signed(p, w.ssh_sign("alice", p).replace("\n-----END", "-----END")),
+           "malformed", "valid base64 and signature, but the footer does not start a line: ssh-keygen refuses it")
+    p = raw_commit(msg("ssh header after a space"))
+    w.case("ssh_header_indented", w.signed(p, " " + w.ssh_sign("alice", p)), "malformed",
+           "the armor header does not start the signature: ssh-keygen refuses it")
 
     # -------------------------------------------------------------- commit headers
     # libgit2 extracts the signature and the signed payload with C string
@@ -773,7 +781,7 @@ CASE_NAMES = [
     "ssh_namespace_file", "ssh_namespace_approval", "ssh_hash_sha1", "ssh_hash_sha384_relabelled",
     "ssh_hash_relabelled", "ssh_pubkey_of_bob", "ssh_pubkey_of_stranger", "ssh_stranger_sig_alice_blob",
     "ssh_trailing_bytes", "ssh_version_2", "ssh_truncated", "ssh_length_overflow", "ssh_sig_algo_mismatch",
-    "ssh_rsa_forged_sha1_label", "ssh_empty_armor",
+    "ssh_rsa_forged_sha1_label", "ssh_empty_armor", "ssh_footer_glued", "ssh_header_indented",
     "header_nul_in_author", "message_nul_unsigned_tail", "message_nul_signed", "header_nul_in_gpgsig", "header_non_utf8_author", "header_encoding_latin1",
     "message_10mb", "message_10mb_unsigned", "header_gpgsig_crlf", "header_empty_gpgsig", "header_x509",
     "header_lowercase_armor",

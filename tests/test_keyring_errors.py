@@ -147,3 +147,18 @@ def test_bad_format_argument(world, tmp_path, target, scratch):
     res = run_cli(["verify", rev, "--repo", repo, "--keyring", kr, "--format", "yaml", "--no-cache"],
                   scratch=scratch)
     assert res.code == 2, res.describe()
+
+
+def test_key_type_with_a_newline_stays_one_line(tmp_path, target, scratch):
+    """Found by fuzz/run.sh keyring: a key blob whose inner type name holds a
+    newline made sshpubkeys' message, and so the error, two lines."""
+    import base64
+
+    def string(b: bytes) -> bytes:
+        return len(b).to_bytes(4, "big") + b
+
+    blob = string(b"ssh-ed2\n519") + string(b"\x01" * 32)
+    line = "ssh-ed25519 " + base64.b64encode(blob).decode()
+    kr = write_keyring(tmp_path / "kr", persons=[{"id": "alice", "keys": [{"ssh": line}]}])
+    first = assert_exit_2(verify_with(kr, target, scratch), "keyring.toml", "person[0]")
+    assert "ssh-ed2\\n519" in first, first

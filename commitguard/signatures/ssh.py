@@ -140,10 +140,13 @@ def parse_signature(armored: bytes):
     signature check itself on the hot path. The format (PROTOCOL.sshsig) is
     six fixed bytes, a version and five length-prefixed strings.
     """
-    text = armored.strip()
-    if not text.startswith(ARMOR_HEADER) or not text.endswith(ARMOR_FOOTER):
+    # As OpenSSH's sshsig_dearmor: the header starts the text and the footer
+    # starts a line (CR LF line ends pass: CR is base64 whitespace). Anything
+    # after the footer, which OpenSSH ignores, is refused here.
+    text = armored.rstrip()
+    if not text.startswith(ARMOR_HEADER) or not text.endswith(b"\n" + ARMOR_FOOTER):
         return None, "not a single armored SSH SIGNATURE block"
-    inner = text[len(ARMOR_HEADER) : -len(ARMOR_FOOTER)]
+    inner = text[len(ARMOR_HEADER) : -len(ARMOR_FOOTER) - 1]
     if ARMOR_HEADER in inner or ARMOR_FOOTER in inner:
         return None, "more than one SSH SIGNATURE block"
     try:
