@@ -241,6 +241,7 @@ def measure(work: dict[str, list]) -> dict:
             "seconds": round(wall, 4),
             "cpu": round(cpu, 4),
             "mean_us": round(wall / len(items) * 1e6, 1) if items else None,
+            "mean_cpu_us": round(cpu / len(items) * 1e6, 1) if items else None,
         }
         wall_total += wall
         cpu_total += cpu
@@ -271,10 +272,11 @@ def main(argv=None) -> int:
     res.update(commits=n, unsigned=unsigned, signatures=sum(len(v) for v in work.values()), setup_seconds=round(setup, 2), cpu_index=cpus[0])
     if not a.json:
         print(f"{n} commits, {res['signatures']} signatures, {unsigned} unsigned; extraction and key mapping {setup:.2f} s (untimed)")
-        print(f"{'kind':<16} {'count':>7} {'seconds':>9} {'mean µs':>9}")
+        print(f"{'kind':<16} {'count':>7} {'seconds':>9} {'mean µs':>9} {'CPU µs':>9}")
         for kind, k in res["kinds"].items():
             mean = f"{k['mean_us']:.1f}" if k["mean_us"] is not None else "-"
-            print(f"{kind:<16} {k['count']:>7} {k['seconds']:>9.3f} {mean:>9}")
+            mcpu = f"{k['mean_cpu_us']:.1f}" if k["mean_cpu_us"] is not None else "-"
+            print(f"{kind:<16} {k['count']:>7} {k['seconds']:>9.3f} {mean:>9} {mcpu:>9}")
         print(f"{'total':<16} {res['signatures']:>7} {res['seconds']:>9.3f}   (CPU {res['cpu']:.3f} s, on CPU {cpus[0]})")
     print("floor-json: " + json.dumps(res, sort_keys=True))
     return 0
