@@ -60,8 +60,9 @@ class VerdictCache:
             rows = self._db.execute(
                 f"SELECT commit_id, verdict FROM verdicts WHERE keyring = ? AND commit_id IN ({marks})", (key, *ids)
             )
+        shared: dict = {}  # one copy of each reason, signer and key (see verify._share_strings)
         for commit_id, text in rows:
-            verdict = _decode(text)
+            verdict = _decode(text, shared)
             if verdict is not None:
                 found[commit_id] = verdict
         return found
@@ -84,19 +85,19 @@ def _encode(v: SignatureVerdict) -> str:
     )
 
 
-def _decode(text: str) -> SignatureVerdict | None:
+def _decode(text: str, shared: dict) -> SignatureVerdict | None:
     try:
         status, reason, stype, key, created, signer = json.loads(text)
         return SignatureVerdict(
             status=Status(status),
-            reason=reason,
+            reason=shared.setdefault(reason, reason),
             signature=SignatureInfo(
                 SignatureType(stype) if stype else None,
-                key,
+                shared.setdefault(key, key),
                 # epoch seconds: strptime cost more than the rest of a warm run
                 datetime.fromtimestamp(created, timezone.utc) if created is not None else None,
             ),
-            signer=signer,
+            signer=shared.setdefault(signer, signer),
         )
     except (ValueError, TypeError, OverflowError, OSError):
         return None  # an unreadable row is simply recomputed

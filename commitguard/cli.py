@@ -98,7 +98,7 @@ def verify(
     finally:
         if stop:
             stop()
-    sys.stdout.write(formatter.verify(report))
+    formatter.write_verify(report, sys.stdout)
     raise typer.Exit(0 if report.ok else 1)
 
 

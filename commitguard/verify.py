@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 import pygit2
 
 from commitguard.cache import VerdictCache, cache_key
-from commitguard.history import open_repository, select_commits
+from commitguard.commit_object import read_plain_commit
+from commitguard.history import commits_read_once, open_repository, select_commits
 from commitguard.keyring.model import Keyring
 from commitguard.model import CommitVerdict, SignatureInfo, SignatureVerdict, Status, VerifyReport
 from commitguard.signatures.dispatch import SignatureVerifier
@@ -49,8 +50,9 @@ def verify_revisions(repo_path: str, keyring: Keyring, options: VerifyOptions) -
     """Judge every commit selected by ``options.revs`` down to the trust root."""
     repo = open_repository(repo_path)
     trust_root = options.trust_root or keyring.policy.trust_root
-    selection = select_commits(repo, list(options.revs), trust_root, max_commits=options.max_commits)
-    verdicts = verify_commit_ids(repo, keyring, selection.ids, options)
+    with commits_read_once():
+        selection = select_commits(repo, list(options.revs), trust_root, max_commits=options.max_commits)
+        verdicts = verify_commit_ids(repo, keyring, selection.ids, options)
     return VerifyReport(commits=tuple(verdicts), warnings=selection.warnings)
 
 
@@ -73,9 +75,10 @@ def verify_commit_ids(repo: pygit2.Repository, keyring: Keyring, ids, options: V
                 options.progress(done, len(ids))
     else:
         verifier = SignatureVerifier(keyring)
+        shared: dict = {}
         for start in range(0, len(todo), CHUNK):
             part = todo[start : start + CHUNK]
-            fresh.update(_verify_chunk(repo, verifier, part))
+            fresh.update(_verify_chunk(repo, verifier, part, shared))
             done += len(part)
             if options.progress:
                 options.progress(done, len(ids))
@@ -105,6 +108,15 @@ def to_commit_verdict(commit_id: str, v: SignatureVerdict, keyring: Keyring, sum
 
 def verify_commit(repo: pygit2.Repository, verifier: SignatureVerifier, commit_id: str) -> SignatureVerdict:
     try:
+        plain = read_plain_commit(repo.odb, commit_id)
+    except (KeyError, ValueError, pygit2.GitError):
+        plain = None
+    if plain is not None:
+        signature, payload, seconds = plain
+        if signature is None:
+            return SignatureVerdict(Status.UNSIGNED, "commit is not signed", SignatureInfo(None))
+        return verifier.verify(signature, payload, datetime.fromtimestamp(seconds, timezone.utc))
+    try:
         commit = repo[commit_id]
         committed_at = datetime.fromtimestamp(commit.committer.time, timezone.utc)
         signature, payload = commit.gpg_signature
@@ -121,8 +133,25 @@ def verify_commit(repo: pygit2.Repository, verifier: SignatureVerifier, commit_i
     return verifier.verify(signature, payload, committed_at)
 
 
-def _verify_chunk(repo, verifier, ids) -> dict[str, SignatureVerdict]:
-    return {i: verify_commit(repo, verifier, i) for i in ids}
+def _verify_chunk(repo, verifier, ids, shared: dict | None = None) -> dict[str, SignatureVerdict]:
+    shared = {} if shared is None else shared
+    return {i: _share_strings(verify_commit(repo, verifier, i), shared) for i in ids}
+
+
+def _share_strings(v: SignatureVerdict, shared: dict) -> SignatureVerdict:
+    """The same verdict with one copy of each repeated string.
+
+    A key signs thousands of commits and each verdict spells out the same
+    reason, signer and fingerprint: shared, they cost memory once, and a
+    chunk sent back from a worker pickles each of them once.
+    """
+    info = v.signature
+    key = shared.setdefault(info.key, info.key)
+    reason = shared.setdefault(v.reason, v.reason)
+    signer = shared.setdefault(v.signer, v.signer)
+    if key is info.key and reason is v.reason and signer is v.signer:
+        return v
+    return SignatureVerdict(v.status, reason, SignatureInfo(info.type, key, info.created), signer, v.cacheable)
 
 
 # -- workers -----------------------------------------------------------------------
@@ -133,10 +162,11 @@ _worker_state: dict = {}
 def _worker_init(repo_path: str, keyring: Keyring) -> None:
     _worker_state["repo"] = pygit2.Repository(repo_path)
     _worker_state["verifier"] = SignatureVerifier(keyring)
+    _worker_state["shared"] = {}
 
 
 def _worker_run(ids: list[str]) -> dict[str, SignatureVerdict]:
-    return _verify_chunk(_worker_state["repo"], _worker_state["verifier"], ids)
+    return _verify_chunk(_worker_state["repo"], _worker_state["verifier"], ids, _worker_state["shared"])
 
 
 def _verify_parallel(repo_path: str, keyring: Keyring, todo: list[str], jobs: int):

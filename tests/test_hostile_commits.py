@@ -37,11 +37,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pygit2
 import pytest
 from cryptography.hazmat.primitives import hashes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 
+from commitguard.commit_object import read_plain_commit
 from fixtures_git import (
     EMPTY_TREE,
     Gpg,
@@ -1021,3 +1025,67 @@ def test_hostile_openpgp_approval_does_not_stop_check_pr(review, hostile, tmp_pa
     data = review.check("base", "head", repo=clone)
     assert sorted(a["status"] for a in data["approvals"]) == ["invalid", "valid"], data["approvals"]
     assert data["ok"] is True  # bob's real approval still counts
+
+
+# =========================================================================== one read per commit
+
+def _libgit2_view(repo: pygit2.Repository, oid: str):
+    commit = repo[oid]
+    signature, payload = commit.gpg_signature
+    return signature, payload, commit.committer.time
+
+
+def test_plain_reader_agrees_with_libgit2_on_every_case(hostile):
+    """verify reads plain-shaped commits itself (one object read instead of
+    three); on every hostile commit it must either step aside (None) or give
+    exactly what libgit2 gives, and never read a commit libgit2 cannot parse."""
+    repo = pygit2.Repository(str(hostile.repo.path))
+    read_by_hand = 0
+    for name, case in hostile.cases.items():
+        plain = read_plain_commit(repo.odb, case.id)
+        if plain is None:
+            continue
+        read_by_hand += 1
+        signature, payload, seconds = plain
+        lib_signature, lib_payload, lib_seconds = _libgit2_view(repo, case.id)
+        assert signature == lib_signature, name
+        if signature is not None:
+            assert payload == lib_payload, name
+        assert seconds == lib_seconds, name
+    # the controls and most signature-level cases are plain commits
+    assert read_by_hand >= len(hostile.cases) // 2
+
+
+@pytest.mark.parametrize("name", [
+    "two_gpgsig_valid_first", "two_gpgsig_valid_second", "two_gpgsig_pgp_and_ssh", "gpgsig_sha256_only",
+    "gpgsig_plus_injected_sha256", "header_nul_in_author", "message_nul_unsigned_tail", "message_nul_signed",
+    "header_nul_in_gpgsig",
+])
+def test_plain_reader_steps_aside_for_odd_headers(hostile, name):
+    repo = pygit2.Repository(str(hostile.repo.path))
+    assert read_plain_commit(repo.odb, hostile.cases[name].id) is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_plain_reader_agrees_with_libgit2_on_mutations(hostile, data):
+    """Bytes of a signed commit's header deleted, replaced or inserted: the
+    mutant is written with libgit2 and read both ways."""
+    repo = pygit2.Repository(str(hostile.repo.path))
+    raw = repo.odb.read(hostile.cases["control_ssh"].id)[1]
+    head_end = raw.index(b"\n\n") + 2
+    pos = data.draw(st.integers(0, head_end), label="pos")
+    cut = data.draw(st.integers(0, 8), label="cut")
+    insert = data.draw(st.sampled_from([b"", b"\n", b" ", b"\0", b"\r", b"gpgsig ", b"\ngpgsig ", b"\n ", b"x", b"<", b"9"]),
+                       label="insert")
+    mutant = raw[:pos] + insert + raw[pos + cut:]
+    oid = str(repo.odb.write(pygit2.enums.ObjectType.COMMIT, mutant))
+    plain = read_plain_commit(repo.odb, oid)
+    if plain is None:
+        return
+    signature, payload, seconds = plain
+    lib_signature, lib_payload, lib_seconds = _libgit2_view(repo, oid)  # raises if libgit2 cannot parse it
+    assert signature == lib_signature
+    if signature is not None:
+        assert payload == lib_payload
+    assert seconds == lib_seconds

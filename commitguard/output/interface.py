@@ -18,6 +18,11 @@ class Formatter(ABC):
         """The whole output of ``verify`` for this report."""
         raise CommitguardError(f"--format {self.name} is not available for verify", field="--format")
 
+    def write_verify(self, report: VerifyReport, stream) -> None:
+        """Write the output of ``verify`` to a text stream; formats whose output
+        grows with history override this to write it piece by piece."""
+        stream.write(self.verify(report))
+
     def check_pr(self, report) -> str:
         """The whole output of ``check-pr`` for a :class:`commitguard.checkpr.CheckReport`."""
         raise CommitguardError(f"--format {self.name} is not available for check-pr", field="--format")
