@@ -16,7 +16,6 @@ from commitguard.history import DEFAULT_MAX_COMMITS, open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
 from commitguard.output import formatter_for
 from commitguard.repository_keyring import verify_with_repository_keyring
-from commitguard.upstream.mirror import check_mirror
 from commitguard.verify import VerifyOptions, verify_revisions
 
 app = typer.Typer(
@@ -204,6 +203,8 @@ def sources(
     # Only a keyring the user names: the working tree's own .commitguard/keyring
     # could come from the very change under review and vouch for its upstream.
     loaded = _keyring_for_pull_request(keyring, repository_obj)
+    from commitguard.upstream.mirror import check_mirror  # not imported for verify/check-pr: 0.14 s
+
     mirror = check_mirror(upstream_mirror)
     # SPEC: with a mirror set, nothing is fetched from the network.
     report = scan_sources(root, list(paths or []), loaded, mirror=mirror, online=online and mirror is None, system=system,
@@ -242,6 +243,8 @@ def audit_bump_command(
 
     formatter = formatter_for(format, color=sys.stdout.isatty())
     policy = parse_fail_on(fail_on)
+    from commitguard.upstream.mirror import check_mirror  # not imported for verify/check-pr: 0.14 s
+
     mirror = check_mirror(upstream_mirror)
     store = ContinuityStore(continuity) if continuity else None
     # SPEC: with a mirror set, nothing is fetched from the network.
@@ -291,6 +294,8 @@ def annotate(
     formatter = _formatter_supporting(format, "annotate")
     repository_obj = open_repository(repo)
     loaded = _keyring_or_repository(keyring, repository_obj)
+    from commitguard.upstream.mirror import check_mirror  # not imported for verify/check-pr: 0.14 s
+
     mirror = check_mirror(upstream_mirror)
     options = AnnotateOptions(
         rev=rev, paths=tuple(paths or ()), trust_root=trust_root, mirror=mirror, online=online and mirror is None,

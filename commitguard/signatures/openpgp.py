@@ -258,11 +258,18 @@ def parse_signature(armored: bytes):
             return None, _first_line(exc)
         if not one_signature:
             return None, f"expected one signature packet, found {len(packets)} packet(s)"
+        # The packet is read again from its body, not from the armor: the
+        # armor has been decoded once already, and decoding it is most of the
+        # cost of parsing. Packet framing is not covered by the signature.
         try:
-            return pysequoia.Sig.from_bytes(armored), None
+            body = packets[0].body
+        except Exception as exc:  # accessors refuse some odd packets
+            return None, _first_line(exc)
+        try:
+            return pysequoia.Sig.from_bytes(_new_format_packet(2, body)), None
         except Exception as exc:
             first_error = _first_line(exc)
-        repaired = _canonical_mpis(packets[0].body)
+        repaired = _canonical_mpis(body)
         if repaired is None:
             return None, first_error
         try:
