@@ -165,15 +165,29 @@ def _worker_init(repo_path: str, keyring: Keyring) -> None:
     _worker_state["shared"] = {}
 
 
-def _worker_run(ids: list[str]) -> dict[str, SignatureVerdict]:
-    return _verify_chunk(_worker_state["repo"], _worker_state["verifier"], ids, _worker_state["shared"])
+def _worker_run(ids: list[str]) -> list[tuple]:
+    verdicts = _verify_chunk(_worker_state["repo"], _worker_state["verifier"], ids, _worker_state["shared"])
+    return [_to_wire(i, v) for i, v in verdicts.items()]
+
+
+# Verdicts cross from workers as plain tuples: pickling a slotted dataclass
+# calls Python code per object (11 us a verdict both ways, 2.4 us as tuples).
+def _to_wire(commit_id: str, v: SignatureVerdict) -> tuple:
+    info = v.signature
+    return commit_id, v.status, v.reason, info.type, info.key, info.created, v.signer, v.cacheable
+
+
+def _from_wire(row: tuple) -> tuple[str, SignatureVerdict]:
+    commit_id, status, reason, stype, key, created, signer, cacheable = row
+    return commit_id, SignatureVerdict(status, reason, SignatureInfo(stype, key, created), signer, cacheable)
 
 
 def _verify_parallel(repo_path: str, keyring: Keyring, todo: list[str], jobs: int):
     ctx = multiprocessing.get_context("fork")
     chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
     with ctx.Pool(processes=jobs, initializer=_worker_init, initargs=(repo_path, keyring)) as pool:
-        yield from pool.imap_unordered(_worker_run, chunks)
+        for rows in pool.imap_unordered(_worker_run, chunks):
+            yield dict(map(_from_wire, rows))
 
 
 def _summary(repo: pygit2.Repository, commit_id: str) -> str:
