@@ -43,6 +43,7 @@ class SshScheme(SignatureScheme):
         self.index = index or KeyIndex(keyring)
         self.namespace = namespace
         self._keys: dict[bytes, object] = {}
+        self._fingerprints: dict[bytes, str] = {}
 
     def recognizes(self, signature: bytes) -> bool:
         return signature.lstrip().startswith(ARMOR_HEADER)
@@ -52,7 +53,11 @@ class SshScheme(SignatureScheme):
         parsed, problem = parse_signature(signature)
         if parsed is None:
             return _verdict(Status.MALFORMED, f"SSH signature cannot be parsed: {problem}", empty)
-        fingerprint = ssh_fingerprint(parsed.public_key)
+        fingerprint = self._fingerprints.get(parsed.public_key)
+        if fingerprint is None:
+            fingerprint = ssh_fingerprint(parsed.public_key)
+            if len(self._fingerprints) < 10_000:  # keys are few; hostile blobs must not grow this without end
+                self._fingerprints[parsed.public_key] = fingerprint
         info = SignatureInfo(self.type, fingerprint, committed_at)
         if parsed.namespace != self.namespace:
             shown = parsed.namespace.decode("utf-8", "replace")

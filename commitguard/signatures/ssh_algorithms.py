@@ -430,6 +430,11 @@ class Ed25519Algorithm(PublicKeyAlgorithm):
         return Ed25519PublicKey(blob, raw_key)
 
 
+# string("ssh-ed25519") string(64 signature bytes)
+_ED25519_SIG_PREFIX = b"\0\0\0\x0bssh-ed25519\0\0\0\x40"
+_ED25519_SIG_LEN = len(_ED25519_SIG_PREFIX) + 64
+
+
 class Ed25519PublicKey(_SshBlobKey):
     _ALGO = "ssh-ed25519"
 
@@ -440,12 +445,15 @@ class Ed25519PublicKey(_SshBlobKey):
         self._raw = raw_key
 
     def do_verify(self, signature: bytes, message: bytes) -> None | Exception:
-        try:
-            fields = self._open_signature(signature)
-            raw_sig = fields.string()
-            fields.end()
-        except ValueError as exc:
-            return exc
+        if len(signature) == _ED25519_SIG_LEN and signature.startswith(_ED25519_SIG_PREFIX):
+            raw_sig = signature[len(_ED25519_SIG_PREFIX) :]  # the only well-formed shape, read at once
+        else:
+            try:
+                fields = self._open_signature(signature)
+                raw_sig = fields.string()
+                fields.end()
+            except ValueError as exc:
+                return exc
         if len(raw_sig) != 64:
             return ValueError("Ed25519 signature is not 64 bytes.")
         try:
