@@ -17,7 +17,7 @@ import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -52,14 +52,17 @@ class FakeGitHub:
         self.user_ids: dict[str, int] = {}
         self.posted: list[dict] = []
         self.requests: list[tuple[str, str]] = []
+        self.endless_files = False  # a hostile server: every page of files names a next page
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def _send(self, status: int, body) -> None:
+            def _send(self, status: int, body, link: str | None = None) -> None:
                 raw = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(raw)))
+                if link:
+                    self.send_header("Link", link)
                 self.end_headers()
                 self.wfile.write(raw)
 
@@ -70,7 +73,7 @@ class FakeGitHub:
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 fake.requests.append(("GET", self.path))
                 status, body = fake.get(urlsplit(self.path).path)
-                self._send(status, body)
+                self._send(status, body, fake.next_link(self.path))
 
             def do_POST(self):  # noqa: N802
                 fake.requests.append(("POST", self.path))
@@ -131,6 +134,13 @@ class FakeGitHub:
         return review
 
     # -- routes ------------------------------------------------------------
+    def next_link(self, raw_path: str) -> str | None:
+        parts = urlsplit(raw_path)
+        if not (self.endless_files and parts.path.endswith("/files")):
+            return None
+        page = int(dict(parse_qsl(parts.query)).get("page", "1"))
+        return f'<{self.base_url}{parts.path}?page={page + 1}>; rel="next"'
+
     def get(self, path: str):
         prefix = f"/repos/{self.slug}/pulls/"
         if path.startswith(prefix):
@@ -521,6 +531,18 @@ def test_github_and_the_clone_disagreeing_on_files_is_reported(world, api):
     res = world.check()
     assert res.code == 1, res.describe()
     assert any("pkgs/ghost.nix" in w and "GitHub lists changed files" in w for w in res.json["warnings"]), res.json
+
+
+def test_a_server_paging_files_without_end_is_cut_off(world, api):
+    """Resource limit: GitHub's file list is read to the pull request's size
+    (at most 300 entries), however many pages a server claims to have."""
+    build_pr(world)
+    api.endless_files = True
+    res = world.check()
+    assert res.code in (0, 1), res.describe()
+    assert any("lists more than the 1 files it announced" in w for w in res.json["warnings"]), res.json
+    pages = [p for m, p in api.requests if m == "GET" and "/files" in p]
+    assert 1 < len(pages) <= 301, len(pages)
 
 
 def test_sarif_places_findings_on_files(world, api):

@@ -191,7 +191,10 @@ def _files_cross_check(pull, info: GitHubPullRequest, report: CheckReport) -> li
     listed: list[str] = []
     try:
         with github_errors(f"listing the files of {info.slug}#{info.number}"):
-            for entry in pull.get_files():
+            for count, entry in enumerate(pull.get_files()):
+                if count >= FILES_CROSS_CHECK_LIMIT:  # a server that pages without end is cut off here
+                    return [f"could not cross-check the changed files with GitHub: it lists more than the "
+                            f"{info.changed_files} files it announced"]
                 if isinstance(entry.filename, str):
                     listed.append(entry.filename)
     except CommitguardError as exc:
