@@ -43,7 +43,9 @@ class GnuPGOpinion:
         self._home = tempfile.mkdtemp(prefix="commitguard-gnupg-")
         atexit.register(shutil.rmtree, self._home, True)
         try:
-            gpg = gnupg.GPG(gnupghome=self._home)
+            # --no-autostart: importing and verifying need no agent, and a started one
+            # would outlive this process in the deleted home.
+            gpg = gnupg.GPG(gnupghome=self._home, options=["--no-autostart"])
             if self._certs:
                 gpg.import_keys(b"".join(self._certs))
         except (OSError, ValueError) as exc:
