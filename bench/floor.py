@@ -255,21 +255,38 @@ def main(argv=None) -> int:
     ap.add_argument("outdir", type=Path)
     ap.add_argument("--rev", help="verify the history of this revision (default: the generated head)")
     ap.add_argument("--json", action="store_true", help="print only the JSON line")
+    ap.add_argument("--shard", default="0/1", help="K/N: verify every N-th signature of each kind from the K-th "
+                    "(bench/run.py runs 0/2 and 1/2 at once, one per core, for the floor on both cores)")
+    ap.add_argument("--cpu", type=int, help="the CPU to pin to (default: the first this process may use)")
+    ap.add_argument("--barrier", action="store_true",
+                    help="after the untimed setup, print 'ready' and wait for a line on stdin before timing")
     a = ap.parse_args(argv)
     out = a.outdir.resolve()
     if not (out / "meta.json").exists():
         die(f"{out}/meta.json missing (run bench/generate.py {a.outdir} first)")
+    try:
+        shard, shards = (int(x) for x in a.shard.split("/"))
+        assert 0 <= shard < shards
+    except (ValueError, AssertionError):
+        die(f"--shard {a.shard!r}: expected K/N with 0 <= K < N")
     # one core: the floor is single-threaded work; pin it so that is literally true
     cpus = sorted(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpus[0]})
+    cpu = a.cpu if a.cpu is not None else cpus[0]
+    os.sched_setaffinity(0, {cpu})
 
     t0 = time.perf_counter()
     keys = Keys(out / "keyring")
     work, n, unsigned = collect(out, keys, a.rev)
+    if shards > 1:
+        work = {kind: items[shard::shards] for kind, items in work.items()}
     setup = time.perf_counter() - t0
+    if a.barrier:
+        print("ready", flush=True)
+        sys.stdin.readline()
 
     res = measure(work)
-    res.update(commits=n, unsigned=unsigned, signatures=sum(len(v) for v in work.values()), setup_seconds=round(setup, 2), cpu_index=cpus[0])
+    res.update(commits=n, unsigned=unsigned, signatures=sum(len(v) for v in work.values()), setup_seconds=round(setup, 2),
+               cpu_index=cpu, shard=a.shard)  # fmt: skip
     if not a.json:
         print(f"{n} commits, {res['signatures']} signatures, {unsigned} unsigned; extraction and key mapping {setup:.2f} s (untimed)")
         print(f"{'kind':<16} {'count':>7} {'seconds':>9} {'mean µs':>9} {'CPU µs':>9}")
@@ -277,7 +294,7 @@ def main(argv=None) -> int:
             mean = f"{k['mean_us']:.1f}" if k["mean_us"] is not None else "-"
             mcpu = f"{k['mean_cpu_us']:.1f}" if k["mean_cpu_us"] is not None else "-"
             print(f"{kind:<16} {k['count']:>7} {k['seconds']:>9.3f} {mean:>9} {mcpu:>9}")
-        print(f"{'total':<16} {res['signatures']:>7} {res['seconds']:>9.3f}   (CPU {res['cpu']:.3f} s, on CPU {cpus[0]})")
+        print(f"{'total':<16} {res['signatures']:>7} {res['seconds']:>9.3f}   (CPU {res['cpu']:.3f} s, on CPU {cpu})")
     print("floor-json: " + json.dumps(res, sort_keys=True))
     return 0
 
