@@ -643,6 +643,10 @@ def render(meta: dict, rows: list[dict], info: dict, x: dict) -> str:
             f"{fa['cores']}th signature, timed from one start signal) took {fmt_s(fa['seconds'])}: "
             f"{fl['seconds'] / fa['seconds']:.2f}x faster than on one core ({fa['cores']}x if the cores were "
             f"independent). commitguard's cold run, on the same cores, took {x['floor_all_ratio']:.2f}x that.",
+            "",
+            "Each ratio is the median over pairs made one right after the other (this machine's speed drifts by "
+            "15% over minutes), as (cold wall, cold CPU, one-core floor CPU, all-core floor wall) in seconds: "
+            + ", ".join(str(t) for t in x.get("floor_pairs", [])) + ".",
         ]
     if x.get("mem_points"):
         pts = ", ".join(f"{c} commits: {m:.0f} MB" for c, m in x["mem_points"])
@@ -789,6 +793,10 @@ def main(argv=None) -> int:
     cold = None
     base = ["verify", "--repo", str(repo_dir), "--keyring", str(keyring), "--format", "json"]
     try:
+        # The floor runs are interleaved with the cold runs: this machine's speed
+        # drifts by 15% over minutes, and a ratio means something only between
+        # runs made in the same minute. Ratios are medians of these pairs.
+        fl_runs, fl_data, all_runs = [], [], []
         if "verify" in parts:
             cold_runs = []
             for i in range(a.repeat):
@@ -797,6 +805,13 @@ def main(argv=None) -> int:
                     x["summary"] = check_summary(data, meta)
                 cold_runs.append(res)
                 print(f"verify cold {i + 1}/{a.repeat}: {res.wall:.2f} s, CPU {res.cpu:.2f} s, {res.rss_kb / 1024:.0f} MB", flush=True)
+                if "floor" in parts:
+                    fres, fdata = run_floor(out, meta, env, work, f"floor{i}")
+                    fl_runs.append(fres)
+                    fl_data.append(fdata)
+                    all_runs.append(run_floor_all_cores(out, env, work, f"floor-all{i}"))
+                    print(f"  floor: {fdata['seconds']:.3f} s on one core, {all_runs[-1]['seconds']:.3f} s on "
+                          f"{all_runs[-1]['cores']} cores", flush=True)  # fmt: skip
             cold = median_of(cold_runs)
             rows.append({"label": "commitguard verify, cold (`--no-cache`)", "commits": n, **cold})
             x["cold"], x["cold_cpu"] = cold["wall"], cold["cpu"]
@@ -886,8 +901,7 @@ def main(argv=None) -> int:
             restore_notes(repo_dir, notes0)
 
         if "floor" in parts:
-            fl_runs, fl_data = [], []
-            for i in range(a.repeat):
+            for i in range(len(fl_runs), a.repeat):  # when the cold runs did not run them already
                 res, data = run_floor(out, meta, env, work, f"floor{i}")
                 fl_runs.append(res)
                 fl_data.append(data)
@@ -919,13 +933,13 @@ def main(argv=None) -> int:
                 }
             )
             commands.append("python bench/floor.py OUTDIR     # the floor: prints per-kind means and the timed totals")
-            all_runs = []
-            for i in range(a.repeat):
+            for i in range(len(all_runs), a.repeat):
                 d = run_floor_all_cores(out, env, work, f"floor-all{i}")
-                if d["signatures"] != fl["signatures"]:
-                    die(f"the floor on all cores verified {d['signatures']} signatures, not {fl['signatures']}")
                 all_runs.append(d)
                 print(f"floor on {d['cores']} cores {i + 1}/{a.repeat}: {d['seconds']:.3f} s timed", flush=True)
+            for d in all_runs:
+                if d["signatures"] != fl["signatures"]:
+                    die(f"the floor on all cores verified {d['signatures']} signatures, not {fl['signatures']}")
             fl_all = {
                 "cores": all_runs[0]["cores"],
                 "seconds": statistics.median(d["seconds"] for d in all_runs),
@@ -946,9 +960,11 @@ def main(argv=None) -> int:
                 "python bench/floor.py OUTDIR --shard K/2 --cpu K --barrier   # K = 0, 1 at once: the floor on both cores"
             )
             if cold is not None:
-                x["floor_cpu_ratio"] = cold["cpu"] / fl["cpu"]
-                x["floor_wall_ratio"] = cold["wall"] / (fl["seconds"] / cores)
-                x["floor_all_ratio"] = cold["wall"] / fl_all["seconds"]
+                pairs = list(zip(cold_runs, fl_data, all_runs))
+                x["floor_cpu_ratio"] = statistics.median(c.cpu / f["cpu"] for c, f, _ in pairs)
+                x["floor_wall_ratio"] = statistics.median(c.wall / (f["seconds"] / cores) for c, f, _ in pairs)
+                x["floor_all_ratio"] = statistics.median(c.wall / f2["seconds"] for c, _, f2 in pairs)
+                x["floor_pairs"] = [(round(c.wall, 2), round(c.cpu, 2), f["cpu"], f2["seconds"]) for c, f, f2 in pairs]
 
         if "git" in parts:
             probe_n = min(300, n)

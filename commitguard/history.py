@@ -99,23 +99,71 @@ def select_commits(
     *,
     max_commits: int | None = None,
 ) -> Selection:
-    include, exclude = parse_revisions(repo, revs)
-    warnings: list[str] = []
-    root_oid = None
-    if trust_root:
-        root_oid = resolve_commit(repo, trust_root, "trust root")
-        if not any(_is_ancestor(repo, root_oid, tip) for tip in include):
-            warnings.append(
-                f"trust root {root_oid} is not an ancestor of the checked revisions: history is checked down to its first commit"
-            )
-    limit = max_commits if max_commits is not None else DEFAULT_MAX_COMMITS
-    try:
-        ids = _walk_libgit2(repo, include, exclude, root_oid, limit)
-    except (KeyError, pygit2.GitError):
-        # libgit2 refuses walks that touch a missing object (shallow clones,
-        # objects copied alone); walk by hand and report what is missing.
-        ids = _walk_by_hand(repo, include, exclude, root_oid, limit)
-    return Selection(ids=tuple(ids), warnings=tuple(warnings))
+    walk = HistoryWalk(repo, revs, trust_root, max_commits=max_commits)
+    for _ in walk:
+        pass
+    return walk.selection
+
+
+class HistoryWalk:
+    """The commits a selection names, handed out as the walk reaches them.
+
+    Iterating yields each selected commit id once, so work on the first ones
+    can start while the walk goes on; once the iteration is over,
+    ``selection`` holds them all in history order (newest first,
+    topological) with the warnings. Revisions and the trust root are resolved
+    when the walk is made, so a bad revision fails before anything starts.
+    """
+
+    def __init__(self, repo: pygit2.Repository, revs: list[str], trust_root: str | None = None, *,
+                 max_commits: int | None = None):  # fmt: skip
+        self._repo = repo
+        self._include, self._exclude = parse_revisions(repo, revs)
+        self._limit = max_commits if max_commits is not None else DEFAULT_MAX_COMMITS
+        self._warnings: list[str] = []
+        self._root = None
+        if trust_root:
+            self._root = resolve_commit(repo, trust_root, "trust root")
+            if not any(_is_ancestor(repo, self._root, tip) for tip in self._include):
+                self._warnings.append(
+                    f"trust root {self._root} is not an ancestor of the checked revisions: "
+                    "history is checked down to its first commit"
+                )
+        self._selection: Selection | None = None
+
+    @property
+    def selection(self) -> Selection:
+        if self._selection is None:
+            raise RuntimeError("the walk has not been run to its end")
+        return self._selection
+
+    def __iter__(self) -> Iterator[str]:
+        repo, limit = self._repo, self._limit
+        ids: list[str] = []
+        try:
+            walker = repo.walk(None, pygit2.GIT_SORT_TOPOLOGICAL)
+            for oid in self._include:
+                walker.push(oid)
+            for oid in self._exclude:
+                walker.hide(oid)
+            if self._root is not None:
+                for parent in repo[self._root].parent_ids:
+                    walker.hide(parent)
+            for commit in walker:  # counted as it goes: a hostile range stops at the limit, not at its end
+                commit_id = str(commit.id)
+                ids.append(commit_id)
+                if len(ids) > limit:
+                    raise _too_many(limit)
+                yield commit_id
+        except (KeyError, pygit2.GitError):
+            # libgit2 refuses walks that touch a missing object (shallow clones,
+            # objects copied alone); walk by hand and report what is missing.
+            handed_out = set(ids)
+            ids = _walk_by_hand(repo, self._include, self._exclude, self._root, limit)
+            for commit_id in ids:
+                if commit_id not in handed_out:
+                    yield commit_id
+        self._selection = Selection(ids=tuple(ids), warnings=tuple(self._warnings))
 
 
 def _too_many(limit: int) -> RepositoryError:
@@ -124,24 +172,6 @@ def _too_many(limit: int) -> RepositoryError:
         "or raise --max-commits if the whole history is meant",
         field="REV",
     )
-
-
-def _walk_libgit2(repo, include, exclude, root_oid, limit: int) -> list[str]:
-    walker = repo.walk(None, pygit2.GIT_SORT_TOPOLOGICAL)
-    for oid in include:
-        walker.push(oid)
-    for oid in exclude:
-        walker.hide(oid)
-    if root_oid is not None:
-        for parent in repo[root_oid].parent_ids:
-            walker.hide(parent)
-    ids: list[str] = []
-    append = ids.append
-    for commit in walker:  # counted as it goes: a hostile range stops at the limit, not at its end
-        append(str(commit.id))
-        if len(ids) > limit:
-            raise _too_many(limit)
-    return ids
 
 
 def _walk_by_hand(repo, include, exclude, root_oid, limit: int) -> list[str]:
