@@ -219,8 +219,10 @@ def _verify_chunk(repo, verifier, ids, shared: dict | None = None) -> dict[str, 
         if isinstance(read, SignatureVerdict):
             out[i] = read
         else:
-            signed.append((read[0][:12], i, read))
-    signed.sort(key=lambda item: item[0])  # by the armor's first bytes: one scheme after the other
+            # by the armor's first bytes (one scheme after the other), then short
+            # (ed25519, ECDSA) before long (RSA) signatures
+            signed.append(((read[0][:12], len(read[0]) > 512), i, read))
+    signed.sort(key=lambda item: item[0])
     for _, i, (signature, payload, committed_at) in signed:
         out[i] = _share_strings(verifier.verify(signature, payload, committed_at), shared)
     return out
