@@ -32,6 +32,8 @@ class Selection:
 
 # libgit2's own default for commits (src/libgit2/cache.c).
 _LIBGIT2_COMMIT_CACHE_LIMIT = 4096
+_WINDOW = 16 * 1024 * 1024
+_MAPPED = 64 * 1024 * 1024
 
 
 @contextmanager
@@ -44,11 +46,18 @@ def commits_read_once() -> Iterator[None]:
     million it would be the largest thing in memory. The setting is
     process-wide, so it is restored afterwards.
     """
-    pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.COMMIT, 0)
+    settings = pygit2.settings
+    window, mapped = settings.mwindow_size, settings.mwindow_mapped_limit
+    settings.cache_object_limit(pygit2.enums.ObjectType.COMMIT, 0)
+    # libgit2 maps pack files in windows of 1 GiB, up to 8 GiB: every commit
+    # read stays resident. Smaller windows and a cap keep that to 64 MiB.
+    settings.mwindow_size = min(window, _WINDOW)
+    settings.mwindow_mapped_limit = min(mapped, _MAPPED)
     try:
         yield
     finally:
-        pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.COMMIT, _LIBGIT2_COMMIT_CACHE_LIMIT)
+        settings.cache_object_limit(pygit2.enums.ObjectType.COMMIT, _LIBGIT2_COMMIT_CACHE_LIMIT)
+        settings.mwindow_size, settings.mwindow_mapped_limit = window, mapped
 
 
 def open_repository(path: str) -> pygit2.Repository:

@@ -9,6 +9,7 @@ is hundreds of megabytes.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
@@ -134,11 +135,66 @@ class CommitVerdict:
         )
 
 
+NO_TIME = float("nan")  # a signature with no time, in a CommitVerdictTable
+
+
+class CommitVerdictTable(Sequence):
+    """A read-only sequence of CommitVerdicts, stored as columns.
+
+    A long history is mostly the same few verdicts (one per key and status)
+    at different times: here each commit costs its id, one index into the
+    distinct verdict shapes and one float, about 110 bytes, where objects
+    cost about 600. Items are CommitVerdicts built on access.
+    """
+
+    __slots__ = ("ids", "_shape", "_created", "_shapes", "_summaries")
+
+    def __init__(self, ids, shape, created, shapes: list[tuple], summaries: dict[int, str]):
+        # shapes: (status, trusted, signature type, key, signer, reason)
+        self.ids = ids
+        self._shape = shape
+        self._created = created
+        self._shapes = shapes
+        self._summaries = summaries
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self._item(i) for i in range(*index.indices(len(self.ids))))
+        if index < 0:
+            index += len(self.ids)
+        if not 0 <= index < len(self.ids):
+            raise IndexError("commit verdict index out of range")
+        return self._item(index)
+
+    def __iter__(self):
+        return map(self._item, range(len(self.ids)))
+
+    def _item(self, i: int) -> CommitVerdict:
+        status, trusted, stype, key, signer, reason = self._shapes[self._shape[i]]
+        t = self._created[i]
+        created = None if t != t else datetime.fromtimestamp(t, timezone.utc)  # NaN: no time
+        return CommitVerdict(
+            self.ids[i], status, trusted, SignatureInfo(stype, key, created), signer, reason, self._summaries.get(i, "")
+        )
+
+    def reordered(self, ids) -> "CommitVerdictTable":
+        """The same verdicts in another order (every id must be present)."""
+        where = {commit_id: i for i, commit_id in enumerate(self.ids)}
+        order = [where[commit_id] for commit_id in ids]
+        shape = type(self._shape)(self._shape.typecode, (self._shape[i] for i in order))
+        created = type(self._created)(self._created.typecode, (self._created[i] for i in order))
+        summaries = {new: self._summaries[old] for new, old in enumerate(order) if old in self._summaries}
+        return CommitVerdictTable(list(ids), shape, created, self._shapes, summaries)
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     """All verdicts of one ``verify`` run, in history order (newest first)."""
 
-    commits: tuple[CommitVerdict, ...]
+    commits: Sequence[CommitVerdict]  # a tuple, or a CommitVerdictTable for long histories
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
