@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
@@ -18,15 +18,12 @@ from rich.text import Text
 from commitguard.errors import CommitguardError
 from commitguard.history import open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
-from commitguard.keyring.report import (
-    CheckResult,
-    DiffResult,
-    HolderRow,
-    check_keyring,
-    diff_keyrings,
-    load_keyring_spec,
-    show_keyring,
-)
+
+if TYPE_CHECKING:
+    from commitguard.keyring.report import CheckResult, DiffResult, HolderRow
+
+# commitguard.keyring.report is imported by the commands that use it: every
+# other command (verify, check-pr) would pay for it at start-up.
 
 keyring_app = typer.Typer(
     add_completion=False,
@@ -105,6 +102,8 @@ def check(
     least one error; 2: the keyring cannot be read.
     """
     fmt = _format(format)
+    from commitguard.keyring.report import check_keyring
+
     result = check_keyring(load_keyring(_keyring_dir(keyring, repo)), _now())
     if fmt == "json":
         _emit_json(result.to_json())
@@ -150,6 +149,8 @@ def show(
     """
     fmt = _format(format)
     loaded = load_keyring(_keyring_dir(keyring, repo))
+    from commitguard.keyring.report import show_keyring
+
     rows = show_keyring(loaded, _now())
     if fmt == "json":
         policy = loaded.policy
@@ -230,6 +231,8 @@ def diff(
     trust. Exit 2: a keyring cannot be read.
     """
     fmt = _format(format)
+    from commitguard.keyring.report import diff_keyrings, load_keyring_spec
+
     result = diff_keyrings(load_keyring_spec(old, repo), load_keyring_spec(new, repo))
     if fmt == "json":
         _emit_json(result.to_json())
