@@ -100,17 +100,19 @@ class Result:
 
 
 def measure(cmd: list[str], env: dict, workdir: Path, tag: str) -> Result:
-    """Run cmd with stdout/stderr to files; wall time and the child tree's
-    rusage from wait4 (ru_maxrss is in KiB on Linux)."""
+    """Run cmd with stdout/stderr to files, through bench/rusage.py: wall time
+    and the child tree's rusage from wait4 (ru_maxrss is in KiB on Linux),
+    not inflated by this process's own size (see rusage.py)."""
     out = workdir / f"{tag}.out"
     err = workdir / f"{tag}.err"
+    report = workdir / f"{tag}.rusage.json"
     with open(out, "wb") as fo, open(err, "wb") as fe:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, env=env)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return Result(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, p.returncode, out, err)
+        p = subprocess.run([sys.executable, str(HERE / "rusage.py"), str(report), *cmd],
+                           stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, env=env)  # fmt: skip
+    if p.returncode != 0 or not report.exists():
+        die(f"bench/rusage.py failed ({p.returncode}) for {shlex.join(cmd)}")
+    r = json.loads(report.read_text())
+    return Result(r["wall"], r["cpu"], r["maxrss_kb"], r["rc"], out, err)
 
 
 def median_of(results: list[Result]) -> dict:
