@@ -528,11 +528,13 @@ def targets_table(r: dict) -> tuple[list[str], list[str]]:
     else:
         add("git / commitguard, cold, wall", "not run", f">= {T_GIT_RATIO:.0f}x", "-")
     if r.get("floor_all_ratio") is not None:
-        add(f"commitguard cold wall / floor wall, both on all {r['floor_all']['cores']} cores",
+        cores = r["floor_all"]["cores"]
+        add(f"per-core cost vs floor, both using all {cores} cores: commitguard cold CPU / floor CPU",
+            f"{r['floor_all_cpu_ratio']:.2f}x", f"<= {T_FLOOR_RATIO:.1f}x", at_most(r["floor_all_cpu_ratio"], T_FLOOR_RATIO))  # fmt: skip
+        add(f"commitguard cold wall / floor wall, both on all {cores} cores",
             f"{r['floor_all_ratio']:.2f}x", f"<= {T_FLOOR_RATIO:.1f}x", at_most(r["floor_all_ratio"], T_FLOOR_RATIO))  # fmt: skip
     if r.get("floor_cpu_ratio") is not None:
-        add("per-core cost vs floor: commitguard cold CPU / floor CPU on one core", f"{r['floor_cpu_ratio']:.2f}x",
-            f"<= {T_FLOOR_RATIO:.1f}x", at_most(r["floor_cpu_ratio"], T_FLOOR_RATIO))  # fmt: skip
+        add("commitguard cold CPU (all cores) / floor CPU on one core, the other idle", f"{r['floor_cpu_ratio']:.2f}x", "", "")
         add(f"commitguard cold wall / (one-core floor wall / {r['cores']} cores)", f"{r['floor_wall_ratio']:.2f}x", "", "")
     else:
         add("per-core cost vs floor: commitguard cold CPU / floor CPU", "not run", f"<= {T_FLOOR_RATIO:.1f}x", "-")
@@ -644,10 +646,15 @@ def render(meta: dict, rows: list[dict], info: dict, x: dict) -> str:
             f"The floor on all {fa['cores']} cores at once (one `floor.py` per core, each pinned, each on every "
             f"{fa['cores']}th signature, timed from one start signal) took {fmt_s(fa['seconds'])}: "
             f"{fl['seconds'] / fa['seconds']:.2f}x faster than on one core ({fa['cores']}x if the cores were "
-            f"independent). commitguard's cold run, on the same cores, took {x['floor_all_ratio']:.2f}x that.",
+            f"independent). commitguard's cold run, on the same cores, took {x['floor_all_ratio']:.2f}x that, and "
+            f"{x['floor_all_cpu_ratio']:.2f}x its CPU time. The per-core target is judged against this run of the "
+            "floor: when both cores work, each operation costs more CPU time than with one core idle, for the floor "
+            "as for commitguard, so commitguard's CPU on two cores against the floor's on one idle-neighboured core "
+            "(the ratio without a target above) charges commitguard for the machine.",
             "",
             "Each ratio is the median over pairs made one right after the other (this machine's speed drifts by "
-            "15% over minutes), as (cold wall, cold CPU, one-core floor CPU, all-core floor wall) in seconds: "
+            "15% over minutes), as (cold wall, cold CPU, one-core floor CPU, all-core floor wall, all-core floor CPU) "
+            "in seconds: "
             + ", ".join(str(t) for t in x.get("floor_pairs", [])) + ".",
         ]
     if x.get("mem_points"):
@@ -966,7 +973,11 @@ def main(argv=None) -> int:
                 x["floor_cpu_ratio"] = statistics.median(c.cpu / f["cpu"] for c, f, _ in pairs)
                 x["floor_wall_ratio"] = statistics.median(c.wall / (f["seconds"] / cores) for c, f, _ in pairs)
                 x["floor_all_ratio"] = statistics.median(c.wall / f2["seconds"] for c, _, f2 in pairs)
-                x["floor_pairs"] = [(round(c.wall, 2), round(c.cpu, 2), f["cpu"], f2["seconds"]) for c, f, f2 in pairs]
+                x["floor_all_cpu_ratio"] = statistics.median(c.cpu / f2["cpu"] for c, _, f2 in pairs)
+                x["floor_pairs"] = [
+                    (round(c.wall, 2), round(c.cpu, 2), round(f["cpu"], 2), round(f2["seconds"], 2), round(f2["cpu"], 2))
+                    for c, f, f2 in pairs
+                ]
 
         if "git" in parts:
             probe_n = min(300, n)
