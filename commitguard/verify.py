@@ -313,8 +313,9 @@ class _Workers:
         self._pool = ctx.Pool(processes=jobs, initializer=_worker_init, initargs=(repo_path, keyring))
         self.pending: deque = deque()
 
-    def submit(self, ids: list[str]) -> None:
-        self.pending.append(self._pool.apply_async(_worker_run, (ids,)))
+    def submit(self, items: list[tuple[int, str]]) -> None:
+        """Queue a chunk of (position, commit id) pairs."""
+        self.pending.append(self._pool.apply_async(_worker_run, (items,)))
 
     def collect(self, *, wait: bool) -> list[list[tuple]]:
         """The finished chunks, in submission order; with ``wait``, at least one."""
