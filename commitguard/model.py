@@ -9,6 +9,7 @@ is hundreds of megabytes.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -180,6 +181,13 @@ class CommitVerdictTable(Sequence):
             self.ids[i], status, trusted, SignatureInfo(stype, key, created), signer, reason, self._summaries.get(i, "")
         )
 
+    def tally(self) -> list[tuple[tuple[Status, bool], int]]:
+        """((status, trusted), count) for each verdict shape present, in the order
+        each first occurs: what the report's summary needs, without building
+        a CommitVerdict per commit."""
+        counts = Counter(self._shape)  # insertion order: the order shapes first occur
+        return [((self._shapes[s][0], self._shapes[s][1]), n) for s, n in counts.items()]
+
     def reordered(self, ids) -> "CommitVerdictTable":
         """The same verdicts in another order (every id must be present)."""
         where = {commit_id: i for i, commit_id in enumerate(self.ids)}
@@ -199,20 +207,27 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        if isinstance(self.commits, CommitVerdictTable):
+            return all(trusted for (_, trusted), _n in self.commits.tally())
         return all(c.trusted for c in self.commits)
 
     def by_status(self) -> dict[str, int]:
+        """Commits per status, statuses in the order they first occur."""
         counts: dict[str, int] = {}
+        if isinstance(self.commits, CommitVerdictTable):
+            for (status, _), n in self.commits.tally():
+                counts[status.value] = counts.get(status.value, 0) + n
+            return counts
         for c in self.commits:
             counts[c.status.value] = counts.get(c.status.value, 0) + 1
         return counts
 
     def summary(self) -> dict:
-        return {
-            "total": len(self.commits),
-            "trusted": sum(1 for c in self.commits if c.trusted),
-            "by_status": self.by_status(),
-        }
+        if isinstance(self.commits, CommitVerdictTable):
+            trusted = sum(n for (_, ok), n in self.commits.tally() if ok)
+        else:
+            trusted = sum(1 for c in self.commits if c.trusted)
+        return {"total": len(self.commits), "trusted": trusted, "by_status": self.by_status()}
 
     def to_json(self) -> dict:
         return {

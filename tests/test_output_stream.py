@@ -37,3 +37,41 @@ def test_streamed_json_is_byte_identical():
         data = json.loads(out.getvalue())
         assert data["summary"]["total"] == n
         assert [c["id"] for c in data["commits"]] == [c.id for c in report.commits]
+
+
+def _as_table(report: VerifyReport) -> VerifyReport:
+    """The same verdicts as a column table, built the way verify builds it."""
+    from array import array
+
+    from commitguard.model import NO_TIME, CommitVerdictTable
+
+    shapes: list[tuple] = []
+    index: dict[tuple, int] = {}
+    shape, created, summaries = array("i"), array("d"), {}
+    for pos, c in enumerate(report.commits):
+        s = (c.status, c.trusted, c.signature.type, c.signature.key, c.signer, c.reason)
+        shape.append(index.setdefault(s, len(shapes)))
+        if len(shapes) < len(index):
+            shapes.append(s)
+        created.append(c.signature.created.timestamp() if c.signature.created else NO_TIME)
+        if c.summary:
+            summaries[pos] = c.summary
+    table = CommitVerdictTable([c.id for c in report.commits], shape, created, shapes, summaries)
+    return VerifyReport(commits=table, warnings=report.warnings)
+
+
+def test_column_table_reads_back_the_same_report():
+    fmt = JsonFormatter()
+    for n in (0, 1, 9, 5000):
+        report = _report(n)
+        table = _as_table(report)
+        assert list(table.commits) == list(report.commits)
+        assert table.ok == report.ok and table.by_status() == report.by_status()
+        assert table.summary() == report.summary()
+        out = io.StringIO()
+        fmt.write_verify(table, out)
+        assert out.getvalue() == fmt.verify(report), n
+        if n:
+            assert table.commits[-1] == report.commits[-1] and table.commits[1:3] == report.commits[1:3]
+            reordered = table.commits.reordered([c.id for c in reversed(report.commits)])
+            assert list(reordered) == list(reversed(report.commits))
