@@ -518,3 +518,44 @@ def assert_report_shape(res: CliResult) -> dict:
     assert data["ok"] == all(c["trusted"] for c in data["commits"]), data["ok"]
     assert res.code == (0 if data["ok"] else 1), res.describe()
     return data
+
+
+# Shared by tests/test_properties.py and fuzz/common.py: the reference for
+# "a changed signature that still makes the same signed claim".
+def pgp_signed_part(binary: bytes | None):
+    """What a v4 OpenPGP signature packet commits to, or None if it is not one.
+
+    (type, algorithms, hashed subpacket area, MPI values): the unhashed area is
+    unsigned by design (RFC 9580 5.2.3), so are the "left 16 bits" quick check
+    and the MPI length headers, which only encode the values; two signatures equal here make the same
+    claim, whatever gpg thinks of an edited unhashed issuer key id.
+    """
+    try:
+        if not binary or not binary[0] & 0x80:
+            return None
+        ctb, pos = binary[0], 1
+        if ctb & 0x40:
+            first = binary[pos]
+            pos += 1
+            if first < 192:
+                n = first
+            elif first < 224:
+                n, pos = ((first - 192) << 8) + binary[pos] + 192, pos + 1
+            else:
+                n, pos = int.from_bytes(binary[pos : pos + 4], "big"), pos + 4
+        else:
+            size = {0: 1, 1: 2, 2: 4}[ctb & 3]
+            n, pos = int.from_bytes(binary[pos : pos + size], "big"), pos + size
+        body = binary[pos : pos + n]
+        if pos + n != len(binary) or body[0] != 4:
+            return None
+        hashed_end = 6 + int.from_bytes(body[4:6], "big")
+        unhashed_end = hashed_end + 2 + int.from_bytes(body[hashed_end : hashed_end + 2], "big")
+        left16, rest, mpis = body[unhashed_end : unhashed_end + 2], body[unhashed_end + 2 :], []
+        while rest:
+            size = (int.from_bytes(rest[:2], "big") + 7) // 8
+            mpis.append(int.from_bytes(rest[2 : 2 + size], "big"))
+            rest = rest[2 + size :]
+        return body[:hashed_end], tuple(mpis)  # left16: an unsigned quick check Sequoia ignores (gpg does not)
+    except (IndexError, KeyError):
+        return None

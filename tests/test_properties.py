@@ -53,7 +53,7 @@ from commitguard.signatures import openpgp_packets
 from commitguard.signatures.dispatch import SignatureVerifier
 from commitguard.signatures.openpgp import OpenPGPScheme
 from commitguard.signatures.ssh import SshScheme
-from fixtures_git import Gpg, PgpSigner, Repo, SshKey, SshSigner, run, write_keyring
+from fixtures_git import Gpg, PgpSigner, Repo, SshKey, SshSigner, pgp_signed_part, run, write_keyring
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("git", "gpg", "gpgconf", "ssh-keygen")),
@@ -144,43 +144,6 @@ class World:
         data.write_bytes(payload)
         done = self.gpg.gpg("--status-fd", "1", "--verify", str(sig), str(data), check=False)
         return b"[GNUPG:] VALIDSIG" in done.stdout and b"[GNUPG:] GOODSIG" in done.stdout
-
-
-def pgp_signed_part(binary: bytes):
-    """What one v4 OpenPGP signature packet commits to: (hashed part, MPI
-    values), or None. The unhashed subpacket area and the "left 16 bits" quick
-    check are unsigned (RFC 9580 5.2.3): gpg refuses an edited unhashed issuer
-    key id or quick check, Sequoia ignores them, the claim is the same.
-    (fuzz/common.py has the same function.)"""
-    try:
-        ctb, pos = binary[0], 1
-        if not ctb & 0x80:
-            return None
-        if ctb & 0x40:
-            first = binary[pos]
-            pos += 1
-            if first < 192:
-                n = first
-            elif first < 224:
-                n, pos = ((first - 192) << 8) + binary[pos] + 192, pos + 1
-            else:
-                n, pos = int.from_bytes(binary[pos : pos + 4], "big"), pos + 4
-        else:
-            size = {0: 1, 1: 2, 2: 4}[ctb & 3]
-            n, pos = int.from_bytes(binary[pos : pos + size], "big"), pos + size
-        body = binary[pos : pos + n]
-        if pos + n != len(binary) or body[0] != 4:
-            return None
-        hashed_end = 6 + int.from_bytes(body[4:6], "big")
-        unhashed_end = hashed_end + 2 + int.from_bytes(body[hashed_end : hashed_end + 2], "big")
-        left16, rest, mpis = body[unhashed_end : unhashed_end + 2], body[unhashed_end + 2 :], []
-        while rest:
-            size = (int.from_bytes(rest[:2], "big") + 7) // 8
-            mpis.append(int.from_bytes(rest[2 : 2 + size], "big"))
-            rest = rest[2 + size :]
-        return body[:hashed_end], tuple(mpis)  # left16: an unsigned quick check Sequoia ignores (gpg does not)
-    except (IndexError, KeyError):
-        return None
 
 
 def _signed_commit(repo: Repo, oid: str, kind: str) -> Signed:
