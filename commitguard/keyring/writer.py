@@ -81,7 +81,7 @@ def apply_import(keyring_dir: str | os.PathLike, result: ImportResult) -> Import
         merge.person(person)
 
     writes = dict(merge.files)
-    text = tomlkit.dumps(doc).encode("utf-8")
+    text = tomlkit.dumps(merge.doc).encode("utf-8")
     if created or text != original:
         # new tables end with a blank line to keep what follows apart; the file does not
         writes[KEYRING_FILE] = text.rstrip(b"\n") + b"\n"
@@ -92,6 +92,27 @@ def apply_import(keyring_dir: str | os.PathLike, result: ImportResult) -> Import
 
 
 # -- merging ----------------------------------------------------------------------
+
+
+def _with_table_after(doc: tomlkit.TOMLDocument, after: str, name: str, table: Any) -> tomlkit.TOMLDocument:
+    """The document rebuilt with `table` right after the key `after`.
+
+    tomlkit has no public "insert after"; rebuilding from the public `body`
+    keeps every comment, whitespace item and array of tables in its order.
+    """
+    new = tomlkit.document()
+    placed = False
+    for key, item in doc.body:
+        if key is None:
+            new.add(item)
+            continue
+        new.append(key, item)
+        if not placed and key.key == after:
+            new.append(name, table)
+            placed = True
+    if not placed:
+        new.append(name, table)
+    return new
 
 
 class _Holder:
@@ -180,7 +201,7 @@ class _Merge:
             else:
                 # right after `version`, where a reader looks for it
                 table.trivia.indent = "\n"
-                self.doc._insert_after("version", "policy", table)
+                self.doc = _with_table_after(self.doc, "version", "policy", table)
         for name, value in values.items():
             old = table.get(name)
             if old is not None and _plain(old) == value:
@@ -342,7 +363,7 @@ class _Merge:
                 raise self.error(f"{rel} exists and holds another certificate; move it away to import {fpr}")
             self._refresh(rel, cert)
         else:
-            self.files[rel] = str(cert).encode("ascii")
+            self.files[rel] = str(cert).encode("utf-8")
         return rel
 
     def _refresh(self, rel: str, cert: pysequoia.Cert) -> bool:
@@ -362,7 +383,7 @@ class _Merge:
                 changed = True
         if changed:
             armored = old_data.lstrip().startswith(b"-----BEGIN")
-            self.files[rel] = (b"".join(str(c).encode("ascii") for c in certs) if armored
+            self.files[rel] = (b"".join(str(c).encode("utf-8") for c in certs) if armored
                                else b"".join(bytes(c) for c in certs))
         return changed
 
@@ -453,33 +474,19 @@ class _Merge:
 
 
 def _put(table: Any, name: str, value: Any) -> None:
-    """``table[name] = value``, placing a new key right after the table's last key.
+    """``table[name] = value`` through tomlkit's public API only.
 
-    Comments and blank lines after the last key belong to what follows (a
-    comment introducing the next table); tomlkit would append after them.
+    tomlkit places a new plain key before the table's sub-tables; a comment
+    that trails the table's last key stays above the new key (cosmetic only:
+    the key still belongs to the same table). Reaching into tomlkit's private
+    insertion methods broke every import when tomlkit 0.15 removed one.
     """
-    if name in table:
-        table[name] = value
-        return
-    container = table.value if isinstance(table, Table) else table
-    last = None
-    for key, item in container.body:
-        if key is not None and not isinstance(item, (Table, AoT)):
-            last = key
-    if last is None:
-        table[name] = value
-    else:
-        container._insert_after(last, name, value)
+    table[name] = value
 
 
 def _put_first(table: Any, name: str, value: Any) -> None:
-    """A new key at the top of ``table``: ``openpgp = FILE`` reads best before the pin it satisfies."""
-    container = table.value if isinstance(table, Table) else table
-    first = next((i for i, (key, _) in enumerate(container.body) if key is not None), None)
-    if first is None:
-        table[name] = value
-    else:
-        container._insert_at(first, name, value)
+    """A new key in ``table`` (see `_put`: its position is tomlkit's choice)."""
+    table[name] = value
 
 
 def _rendered(container: Any) -> str:
@@ -547,7 +554,7 @@ def _public(cert: pysequoia.Cert) -> pysequoia.Cert:
         warnings.simplefilter("ignore", DeprecationWarning)
         if not cert.has_secret_keys:
             return cert
-    return pysequoia.Cert.from_bytes(str(cert).encode("ascii"))
+    return pysequoia.Cert.from_bytes(str(cert).encode("utf-8"))
 
 
 # -- writing ----------------------------------------------------------------------------
