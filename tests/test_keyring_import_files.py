@@ -379,24 +379,53 @@ def _load_allowed(tmp_path: Path, text: str):
     ('alice@example.org valid-after="20250101Z",valid-before="20240101Z" {key}', "later than"),
 ])
 def test_malformed_line_names_file_and_line(inputs, tmp_path, bad, what):
+    """OpenSSH skips a line it cannot parse and reads the others: so does the import, with a warning."""
     text = f"# comment\n\nbob@example.org {inputs.alice.pub_line}\n{bad.format(key=inputs.carol.pub_line)}\n"
     path = tmp_path / "allowed_signers"
     path.write_text(text)
+    result = AllowedSignersImporter(ImportRequest(args=(str(path),))).load()
+    assert [(p.id, len(p.keys)) for p in result.persons] == [("bob", 1)]
+    warnings = [n for n in result.notes if n.startswith("warning:")]
+    assert len(warnings) == 1, result.notes
+    assert warnings[0].startswith(f"warning: {path}: line 4: skipped, as OpenSSH skips it: ") and what in warnings[0]
+
+
+@pytest.mark.parametrize("bad, what", [
+    ('alice@example.org namespace="git" {key}', "unsupported option"),
+    ("alice@example.org", "no key"),
+])
+def test_only_malformed_lines_is_an_error(inputs, tmp_path, bad, what):
+    path = tmp_path / "allowed_signers"
+    path.write_text(f"# comment\n{bad.format(key=inputs.carol.pub_line)}\n")
     with pytest.raises(CommitguardError) as err:
         AllowedSignersImporter(ImportRequest(args=(str(path),))).load()
     message = str(err.value)
-    assert str(path) in message and "line 4" in message and what in message, message
-    assert err.value.path == str(path) and err.value.field == "line 4"
+    assert message.startswith(f"{path}: holds no key commitguard can use: 1 line(s) skipped, the first line 2: ")
+    assert what in message and err.value.path == str(path)
+
+
+def test_line_without_principal_is_skipped_at_the_cli(inputs, tmp_path, cli_scratch):
+    """A real allowed_signers file with a key but no principal: OpenSSH skips that line, so do we."""
+    path = tmp_path / "allowed_signers"
+    path.write_text(f"alice@example.org {inputs.alice.pub_line}\n{inputs.carol.pub_line}\n")
+    keyring = tmp_path / "keyring"
+    res = run_cli(["keyring", "import", "allowed-signers", path, "--keyring", keyring], scratch=cli_scratch)
+    assert res.code == 0, res.describe()
+    assert f"note: warning: {path}: line 2: skipped, as OpenSSH skips it: unsupported option" in res.stdout, \
+        res.describe()
+    assert "added person alice" in res.stdout and (keyring / "keyring.toml").is_file()
 
 
 def test_malformed_file_exits_2_at_the_cli(inputs, tmp_path, cli_scratch):
     path = tmp_path / "allowed_signers"
-    path.write_text(f"alice@example.org {inputs.alice.pub_line}\nbob@example.org valid-before=\"soon\" "
+    path.write_text(f"{inputs.alice.pub_line}\nbob@example.org valid-before=\"soon\" "
                     f"{inputs.carol.pub_line}\n")
     keyring = tmp_path / "keyring"
     res = run_cli(["keyring", "import", "allowed-signers", path, "--keyring", keyring], scratch=cli_scratch)
     assert res.code == 2, res.describe()
-    assert f"{path}: line 2:" in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.describe()
+    assert f"{path}: holds no key commitguard can use: 2 line(s) skipped, the first line 1: unsupported option" \
+        in res.stderr, res.describe()
+    assert len(res.stderr.strip().splitlines()) == 1, res.describe()
     assert not keyring.exists()
 
 
@@ -420,9 +449,19 @@ def test_colliding_local_parts_stay_different_people(inputs, tmp_path):
 
 
 def test_wildcard_only_principal_is_a_note(inputs, tmp_path):
-    _, result = _load_allowed(tmp_path, f'* namespaces="git" {inputs.alice.pub_line}\n')
-    assert result.persons == ()
+    _, result = _load_allowed(tmp_path, f'* namespaces="git" {inputs.alice.pub_line}\n'
+                                        f'bob@example.org {inputs.carol.pub_line}\n')
+    assert [p.id for p in result.persons] == ["bob"]
     assert any("line 1" in n and "not imported" in n for n in result.notes), result.notes
+
+
+def test_nothing_usable_is_an_error_saying_why(inputs, tmp_path):
+    path = tmp_path / "allowed_signers"
+    path.write_text(f'* namespaces="git" {inputs.alice.pub_line}\n')
+    with pytest.raises(CommitguardError) as err:
+        AllowedSignersImporter(ImportRequest(args=(str(path),))).load()
+    assert str(err.value) == (f"{path}: holds no key commitguard can use (line 1: principal pattern(s) * name no "
+                              "single person: key not imported (add it by hand under a person id))")
 
 
 def test_namespace_patterns_resolve_to_checked_namespaces(inputs, tmp_path):

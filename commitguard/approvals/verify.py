@@ -59,7 +59,7 @@ class ApprovalVerifier:
     def __init__(self, keyring: Keyring):
         index = KeyIndex(keyring)
         self.ssh = SshScheme(keyring, index, namespace=SSH_NAMESPACE.encode())
-        self.openpgp = OpenPGPScheme(keyring, index)
+        self.openpgp = OpenPGPScheme(keyring, index, namespace=SSH_NAMESPACE)
 
     def verify(self, raw: RawApproval, context: ReviewContext, now: datetime | None = None) -> ApprovalVerdict:
         now = now or datetime.now(timezone.utc)

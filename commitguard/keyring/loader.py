@@ -19,6 +19,7 @@ from typing import Any
 import sshpubkeys
 
 from commitguard.errors import KeyringError
+from commitguard.keyring import identifiers
 from commitguard.keyring.model import (
     Forge,
     KeyEntry,
@@ -45,7 +46,13 @@ _TOP_FIELDS = {"version", "policy", "person", "forge", "rule", "upstream"}
 _PERSON_FIELDS = {"id", "name", "emails", "github", "github_id", "roles", "key", "handle"}
 _KEY_FIELDS = {
     "ssh", "openpgp", "fingerprint", "valid_after", "valid_before", "revoked", "namespaces", "comment", "source", "obtained",
+    "signing_keys",
 }
+# What an OpenPGP signature can be checked for: commits and tags ("git") and
+# signed review approvals. Unlike SSH, an OpenPGP signature carries no
+# namespace, so the restriction is the verifier's to enforce, and only these
+# two are ever asked for; any other name could never be enforced.
+OPENPGP_NAMESPACES = ("git", "commitguard-approval")
 _FORGE_FIELDS = {"id", "openpgp", "ssh", "fingerprint", "valid_after", "valid_before", "revoked", "key"}
 _RULE_FIELDS = {"paths", "approvals", "approvers", "exclude_author", "name"}
 _UPSTREAM_FIELDS = {"match", "openpgp", "ssh", "fingerprint", "valid_after", "valid_before", "revoked", "name"}
@@ -81,6 +88,7 @@ class _Ctx:
         if os.path.isabs(relative) or ".." in Path(relative).parts:
             raise self.error(field, f"{relative!r} must stay inside the keyring directory")
         full = self.directory / relative
+        _stays_inside(self, field, relative, full)
         try:
             data = full.read_bytes()
         except FileNotFoundError:
@@ -89,6 +97,27 @@ class _Ctx:
             raise self.error(field, f"key file {relative} cannot be read: {exc.strerror}") from None
         self.files[relative] = data
         return str(full), data
+
+
+def _stays_inside(ctx: "_Ctx", field: str, relative: str, full: Path) -> None:
+    """Refuse a key file that is, or sits under, a symlink leading out of the keyring.
+
+    The keyring is what the user reviewed; a symlink to ``~/.gnupg/...`` or to
+    a file another user controls would make the trust decision depend on a
+    file nobody sees in the keyring's diff. Symlinks that stay inside are
+    harmless and allowed.
+    """
+    try:
+        base = ctx.directory.resolve(strict=True)
+        target = full.resolve(strict=False)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        raise ctx.error(field, f"key file {relative} cannot be resolved: {exc}") from None
+    if target != base and base not in target.parents:
+        raise ctx.error(
+            field,
+            f"key file {relative} is a symlink leading outside the keyring directory (to {target}); "
+            "copy the certificate into the keyring",
+        )
 
 
 def find_keyring_file(directory: str | os.PathLike) -> Path:
@@ -133,16 +162,8 @@ def parse_keyring(raw_bytes: bytes, directory: Path, toml_path: Path, read_file=
 
     policy = _policy(ctx, data.get("policy", {}))
     persons = tuple(_person(ctx, i, p) for i, p in enumerate(_table_list(ctx, "person", data.get("person", []))))
-    seen: dict[str, str] = {}
-    for p in persons:
-        if p.id in seen:
-            raise ctx.error(f"person[{seen[p.id]}].id", f"duplicate person id {p.id!r}")
-        seen[p.id] = str(persons.index(p))
     forges = tuple(_forge(ctx, i, f) for i, f in enumerate(_table_list(ctx, "forge", data.get("forge", []))))
-    forge_ids = [f.id for f in forges]
-    for fid in forge_ids:
-        if forge_ids.count(fid) > 1 or fid in seen:
-            raise ctx.error("forge.id", f"duplicate id {fid!r} (forge and person ids share one namespace)")
+    _distinct_names(ctx, persons, forges)
     rules = tuple(_rule(ctx, i, r) for i, r in enumerate(_table_list(ctx, "rule", data.get("rule", []))))
     upstreams = tuple(
         _upstream(ctx, i, u) for i, u in enumerate(_table_list(ctx, "upstream", data.get("upstream", [])))
@@ -361,6 +382,8 @@ def _key(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> list[KeyEntry
         namespaces=namespaces, source=source, obtained=obtained,
     )
     if has_ssh:
+        if "signing_keys" in table:
+            raise ctx.error(f"{where}.signing_keys", "applies to OpenPGP certificates only")
         if "fingerprint" in table:
             pin = _string(ctx, f"{where}.fingerprint", table.get("fingerprint"), required=True)
             ssh = _ssh_key(ctx, f"{where}.ssh", table["ssh"])
@@ -369,8 +392,32 @@ def _key(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> list[KeyEntry
         else:
             ssh = _ssh_key(ctx, f"{where}.ssh", table["ssh"])
         return [KeyEntry(kind=KeyKind.SSH, ssh=ssh, **common)]
+    if "signing_keys" in table and "fingerprint" not in table:
+        raise ctx.error(f"{where}.signing_keys", "needs fingerprint = PRIMARY: it names keys of one certificate")
+    if namespaces is not None:
+        unknown = [n for n in namespaces if n not in OPENPGP_NAMESPACES]
+        if unknown:
+            raise ctx.error(
+                f"{where}.namespaces",
+                f"{', '.join(map(repr, unknown))} cannot be enforced for an OpenPGP key: an OpenPGP signature names "
+                f"no namespace, and commitguard checks OpenPGP keys only for {', '.join(OPENPGP_NAMESPACES)}",
+            )
     certs = _openpgp_certs(ctx, where, table["openpgp"], table.get("fingerprint"))
-    return [KeyEntry(kind=KeyKind.OPENPGP, openpgp=c, **common) for c in certs]
+    signing_keys = None
+    if "signing_keys" in table:
+        signing_keys = tuple(_fingerprint(ctx, f"{where}.signing_keys", f) for f in
+                             _strings(ctx, f"{where}.signing_keys", table["signing_keys"]))
+        if not signing_keys:
+            raise ctx.error(f"{where}.signing_keys", "must name at least one key of the certificate")
+        (cert,) = certs  # a fingerprint pin selects exactly one certificate
+        for fpr in signing_keys:
+            if fpr not in cert.key_fingerprints:
+                raise ctx.error(
+                    f"{where}.signing_keys",
+                    f"{fpr} is not a key of certificate {cert.fingerprint} in {cert.path} "
+                    "(or its binding signature does not verify)",
+                )
+    return [KeyEntry(kind=KeyKind.OPENPGP, openpgp=c, signing_keys=signing_keys, **common) for c in certs]
 
 
 def _ssh_key(ctx: _Ctx, field: str, line: Any) -> SshKey:
@@ -439,6 +486,28 @@ def _fingerprint(ctx: _Ctx, field: str, value: Any) -> str:
     if len(fpr) not in (40, 64) or any(c not in "0123456789ABCDEF" for c in fpr):
         raise ctx.error(field, f"{value!r} is not an OpenPGP fingerprint (40 hex digits)")
     return fpr
+
+
+def _distinct_names(ctx: _Ctx, persons: tuple[Person, ...], forges: tuple[Forge, ...]) -> None:
+    """Ids (persons and forges share one namespace) and GitHub logins that cannot be told apart are refused.
+
+    Two entries a reader cannot tell apart would let one pass as the other
+    in every report and rule; see :mod:`commitguard.keyring.identifiers`.
+    GitHub logins are compared case-insensitively (GitHub treats them so)
+    and must be ASCII, as GitHub requires.
+    """
+    ids = [(f"person[{i}].id", p.id) for i, p in enumerate(persons)]
+    ids += [(f"forge[{i}].id", f.id) for i, f in enumerate(forges)]
+    found = identifiers.problems(ids, "id")
+    if found is not None:
+        raise ctx.error(*found)
+    logins = [(f"person[{i}].github", p.github) for i, p in enumerate(persons) if p.github is not None]
+    for where, login in logins:
+        if not login.isascii():
+            raise ctx.error(where, f"GitHub login {login!r} is not ASCII (GitHub logins are letters, digits and '-')")
+    found = identifiers.problems(logins, "GitHub login")
+    if found is not None:
+        raise ctx.error(*found)
 
 
 def _no_shared_keys(ctx: _Ctx, persons: tuple[Person, ...], forges: tuple[Forge, ...]) -> None:

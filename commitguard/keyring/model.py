@@ -82,12 +82,22 @@ class KeyEntry:
     valid_before: datetime | None = None
     revoked: bool = False
     where: str = ""  # "person[0].key[1]": for messages
-    namespaces: tuple[str, ...] | None = None  # SSH: where the key may sign; None: anywhere
+    # where the key may sign ("git", "commitguard-approval", ...); None: anywhere.
+    # Enforced for every scheme: SSH signatures name their namespace, OpenPGP
+    # ones do not, so the verifier is told which one it checks.
+    namespaces: tuple[str, ...] | None = None
     source: str | None = None  # where the key was obtained (trust on first use)
     obtained: datetime | None = None  # when
+    # OpenPGP: the only keys of the certificate (primary or subkeys, by
+    # fingerprint) whose signatures count; None: every signing key bound to
+    # the primary. Guix authorizes exactly the key that signs.
+    signing_keys: tuple[str, ...] | None = None
 
     def allows_namespace(self, namespace: str) -> bool:
         return self.namespaces is None or namespace in self.namespaces
+
+    def allows_signing_key(self, fingerprint: str) -> bool:
+        return self.signing_keys is None or fingerprint.upper() in self.signing_keys
 
     @property
     def display(self) -> str:

@@ -32,8 +32,12 @@ _DOCUMENT_TYPES = {int(PgpSigType.Binary), int(PgpSigType.Text)}
 class OpenPGPScheme(SignatureScheme):
     type = SignatureType.OPENPGP
 
-    def __init__(self, keyring: Keyring, index: KeyIndex | None = None):
+    def __init__(self, keyring: Keyring, index: KeyIndex | None = None, namespace: str = "git"):
         self.keyring = keyring
+        # What this scheme checks signatures for ("git": commits and tags;
+        # "commitguard-approval": approvals). An OpenPGP signature names no
+        # namespace, so a key's ``namespaces`` are enforced against this.
+        self.namespace = namespace
         self.policy = keyring.policy
         self.index = index or KeyIndex(keyring)
         certs = []
@@ -71,8 +75,12 @@ class OpenPGPScheme(SignatureScheme):
             return _verdict(Status.BAD_SIGNATURE, f"OpenPGP signature of type {_name(stype)} is not a signature over a document", info)
         candidates = self.index.openpgp(issuer_fpr, key_id)
         if not candidates:
-            who = f"fingerprint {issuer_fpr.upper()}" if issuer_fpr else f"key id {key_id.upper()}" if key_id else "no issuer"
-            return _verdict(Status.UNKNOWN_KEY, f"signed by OpenPGP {who}, which is not in the keyring", info)
+            return _verdict(Status.UNKNOWN_KEY, self._unknown_reason(issuer_fpr, key_id), info)
+        refused = _refused(candidates, self.namespace)
+        refused_ids = {id(c) for c, _ in refused}
+        candidates = [c for c in candidates if id(c) not in refused_ids]
+        if not candidates:
+            return _verdict(Status.UNKNOWN_KEY, refused[0][1], _with_key(info, refused[0][0].key_fingerprint))
 
         weak_hash = openpgp_packets.weak_hash_name(hash_algo)
         if weak_hash is not None and (weak_hash != "SHA-1" or not self.policy.accept_sha1):
@@ -97,6 +105,16 @@ class OpenPGPScheme(SignatureScheme):
             facts = self._key_facts(cand, signing_key)
             return self._judge_valid(cand, _with_key(info, signing_key), facts, created, cacheable=sig.expiration is None)
         return self._slow_path(signature, payload, sig, candidates, info, created)
+
+    def _unknown_reason(self, issuer_fpr: str | None, key_id: str | None) -> str:
+        """Why no keyring key matches; never "not in the keyring" for a fingerprint keyring.toml pins."""
+        who = f"fingerprint {issuer_fpr.upper()}" if issuer_fpr else f"key id {key_id.upper()}" if key_id else "no issuer"
+        for person in self.keyring.persons:
+            for pin in person.pins:
+                if (issuer_fpr and pin == issuer_fpr.upper()) or (not issuer_fpr and key_id and pin[-16:] == key_id.upper()):
+                    return (f"signed by OpenPGP {who}, pinned for {person.id} in the keyring, but no certificate "
+                            f"holds it (add the certificate to verify signatures by {pin})")
+        return f"signed by OpenPGP {who}, which is not in the keyring"
 
     def _fast_path(self, sig, payload: bytes, candidates: list[Candidate]):
         certs = [self._cert(c) for c in candidates]
@@ -231,6 +249,23 @@ class OpenPGPScheme(SignatureScheme):
             cert = pysequoia.Cert.from_bytes(cand.entry.openpgp.cert_bytes)  # type: ignore[union-attr]
             self._certs[fpr] = cert
         return cert
+
+
+def _refused(candidates: list[Candidate], namespace: str) -> list:
+    """Candidates whose keyring entry does not let this key sign here, each with the reason."""
+    out = []
+    for cand in candidates:
+        entry = cand.entry
+        who = cand.holder.id
+        desc = f"openpgp {cand.key_fingerprint} of {who}"
+        if not entry.allows_signing_key(cand.key_fingerprint):
+            allowed = ", ".join(entry.signing_keys or ())
+            out.append((cand, f"{desc} is a key of certificate {entry.openpgp.fingerprint}, but the keyring lets only "  # type: ignore[union-attr]
+                              f"{allowed} of it sign (signing_keys)"))
+        elif not entry.allows_namespace(namespace):
+            out.append((cand, f"{desc} is trusted only for namespaces {', '.join(entry.namespaces or ())}, "
+                              f"not {namespace!r}"))
+    return out
 
 
 # -- parsing ----------------------------------------------------------------------

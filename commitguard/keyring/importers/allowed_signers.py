@@ -129,9 +129,31 @@ class AllowedSignersImporter(Importer):
             raise CommitguardError("is not UTF-8 text", path=self.path) from None
 
         state = _State(self.path, _obtained(self.now))
+        skipped: list[str] = []
         for number, raw in enumerate(text.split("\n"), start=1):
-            state.line(number, raw.rstrip("\r"))
-        return ImportResult(persons=state.persons(), notes=tuple(state.notes))
+            try:
+                state.line(number, raw.rstrip("\r"))
+            except _LineError as exc:
+                # OpenSSH (sshsig.c, check_allowed_keys_line) logs a line it
+                # cannot parse and goes on with the next one: so do we, aloud.
+                skipped.append(f"line {number}: {exc.reason}")
+                state.notes.append(f"warning: {self.path}: line {number}: skipped, as OpenSSH skips it: {exc.reason}")
+        persons = state.persons()
+        if not any(p.keys for p in persons):
+            if skipped:
+                why = f": {len(skipped)} line(s) skipped, the first {skipped[0]}"
+            else:  # every key was left out for a reason already noted (a pattern, a CA key, a key type)
+                why = f" ({state.notes[0].removeprefix(self.path + ': ')})" if state.notes else ""
+            raise CommitguardError(f"holds no key commitguard can use{why}", path=self.path)
+        return ImportResult(persons=persons, notes=tuple(state.notes))
+
+
+class _LineError(CommitguardError):
+    """A line OpenSSH itself would skip (it cannot parse it); the import goes on without it."""
+
+    def __init__(self, reason: str, *, path: str, field: str):
+        super().__init__(reason, path=path, field=field)
+        self.reason = reason
 
 
 def _obtained(now: datetime) -> datetime:
@@ -164,7 +186,8 @@ class _State:
         self.key_order: list[str] = []
 
     def error(self, number: int, message: str) -> CommitguardError:
-        return CommitguardError(message, path=self.path, field=f"line {number}")
+        """A line OpenSSH cannot parse either: skipped with a warning (see ``load``)."""
+        return _LineError(message, path=self.path, field=f"line {number}")
 
     def note(self, number: int, message: str) -> None:
         self.notes.append(f"{self.path}: line {number}: {message}")
@@ -227,8 +250,10 @@ class _State:
         # The same key again: OpenSSH's way of giving one key more principals or
         # namespaces. It stays one keyring entry, so the lines must agree on validity.
         if (entry.valid_after, entry.valid_before) != (valid_after, valid_before):
-            raise self.error(number, f"the key of line {entry.line} again, with another validity period; "
-                                     "commitguard keeps one period per key: merge the lines")
+            # OpenSSH reads this line fine; commitguard cannot express it, so it stops rather than guess
+            raise CommitguardError(f"the key of line {entry.line} again, with another validity period; "
+                                   "commitguard keeps one period per key: merge the lines",
+                                   path=self.path, field=f"line {number}")
         if entry.namespaces is not None:
             entry.namespaces = None if namespaces is None else tuple(dict.fromkeys(entry.namespaces + namespaces))
         others = [p for p in literal if p.lower() != self.ids.identity(entry.holder)]
