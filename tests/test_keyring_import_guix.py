@@ -113,8 +113,10 @@ def build_channel(root: Path, keys: dict, *, auth_text: str | None = None, chann
     repo = Repo(root / "channel", root)
     gpg = keys["gpg"]
     if auth_text is None:
-        auth_text = authorizations([(keys["alice"], "alice"), (keys["bob"], "bob"), (keys["carol"], "carol"),
-                                    (keys["dave"], None)])
+        # as Guix's own .guix-authorizations does: the key that signs (here the
+        # signing subkeys), not the certify-only primary
+        auth_text = authorizations([(keys["alice_sub"], "alice"), (keys["bob_sub"], "bob"), (keys["carol"], "carol"),
+                                    (keys["dave_sub"], None)])
     if channel_text is None:
         channel_text = CHANNEL.format(branch="keyring")
     if keyring_files is None:
@@ -167,23 +169,24 @@ def test_import(channel, keys):
     assert result.policy == {"openpgp_expiry": "ignore", "trust_root": channel.ids["intro"]}
     assert EXPIRY_NOTE in result.notes
     by_id = {p.id: p for p in result.persons}
-    assert list(by_id) == ["alice", "bob", "carol", keys["dave"][-16:]]
+    assert list(by_id) == ["alice", "bob", "carol", keys["dave_sub"][-16:]]
 
     (alice,) = by_id["alice"].keys
-    assert alice.fingerprint == keys["alice"]
+    assert alice.fingerprint == keys["alice"] and alice.signing_keys == (keys["alice_sub"],)
     (cert,) = split_certs(alice.openpgp)
     # both copies on the branch, merged: the signing subkey is there
     assert cert.fingerprint == keys["alice"] and keys["alice_sub"] in cert.key_fingerprints
     assert "alice.key" in alice.source and "alice-2019.key" in alice.source and alice.obtained == NOW
 
     (bob,) = by_id["bob"].keys
-    assert split_certs(bob.openpgp)[0].fingerprint == keys["bob"]
+    assert split_certs(bob.openpgp)[0].fingerprint == keys["bob"] and bob.signing_keys == (keys["bob_sub"],)
     assert "people/bob.key" in bob.source
 
     (carol,) = by_id["carol"].keys
     assert carol.openpgp is None and carol.fingerprint == keys["carol"]
     notes = "\n".join(result.notes)
-    assert f"no certificate for {keys['carol']}" in notes
+    assert (f"HEAD:.guix-authorizations: line 12: no certificate holds {keys['carol']} on refs/heads/keyring; kept as "
+            "a pin for carol: its signatures are reported as pinned, but without a certificate") in result.notes
     assert f"certificate {keys['stranger']} is not authorized" in notes
     assert channel.ids["c4"] in notes  # which HEAD the authorizations were read from
 
@@ -210,7 +213,7 @@ def test_round_trip_and_verify(channel, keys, tmp_path):
     data = res.json
     statuses = {c["id"]: (c["status"], c["signer"]) for c in data["commits"]}
     assert channel.ids["c0"] not in statuses  # before the introduction
-    for name, signer in (("c2", "bob"), ("c3", keys["dave"][-16:]), ("c4", "alice")):
+    for name, signer in (("c2", "bob"), ("c3", keys["dave_sub"][-16:]), ("c4", "alice")):
         assert statuses[channel.ids[name]] == ("trusted", signer), res.describe()
     assert all(c["trusted"] for c in data["commits"]), res.describe()
 

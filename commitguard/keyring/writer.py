@@ -430,6 +430,14 @@ class _Merge:
                 if not new:
                     was = f" (was {', '.join(map(str, old))})" if old is not None else " (was: any)"
                     self.changes.append(f"set namespaces of {where} to {', '.join(key.namespaces)}{was}")
+        if key.signing_keys is not None:
+            wanted = [_normal_fpr(f) for f in key.signing_keys]
+            old = table.get("signing_keys")
+            if old is None or [str(f) for f in old] != wanted:
+                _put(table, "signing_keys", wanted)
+                if not new:
+                    was = f" (was {', '.join(map(str, old))})" if old is not None else " (was: every signing key)"
+                    self.changes.append(f"set signing_keys of {where} to {', '.join(wanted)}{was}")
         if key.revoked and table.get("revoked") is not True:
             _put(table, "revoked", True)
             if not new:

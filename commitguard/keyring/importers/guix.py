@@ -396,6 +396,16 @@ def _key_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = ""):
             yield path, None
 
 
+def _holder_cert(certs: dict, fingerprint: str) -> str | None:
+    """The primary fingerprint of the certificate holding key ``fingerprint`` (primary or bound subkey)."""
+    if fingerprint in certs:
+        return fingerprint
+    for primary, (_, info, _) in certs.items():
+        if fingerprint in info.key_fingerprints:
+            return primary
+    return None
+
+
 class GuixImporter(Importer):
     """Persons from HEAD's ``.guix-authorizations``, certificates from the keyring branch."""
 
@@ -442,33 +452,50 @@ class GuixImporter(Importer):
 
         persons: dict[str, list] = {}
         order: list[str] = []
+        # Guix authorizes the key that made the signature, primary or subkey
+        # (git-authenticate.scm compares the fingerprint of the key found for
+        # the signature's issuer): each certificate is imported once, with
+        # exactly its authorized keys as ``signing_keys``.
+        by_cert: dict[str, tuple[str, list[str]]] = {}  # primary -> (person id, authorized keys)
         for auth in authorizations:
             pid = auth.name or auth.fingerprint[-16:]
+            holder = _holder_cert(certs, auth.fingerprint)
+            if holder is not None and holder in by_cert:
+                owner, keys = by_cert[holder]
+                keys.append(auth.fingerprint)
+                if owner != pid:
+                    notes.append(f"{auth_path}: line {auth.line}: {auth.fingerprint} is a key of certificate {holder}, "
+                                 f"already authorized for {owner}: kept for {owner} (one key, one holder)")
+                continue
             if pid not in persons:
                 persons[pid] = []
                 order.append(pid)
-            found = certs.get(auth.fingerprint)
-            if found is None:
-                subkey_of = [p for p, (_, info, _) in certs.items() if auth.fingerprint in info.key_fingerprints]
-                hint = f" (it is a subkey of {subkey_of[0]}; Guix authorizes primary keys)" if subkey_of else ""
+            if holder is None:
                 notes.append(
-                    f"{auth_path}: line {auth.line}: no certificate for {auth.fingerprint} on {refname}{hint}; "
-                    f"kept as a pin for {pid}, which cannot verify anything"
+                    f"{auth_path}: line {auth.line}: no certificate holds {auth.fingerprint} on {refname}; "
+                    f"kept as a pin for {pid}: its signatures are reported as pinned, but without a certificate"
                 )
                 persons[pid].append(ImportedKey(fingerprint=auth.fingerprint))
                 continue
-            cert_bytes, _info, paths = found
-            persons[pid].append(
-                ImportedKey(
+            by_cert[holder] = (pid, [auth.fingerprint])
+            persons[pid].append(holder)
+        for pid in order:
+            keys = []
+            for item in persons[pid]:
+                if isinstance(item, ImportedKey):
+                    keys.append(item)
+                    continue
+                cert_bytes, _info, paths = certs[item]
+                keys.append(ImportedKey(
                     openpgp=cert_bytes,
-                    fingerprint=auth.fingerprint,
+                    fingerprint=item,
+                    signing_keys=tuple(by_cert[item][1]),
                     source=f"guix:{refname}:{', '.join(paths)}",
                     obtained=self.request.now,
-                )
-            )
-        authorized = {a.fingerprint for a in authorizations}
+                ))
+            persons[pid] = keys
         for fpr, (_, _, paths) in certs.items():
-            if fpr not in authorized:
+            if fpr not in by_cert:
                 notes.append(f"{refname}:{', '.join(paths)}: certificate {fpr} is not authorized; not imported")
         return ImportResult(
             persons=tuple(ImportedPerson(id=pid, keys=tuple(persons[pid])) for pid in order),

@@ -33,6 +33,9 @@ class ImportedKey:
     valid_after: datetime | None = None
     valid_before: datetime | None = None
     namespaces: tuple[str, ...] | None = None  # SSH: the namespaces the key may sign in
+    # OpenPGP: the only keys of the certificate whose signatures count (Guix
+    # authorizes the signing key itself); None: every signing key
+    signing_keys: tuple[str, ...] | None = None
     revoked: bool = False
     source: str | None = None
     obtained: datetime | None = None
