@@ -79,7 +79,7 @@ def _signing_keys(entry: KeyEntry, policy: Policy) -> list[SigningKey] | None:
         return None
     out = []
     for f in facts:
-        if not f.signing_capable:
+        if not f.signing_capable or not entry.allows_signing_key(f.fingerprint):
             continue
         weak_binding = None
         # the verifier accepts SHA-1 bindings only under openpgp_sha1 = "accept"

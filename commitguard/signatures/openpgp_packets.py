@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 import pysequoia
 from pysequoia.packet import HashAlgorithm, PacketPile, PublicKeyAlgorithm, SignatureType, Tag
 
+from commitguard.signatures import openpgp_bindings
+
 # pysequoia's enums are not hashable; their int() values are.
 _WEAK_HASH_NAMES = {int(HashAlgorithm.SHA1): "SHA-1", int(HashAlgorithm.MD5): "MD5", int(HashAlgorithm.RipeMD): "RIPEMD-160"}
 _RSA = {int(PublicKeyAlgorithm.RSAEncryptSign), int(PublicKeyAlgorithm.RSASign), int(PublicKeyAlgorithm.RSAEncrypt)}
@@ -90,12 +92,15 @@ def split_certs(data: bytes) -> list[CertInfo]:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 has_secret = bool(cert.has_secret_keys)
             raw = bytes(cert)
-            fprs = []
-            for packet in _packets(raw):
-                if packet.tag in (Tag.PublicKey, Tag.PublicSubkey, Tag.SecretKey, Tag.SecretSubkey):
-                    if packet.fingerprint:
-                        fprs.append(packet.fingerprint.upper())
             fingerprint = cert.fingerprint.upper()
+            # the primary, and the subkeys the primary really bound: a subkey
+            # appended with someone else's (or a forged) binding is not the holder's
+            primary, _, subkeys = _components(raw)
+            fprs = [fingerprint]
+            for packet, sigs in subkeys:
+                fpr = (packet.fingerprint or "").upper()
+                if fpr and fpr not in fprs and _verified(sigs, {int(SignatureType.SubkeyBinding)}):
+                    fprs.append(fpr)
         except ValueError:
             raise
         except Exception as exc:  # pysequoia raises RuntimeError with anyhow text
@@ -119,25 +124,66 @@ def split_certs(data: bytes) -> list[CertInfo]:
     return out
 
 
-def key_facts(cert_bytes: bytes, key_fingerprint: str) -> KeyFacts | None:
-    """Facts about the key ``key_fingerprint`` (primary or subkey) of a cert."""
-    want = key_fingerprint.upper()
-    primary_packet = None
-    primary_sigs: list = []
-    current = None  # (packet, sigs) of the subkey being read
+def _components(cert_bytes: bytes):
+    """(primary packet, [(sig, signed prefix)], [(subkey packet, [(sig, signed prefix)])]).
+
+    Each signature comes with what precedes its trailer in the hash if it is
+    a self-signature over the component it follows (the primary alone, the
+    primary and a user ID, the primary and a subkey), so it can be verified
+    with :mod:`commitguard.signatures.openpgp_bindings`; None where it cannot
+    be a binding we read (after a user attribute, or with no primary).
+    """
+    primary = None
+    primary_prefix = b""
+    primary_sigs: list[tuple] = []
     subkeys: list[tuple] = []
+    target: bytes | None = None  # what the next signatures are over, after the primary's prefix
+    current: list | None = None
     for packet in _packets(cert_bytes):
         tag = packet.tag
         if tag in (Tag.PublicKey, Tag.SecretKey):
-            primary_packet = packet
+            primary = packet
+            primary_prefix = openpgp_bindings.key_hash_prefix(_public_body(packet))
+            target, current = b"", primary_sigs
         elif tag in (Tag.PublicSubkey, Tag.SecretSubkey):
-            current = (packet, [])
-            subkeys.append(current)
+            current = []
+            subkeys.append((packet, current))
+            target = openpgp_bindings.key_hash_prefix(_public_body(packet))
+        elif tag == Tag.UserID:
+            current = primary_sigs
+            target = openpgp_bindings.user_id_hash_prefix(_user_id_bytes(packet))
+        elif tag == Tag.UserAttribute:
+            current, target = primary_sigs, None
         elif tag == Tag.Signature:
             if current is None:
-                primary_sigs.append(packet)
-            else:
-                current[1].append(packet)
+                current = primary_sigs
+            signed = None if (target is None or primary is None) else primary_prefix + target
+            current.append((packet, signed, primary))
+    return primary, primary_sigs, subkeys
+
+
+def _verified(sigs, binding_types) -> list:
+    """The binding signatures among ``sigs`` (of the given types) that the primary key made."""
+    out = []
+    for sig, signed, primary in sigs:
+        stype = sig.signature_type
+        if stype is None or int(stype) not in binding_types or signed is None or primary is None:
+            continue
+        if openpgp_bindings.verify_self_signature(_public_body(primary), signed, sig.body):
+            out.append(sig)
+    return out
+
+
+def key_facts(cert_bytes: bytes, key_fingerprint: str) -> KeyFacts | None:
+    """Facts about the key ``key_fingerprint`` (primary or subkey) of a cert.
+
+    Expiry, key flags and weak binding hashes come only from binding
+    signatures the primary key made (verified here, see
+    :mod:`commitguard.signatures.openpgp_bindings`); a subkey with no such
+    binding has no facts (None): it is not the holder's key.
+    """
+    want = key_fingerprint.upper()
+    primary_packet, primary_sigs, subkeys = _components(cert_bytes)
     if primary_packet is None:
         return None
 
@@ -158,6 +204,8 @@ def key_facts(cert_bytes: bytes, key_fingerprint: str) -> KeyFacts | None:
     for packet, sigs in subkeys:
         if (packet.fingerprint or "").upper() != want:
             continue
+        if not _verified(sigs, {int(SignatureType.SubkeyBinding)}):
+            continue  # another copy of the packet may carry a binding that verifies
         expiry, flags, revoked, weak = _self_sig_facts(
             packet, sigs, {int(SignatureType.SubkeyBinding)}, revocation=SignatureType.SubkeyRevocation
         )
@@ -179,23 +227,17 @@ def key_facts(cert_bytes: bytes, key_fingerprint: str) -> KeyFacts | None:
 def _self_sig_facts(key_packet, sigs, binding_types, revocation=SignatureType.KeyRevocation):
     """Expiry, flags, revocation and weak hashes from a key's self-signatures.
 
-    The newest binding signature is the one in force, as in RFC 9580 5.2.3.
+    Only binding signatures the primary key made count (a forged or
+    third-party one says nothing about the key's own settings); of those,
+    the newest is the one in force, as in RFC 9580 5.2.3. A revocation
+    counts even unverified: it can only narrow what is trusted.
     """
+    revoked = any(
+        sig.signature_type is not None and int(sig.signature_type) == int(revocation) for sig, _, _ in sigs
+    )
     newest = None
-    revoked = False
     weak: set[str] = set()
-    for sig in sigs:
-        stype = sig.signature_type
-        if stype is None:
-            continue
-        if int(stype) == int(revocation):
-            revoked = True
-            continue
-        if int(stype) not in binding_types:
-            continue
-        issuer = (sig.issuer_fingerprint or "").upper()
-        if issuer and key_packet.tag in (Tag.PublicKey, Tag.SecretKey) and issuer != (key_packet.fingerprint or "").upper():
-            continue  # a third-party certification says nothing about the key's own settings
+    for sig in _verified(sigs, binding_types):
         if (name := weak_hash_name(sig.hash_algorithm)) is not None:
             weak.add(name)
         created = sig.signature_created
@@ -208,6 +250,19 @@ def _self_sig_facts(key_packet, sigs, binding_types, revocation=SignatureType.Ke
     if period is not None and period > timedelta(0) and key_packet.key_created is not None:
         expiry = key_packet.key_created + period
     return expiry, newest.key_flags, revoked, tuple(sorted(weak))
+
+
+def _public_body(packet) -> bytes:
+    """The public part of a key packet's body: what a signature over the key hashes.
+
+    A secret key packet carries its secret material after the public key; a
+    keyring refuses those, so they are hashed as they are and never verify.
+    """
+    return packet.body
+
+
+def _user_id_bytes(packet) -> bytes:
+    return packet.body
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
