@@ -66,6 +66,10 @@ class GnuPGImporter(Importer):
             gpg = gnupg.GPG(gnupghome=self.home)
         except (OSError, ValueError, RuntimeError) as exc:
             raise CommitguardError(f"cannot run gpg: {exc}", field="gnupg") from None
+        # gpg writes user IDs as UTF-8; python-gnupg reads them as Latin-1 unless
+        # told, and "Zoé" would then match none of Sequoia's user IDs, losing
+        # which one GnuPG calls primary (and with it the person's id)
+        gpg.encoding = "utf-8"
 
         ids = PersonIds()
         persons: dict[str, dict] = {}
