@@ -82,6 +82,11 @@ class TreeKeyrings:
                 entry = tree[str(PurePosixPath(relative))]
             except KeyError:
                 return None
+            if entry.filemode == pygit2.enums.FileMode.LINK:
+                # a symlink's blob is its target's name, not a certificate; and what it
+                # names (possibly outside the keyring) is not what the commit reviewed
+                raise KeyringError(f"key file {relative} is a symlink; a keyring kept in the repository holds "
+                                   "its key files themselves", path=f"{where}/{KEYRING_FILE}")
             obj = self.repo[entry.id]
             return obj.data if isinstance(obj, pygit2.Blob) else None
 

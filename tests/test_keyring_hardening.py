@@ -310,3 +310,38 @@ def cli_scratch(tmp_path):
     d = tmp_path / "cli-scratch"
     d.mkdir()
     return d
+
+
+def test_keyring_check_and_diff_see_openpgp_namespaces_and_signing_keys(pgp, tmp_path):
+    from commitguard.keyring.report import check_keyring, diff_keyrings
+
+    old = keyring_with(tmp_path / "old", [{"id": "alice", "keys": [
+        {"openpgp": pgp["alice_cert"], "fingerprint": pgp["alice"], "signing_keys": [pgp["alice_sub"]]}]}])
+    new = keyring_with(tmp_path / "new", [{"id": "alice", "keys": [
+        {"openpgp": pgp["alice_cert"], "fingerprint": pgp["alice"], "namespaces": ["commitguard-approval"]}]}])
+    found = [(f.code, f.message) for f in check_keyring(load_keyring(new), NOW).findings]
+    assert ("namespace-excludes-git",
+            'namespaces = [commitguard-approval] exclude "git": it cannot sign commits') in found, found
+    changes = [(c.code, c.loosens, c.message) for c in diff_keyrings(load_keyring(old), load_keyring(new)).changes]
+    assert ("signing-keys-changed", True, f"signing_keys {pgp['alice_sub']} -> (every signing key)") in changes, changes
+    assert ("namespaces-changed", False, "namespaces (any) -> commitguard-approval") in changes, changes
+
+
+def test_symlinked_key_file_in_a_repository_keyring_is_refused(tmp_path):
+    """In a keyring kept in the repository, a key file committed as a symlink is refused (exit 2), naming it."""
+    import subprocess
+
+    from test_repository_keyring import History
+
+    key = tmp_path / "keys" / "alice"
+    key.parent.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", str(key)], check=True)
+    history = History(tmp_path / "repo", {"alice": key})
+    keyring_dir = history.path / ".commitguard" / "keyring"
+    (keyring_dir / "keys").mkdir(parents=True)
+    os.symlink("../../../../outside.asc", keyring_dir / "keys" / "bob.asc")
+    history.raw_keyring('version = 1\n\n[[person]]\nid = "bob"\n\n[[person.key]]\nopenpgp = "keys/bob.asc"\n')
+    root = history.commit("root", "alice")
+    code, _, out = history.verify("--trust-root", root, expect_code=2)
+    assert (f"{root}:.commitguard/keyring/keyring.toml: key file keys/bob.asc is a symlink; a keyring kept in the "
+            "repository holds its key files themselves") in out["stderr"], out

@@ -206,6 +206,11 @@ def _key_problems(
                 usable = False
         return problems, usable
 
+    if uses is not None and entry.namespaces is not None and GIT_NAMESPACE not in entry.namespaces:
+        add(WARNING, "namespace-excludes-git",
+            f"namespaces = [{', '.join(entry.namespaces)}] exclude \"git\": it cannot sign commits")
+        if not any(n in entry.namespaces for n in uses):
+            usable = False
     signing = _signing_keys(entry, policy)
     if signing is None:
         add(ERROR, "unreadable-certificate", "its certificate's packets cannot be read: no signature by it can be judged")
@@ -672,6 +677,18 @@ def _entry_changes(scope: str, hid: str, old: KeyEntry, new: KeyEntry, old_polic
         add("namespaces-changed", looser, f"namespaces {fmt(old.namespaces)} -> {fmt(new.namespaces)}",
             None if old.namespaces is None else list(old.namespaces),
             None if new.namespaces is None else list(new.namespaces))
+
+    if old.signing_keys != new.signing_keys:
+        if new.signing_keys is None:
+            looser = True
+        elif old.signing_keys is None:
+            looser = False
+        else:
+            looser = any(f not in old.signing_keys for f in new.signing_keys)
+        fmt_keys = lambda ks: "(every signing key)" if ks is None else ", ".join(ks)  # noqa: E731
+        add("signing-keys-changed", looser, f"signing_keys {fmt_keys(old.signing_keys)} -> {fmt_keys(new.signing_keys)}",
+            None if old.signing_keys is None else list(old.signing_keys),
+            None if new.signing_keys is None else list(new.signing_keys))
 
     if old.openpgp is not None and new.openpgp is not None and old.openpgp.cert_bytes != new.openpgp.cert_bytes:
         out += _cert_changes(scope, hid, old, new, old_policy, new_policy, key_loosens)
