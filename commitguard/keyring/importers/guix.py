@@ -494,6 +494,17 @@ class GuixImporter(Importer):
                     obtained=self.request.now,
                 ))
             persons[pid] = keys
+        for primary, (pid, authorized) in by_cert.items():
+            weak = sorted({h for fpr in authorized
+                           for h in (getattr(openpgp_packets.key_facts(certs[primary][0], fpr), "binding_hashes", ())
+                                     or ())})
+            if weak:
+                notes.append(
+                    f"certificate {primary} of {pid} binds its authorized key(s) with {', '.join(weak)} "
+                    "self-signatures: Guix accepts them, commitguard rejects every signature by such a key "
+                    "(weak-signature) unless policy.openpgp_sha1 = \"accept\" (which also accepts SHA-1 commit "
+                    "signatures); better, the holder re-signs the bindings with SHA-256 and the keyring branch is updated"
+                )
         for fpr, (_, _, paths) in certs.items():
             if fpr not in by_cert:
                 notes.append(f"{refname}:{', '.join(paths)}: certificate {fpr} is not authorized; not imported")
