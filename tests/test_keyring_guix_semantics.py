@@ -147,3 +147,39 @@ def test_reimport_is_idempotent_and_cli_reports_signing_keys(channel, tmp_path):
     second = run_cli(args, scratch=scratch)
     assert second.code == 0 and "nothing to change" in second.stdout, second.describe()
     assert (kr / "keyring.toml").read_text() == toml
+
+
+def test_sha1_bound_certificate_is_noted_and_judged_weak(tmp_path):
+    """Guix accepts a certificate bound by SHA-1 self-signatures (a real channel, guix-bimsb, has one);
+    commitguard rejects it unless the policy says otherwise, and the import says so."""
+    gpg = Gpg(tmp_path / "gnupg", tmp_path)
+    try:
+        gpg.gpg("--cert-digest-algo", "SHA1", "--quick-gen-key", "Old <old@example.org>", "ed25519", "sign", "never",
+                at=gpg.KEY_TIME)
+        old = gpg.keys("old@example.org")[0]
+        repo = Repo(tmp_path / "channel", tmp_path)
+        repo.ref("refs/heads/keyring", repo.commit("keyring", tree=make_tree(
+            repo, {"old.key": gpg.gpg("--armor", "--export", old).stdout})))
+        files = {".guix-authorizations": authorizations([(old, "old")]),
+                 ".guix-channel": CHANNEL.format(branch="keyring")}
+        intro = repo.commit("intro", tree=make_tree(repo, files), signer=PgpSigner(gpg, old),
+                            when="2024-01-02T00:00:00Z")
+        repo.ref("refs/heads/main", intro)
+        repo.git("symbolic-ref", "HEAD", "refs/heads/main")
+    finally:
+        gpg.kill_agent()
+    result = GuixImporter(ImportRequest(repo=str(repo.path), introduction=intro, now=NOW)).load()
+    assert (f"certificate {old} of old binds its authorized key(s) with SHA-1 self-signatures: Guix accepts them, "
+            "commitguard rejects every signature by such a key (weak-signature) unless policy.openpgp_sha1 = "
+            "\"accept\" (which also accepts SHA-1 commit signatures); better, the holder re-signs the bindings with "
+            "SHA-256 and the keyring branch is updated") in result.notes, result.notes
+    kr = tmp_path / "keyring"
+    writer.apply_import(kr, result)
+    res = run_verify([intro], repo=repo.path, keyring=kr, scratch=tmp_path / "s")
+    assert [(c["status"], c["reason"]) for c in res.json["commits"]] == [
+        ("weak-signature", "the certificate of old is bound with SHA-1 self-signatures")], res.describe()
+    toml = (kr / "keyring.toml").read_text()
+    (kr / "keyring.toml").write_text(toml.replace('openpgp_expiry = "ignore"',
+                                                  'openpgp_expiry = "ignore"\nopenpgp_sha1 = "accept"'))
+    res = run_verify([intro], repo=repo.path, keyring=kr, scratch=tmp_path / "s2")
+    assert [(c["status"], c["signer"]) for c in res.json["commits"]] == [("trusted", "old")], res.describe()
