@@ -51,7 +51,7 @@ def mixed_scripts(text: str) -> tuple[str, ...]:
         for script in _SCRIPTS:
             if name.startswith(script) and script not in seen:
                 seen.append(script)
-    return tuple(seen) if len(seen) > 1 else ()
+    return tuple(s for s in _SCRIPTS if s in seen) if len(seen) > 1 else ()
 
 
 def skeleton(text: str) -> str:
