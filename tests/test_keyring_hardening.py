@@ -345,3 +345,26 @@ def test_symlinked_key_file_in_a_repository_keyring_is_refused(tmp_path):
     code, _, out = history.verify("--trust-root", root, expect_code=2)
     assert (f"{root}:.commitguard/keyring/keyring.toml: key file keys/bob.asc is a symlink; a keyring kept in the "
             "repository holds its key files themselves") in out["stderr"], out
+
+
+def test_maintainer_list_leaves_out_names_a_keyring_would_refuse(tmp_path):
+    """A maintainer list with a login twice (case aside) and a look-alike handle still imports the rest."""
+    from commitguard.keyring import writer
+    from commitguard.keyring.importers.maintainer_list import MaintainerListImporter
+    from commitguard.keyring.importers.registry import ImportRequest
+
+    path = tmp_path / "maintainer-list.nix"
+    path.write_text(
+        "{\n"
+        '  alice = {\n    name = "Alice";\n    github = "alice";\n    githubId = 1;\n  };\n'
+        '  alice2 = {\n    name = "Alice again";\n    github = "Alice";\n    githubId = 1;\n  };\n'
+        '  "\u0430lice" = {\n    name = "Not Alice";\n    github = "mallory";\n    githubId = 3;\n  };\n'
+        "}\n", encoding="utf-8")
+    result = MaintainerListImporter(ImportRequest(args=(str(path),))).load()
+    assert [(p.id, p.github, p.github_id) for p in result.persons] == [("alice", "alice", 1), ("alice2", None, None)]
+    assert (f"{path}: line 7: alice2: GitHub login 'Alice' cannot be told apart from 'alice' (alice's); imported "
+            "without it") in result.notes, result.notes
+    assert f"{path}: line 12: handle 'аlice' mixes Latin and Cyrillic letters; skipped" in result.notes, result.notes
+    kr = tmp_path / "kr"
+    writer.apply_import(kr, result)
+    assert [p.id for p in load_keyring(kr).persons] == ["alice", "alice2"]

@@ -22,6 +22,7 @@ import tree_sitter
 import tree_sitter_nix
 
 from commitguard.errors import CommitguardError
+from commitguard.keyring import identifiers
 from commitguard.keyring.importers.interface import ImportedKey, ImportedPerson, Importer, ImportResult
 from commitguard.keyring.importers.registry import ImportRequest
 from commitguard.signatures import openpgp_packets
@@ -310,6 +311,22 @@ class _GnuPGHome:
         return None
 
 
+def _name_problem(name: str, seen: dict, what: str, owner: str | None = None) -> str | None:
+    """Why ``name`` cannot join the names already ``seen`` (skeleton -> (name, owner)), or None (and it joins)."""
+    hidden = identifiers.invisible_characters(name)
+    if hidden:
+        return f"{what} {name!r} contains invisible character(s) {', '.join(hidden)}"
+    scripts = identifiers.mixed_scripts(name)
+    if scripts:
+        return f"{what} {name!r} mixes {' and '.join(x.title() for x in scripts)} letters"
+    key = identifiers.skeleton(name)
+    if key in seen:
+        prev, prev_owner = seen[key]
+        return f"{what} {name!r} cannot be told apart from {prev!r}" + (f" ({prev_owner}'s)" if prev_owner else "")
+    seen[key] = (name, owner)
+    return None
+
+
 class MaintainerListImporter(Importer):
     """Persons from ``maintainer-list.nix``; optionally only the handles named after the file."""
 
@@ -343,6 +360,11 @@ class MaintainerListImporter(Importer):
         gnupg_home = _GnuPGHome(self.request.gnupg_home) if self.request.gnupg_home else None
         persons: list[ImportedPerson] = []
         pins = 0
+        # a keyring refuses ids and logins a reader could mistake for one another
+        # (commitguard.keyring.identifiers): such entries are left out here, with a
+        # note, instead of making the whole import fail at the end
+        ids_seen: dict[str, str] = {}
+        logins_seen: dict[str, str] = {}
         for entry in entries:
             notes.extend(entry.notes)
             if entry.skipped:
@@ -352,6 +374,17 @@ class MaintainerListImporter(Importer):
                     f"{path}: line {entry.line}: handle {entry.handle!r} is reserved for keyring rules; skipped"
                 )
                 continue
+            clash = _name_problem(entry.handle, ids_seen, "handle")
+            if clash:
+                notes.append(f"{path}: line {entry.line}: {clash}; skipped")
+                continue
+            github = entry.github
+            if github is not None:
+                clash = (f"GitHub login {github!r} is not ASCII" if not github.isascii()
+                         else _name_problem(github, logins_seen, "GitHub login", entry.handle))
+                if clash:
+                    notes.append(f"{path}: line {entry.line}: {entry.handle}: {clash}; imported without it")
+                    github = None
             keys = []
             for fpr, line in entry.fingerprints:
                 found = gnupg_home.cert(fpr) if gnupg_home else None
@@ -371,8 +404,8 @@ class MaintainerListImporter(Importer):
                     id=entry.handle,
                     name=entry.name,
                     emails=(entry.email,) if entry.email else (),
-                    github=entry.github,
-                    github_id=entry.github_id,
+                    github=github,
+                    github_id=entry.github_id if github is not None or entry.github is None else None,
                     keys=tuple(keys),
                 )
             )
