@@ -368,3 +368,36 @@ def test_maintainer_list_leaves_out_names_a_keyring_would_refuse(tmp_path):
     kr = tmp_path / "kr"
     writer.apply_import(kr, result)
     assert [p.id for p in load_keyring(kr).persons] == ["alice", "alice2"]
+
+
+# -- properties of the confusable-name rule ------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from commitguard.keyring import identifiers  # noqa: E402
+
+_names = st.text(st.characters(codec="utf-8", categories=("Ll", "Lu", "Lo", "Nd")), min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_names)
+def test_property_case_variants_are_always_refused(name):
+    other = name.swapcase()
+    found = identifiers.problems([("a", name), ("b", other)], "id")
+    if other != name and other.casefold() == name.casefold():
+        assert found is not None, (name, other)  # refused, whether as a pair or for one of them alone
+
+
+@settings(max_examples=300, deadline=None)
+@given(_names, st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]), st.integers(0, 12))
+def test_property_an_invisible_character_is_always_refused(name, hidden, at):
+    spiked = name[:at] + hidden + name[at:]
+    found = identifiers.problems([("a", spiked)], "id")
+    assert found == ("a", f"id {spiked!r} contains invisible character(s) U+{ord(hidden):04X}"), found
+
+
+@settings(max_examples=300, deadline=None)
+@given(_names)
+def test_property_skeleton_is_stable(name):
+    once = identifiers.skeleton(name)
+    assert identifiers.skeleton(once) == once
