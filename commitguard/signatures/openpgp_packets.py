@@ -11,6 +11,10 @@ These facts come from the user's own keyring file, never from the commit
 under test, and they are only ever used to *narrow* what is trusted
 (a stray revocation packet makes a key revoked even if unverified) or, for
 the two relaxing policies, together with GnuPG's cryptographic verdict.
+Anything that could *widen* it (an expiry, the signing flag, which subkeys
+belong to the certificate) is read only from binding signatures that verify
+with the primary key: pysequoia offers no call for that, so
+:mod:`commitguard.signatures.openpgp_bindings` checks them.
 """
 
 from __future__ import annotations
