@@ -23,6 +23,7 @@ import pygit2
 
 from commitguard.sources.model import FetcherCall, UpstreamEvidence
 from commitguard.upstream import mirror, nar
+from commitguard.upstream.binding import unbound
 from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators
 from commitguard.upstream.matching import fetcher_name, forge_url
 from commitguard.upstream.signing import SignatureOutcome, UpstreamVerifier
@@ -319,18 +320,23 @@ def _uncertainties(call: FetcherCall, tree: nar.TreeNar | None) -> list[str]:
 
 def _with_binding(call: FetcherCall, repo: pygit2.Repository, target: _Target,
                   signature: UpstreamEvidence) -> UpstreamEvidence:
+    """The signature's answer, if the expression's hash is the NAR of the signed tree; ``hash-mismatch``
+    when it certainly is not; ``unbound`` (:mod:`commitguard.upstream.binding`) when that is not shown."""
     notes = [target.note] if target.note else []
     wanted = nar.parse_sri(call.hash)
+    why_unbound = None
     if call.hash is None:
-        notes.append("the expression gives no hash, so nothing binds it to this tree")
+        why_unbound = "the expression gives no hash, so nothing binds it to this tree"
     elif wanted is None:
-        notes.append(f"the expression's hash {call.hash} is not one that can be recomputed")
-    elif target.tree_id is not None:
+        why_unbound = f"the expression's hash {call.hash} is not one that can be recomputed"
+    elif target.tree_id is None:
+        why_unbound = f"{target.label} names no tree to hash"
+    else:
         algorithm, _ = wanted
         try:
             tree = nar.hash_git_tree(repo, target.tree_id, algorithm)
         except (nar.NarError, pygit2.GitError, KeyError, ValueError) as exc:
-            notes.append(f"the tree's NAR hash cannot be computed ({exc}), so the expression's hash is not checked")
+            why_unbound = f"the tree's NAR hash cannot be computed ({exc}), so the expression's hash is not checked"
         else:
             if tree.hash == call.hash:
                 notes.append("the expression's hash is the NAR hash of this tree")
@@ -345,8 +351,8 @@ def _with_binding(call: FetcherCall, repo: pygit2.Repository, target: _Target,
                         evidence=signature.evidence,
                         key=signature.key,
                     )
-                notes.append(f"{mismatch}, but {'; '.join(doubts)}: no mismatch is claimed and the hash is not "
-                             "bound to the signature")
+                why_unbound = f"{mismatch} and {'; '.join(doubts)}: the fetched output may differ from the signed tree"
     reason = "; ".join([signature.reason, *notes])
-    return UpstreamEvidence(status=signature.status, reason=reason, evidence=signature.evidence,
-                            signer=signature.signer, key=signature.key)
+    signature = UpstreamEvidence(status=signature.status, reason=reason, evidence=signature.evidence,
+                                 signer=signature.signer, key=signature.key)
+    return unbound(signature, why_unbound) if why_unbound is not None else signature
