@@ -29,9 +29,11 @@ FLAT_FETCHERS = frozenset({"fetchurl", "fetchPypi", "fetchpypi"})
 UNPACK_FETCHERS = frozenset({"fetchzip", "fetchCrate"})
 SIGNATURE_SUFFIXES = (".sig", ".asc", ".sign")
 _DECOMPRESSORS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
-# A decompressed tar is verified in memory (the schemes take bytes); beyond
-# this the kernel.org-style signature is reported as not checked.
-MAX_UNCOMPRESSED_BYTES = 4 << 30
+# A decompressed tar is written to a scratch file and its OpenPGP signature
+# checked streaming from it (memory stays flat); beyond this size, or beyond
+# the archive ratio limit, the kernel.org-style signature is reported as not
+# checked (SECURITY.md "Upstream archives").
+MAX_UNCOMPRESSED_BYTES = 2 << 30
 # Arguments that change the fetched output in ways not reproduced here.
 _ALTERING_ARGS = ("postFetch", "extraPostFetch", "downloadToTemp", "postUnpack", "curlOpts", "curlOptsList", "netrcPhase")
 _INERT_ARGS = frozenset({"name", "pname", "version", "meta", "passthru", "hash", "sha256", "sha512", "outputHash"})
@@ -160,38 +162,46 @@ def _signature_files(path: Path) -> list[tuple[Path, str]]:
     return [(p, over) for p, over in found if p.is_file()]
 
 
-def _decompressed(path: Path, suffix: str) -> bytes | None:
-    out = bytearray()
-    with _DECOMPRESSORS[suffix](path, "rb") as handle:
+def _decompress_to(path: Path, suffix: str, dest: Path) -> str | None:
+    """Decompress ``path`` into the file ``dest``, chunk by chunk; the reason when a limit stops it."""
+    limit = min(MAX_UNCOMPRESSED_BYTES, max(archive.RATIO_ALLOWANCE, archive.MAX_RATIO * path.stat().st_size))
+    written = 0
+    with _DECOMPRESSORS[suffix](path, "rb") as handle, open(dest, "wb") as out:
         while chunk := handle.read(1 << 20):
-            out += chunk
-            if len(out) > MAX_UNCOMPRESSED_BYTES:
-                return None
-    return bytes(out)
+            written += len(chunk)
+            if written > limit:
+                return (f"which is larger than {limit} bytes (limit: {MAX_UNCOMPRESSED_BYTES} bytes, and "
+                        f"{archive.MAX_RATIO} times the compressed size beyond {archive.RATIO_ALLOWANCE})")
+            out.write(chunk)
+    return None
 
 
-def _check_one(sig_path: Path, over: str, path: Path, verifier: UpstreamVerifier, cache: dict) -> SignatureOutcome:
+def _check_one(sig_path: Path, over: str, path: Path, verifier: UpstreamVerifier, payloads: dict,
+               scratch: Path) -> SignatureOutcome:
     if sig_path.stat().st_size > MAX_SIGNATURE_BYTES:
         return SignatureOutcome("bad-signature", f"{sig_path.name} is too large to be a signature")
     signature = armored(sig_path.read_bytes())
     if signature is None:
         return SignatureOutcome("bad-signature", f"{sig_path.name} holds no OpenPGP or SSH signature")
-    if over not in cache:
+    if over not in payloads:
         if over == "file":
-            cache[over] = path.read_bytes()
+            payloads[over] = path
         else:
+            dest = scratch / f"uncompressed{len(payloads)}.tar"
             try:
-                cache[over] = _decompressed(path, over)
+                too_large = _decompress_to(path, over, dest)
             except (OSError, EOFError, lzma.LZMAError) as exc:
                 return SignatureOutcome("bad-signature", f"{sig_path.name} signs the uncompressed tar, but "
                                         f"{path.name} does not decompress ({exc})")
-    payload = cache[over]
-    if payload is None:
-        return SignatureOutcome("unsigned", f"{sig_path.name} signs the uncompressed tar, which is larger than "
-                                f"{MAX_UNCOMPRESSED_BYTES} bytes and was not checked")
+            payloads[over] = dest if too_large is None else too_large
+    payload = payloads[over]
+    if isinstance(payload, str):
+        return SignatureOutcome("unsigned", f"{sig_path.name} signs the uncompressed tar, {payload}; "
+                                "it was not checked")
     # Detached signatures carry no trustworthy time of their own for SSH: keys'
-    # validity windows are judged at the time of checking.
-    outcome = verifier.verify(signature, payload, datetime.now(timezone.utc), subject="this file")
+    # validity windows are judged at the time of checking. The payload stays on
+    # disk: OpenPGP signatures are checked streaming from it.
+    outcome = verifier.verify_file(signature, payload, datetime.now(timezone.utc), subject="this file")
     what = f"{sig_path.name} (over the uncompressed tar)" if over != "file" else sig_path.name
     return SignatureOutcome(outcome.status, f"{what}: {outcome.reason}", outcome.signer, outcome.key)
 
@@ -201,8 +211,9 @@ def _signatures(path: Path, verifier: UpstreamVerifier) -> UpstreamEvidence:
     if not files:
         return UpstreamEvidence(status="unsigned",
                                 reason=f"no signature ({', '.join(SIGNATURE_SUFFIXES)}) beside {path.name} in the mirror")
-    cache: dict = {}
-    outcomes = [_check_one(sig_path, over, path, verifier, cache) for sig_path, over in files]
+    with scratch_directory("commitguard-sign-") as scratch:
+        payloads: dict = {}
+        outcomes = [_check_one(sig_path, over, path, verifier, payloads, scratch) for sig_path, over in files]
     best = min(outcomes, key=lambda o: _RANK.get(o.status, 9))
     others = [o for o in outcomes if o is not best]
     reason = best.reason + "".join(f"; also {o.status}: {o.reason}" for o in others)
