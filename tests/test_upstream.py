@@ -255,10 +255,28 @@ def test_no_hash_beside_a_good_signature_is_unbound(uw, keyring):
     assert "is not one that can be recomputed" in e.reason
 
 
-def test_export_ignore_makes_the_archive_differ_and_the_hash_unbound(uw, keyring):
+def test_export_ignore_is_applied_as_git_archive_applies_it(uw, keyring):
+    # the hash is nix-hash of `git archive v2.0` unpacked: secret.txt left out
     e = evaluate(uw, keyring, gh("v2.0", repo="attrs", hash=uw.hashes["attrs v2.0"]))
-    check(e, "unbound", "signed-tag", "github:owner/attrs", uw.pgp["upstream"])
+    check(e, "verified", "signed-tag", "github:owner/attrs", uw.pgp["upstream"])
+    assert "forge's archive of this tree (export-ignore paths left out" in e.reason
+
+
+def test_nested_export_ignore_rules_come_from_the_signed_commit_only(uw, keyring):
+    """Directory rules, nested .gitattributes, an emptied directory kept; the mirror's checkout (another
+    revision with other rules) must not change the answer."""
+    e = evaluate(uw, keyring, gh("v2.1", repo="attrs2", hash=uw.hashes["attrs2 v2.1"]))
+    check(e, "verified", "signed-tag", "github:owner/attrs2", uw.pgp["upstream"])
+    assert "export-ignore paths left out" in e.reason
+
+
+def test_export_ignore_with_a_wrong_hash_is_unbound(uw, keyring):
+    e = evaluate(uw, keyring, gh("v2.1", repo="attrs2", hash=uw.hashes["v1.0"]))
+    check(e, "unbound", "signed-tag", "github:owner/attrs2", uw.pgp["upstream"])
     assert "export-ignore" in e.reason
+    # fetched with git, no archive is made: the tree itself is what must match
+    e = evaluate(uw, keyring, gh("v2.1", repo="attrs2", hash=uw.hashes["attrs2 v2.1"], forceFetchGit=True))
+    check(e, "hash-mismatch", "signed-tag", None)
 
 
 def _nar_fixture_dir(root: Path, *, empty_dir: bool) -> Path:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 import pygit2
 
 from commitguard.sources.model import FetcherCall, UpstreamEvidence
-from commitguard.upstream import mirror, nar
+from commitguard.upstream import export, mirror, nar
 from commitguard.upstream.binding import unbound
 from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators
 from commitguard.upstream.matching import fetcher_name, forge_url
@@ -296,7 +296,7 @@ def _uncertainties(call: FetcherCall, tree: nar.TreeNar | None) -> list[str]:
     """Why the fetcher's output may differ from the tree's NAR even for an honest expression."""
     name = fetcher_name(call)
     args = call.args
-    archive_mode = name != "fetchgit" and not any(_truthy(args.get(a)) for a in _GIT_MODE_ARGS)
+    archive_mode = _archive_mode(call)
     reasons = []
     for arg in _ALTERING_ARGS:
         if _truthy(args.get(arg)) and not (arg == "fetchSubmodules" and tree is not None and not tree.gitlinks):
@@ -316,6 +316,21 @@ def _uncertainties(call: FetcherCall, tree: nar.TreeNar | None) -> list[str]:
                 what = "the forge's archive" if attr in nar.ARCHIVE_ATTRIBUTES else "the checkout"
                 reasons.append(f".gitattributes sets {attr} ({where}), which changes {what}")
     return reasons
+
+
+def _archive_mode(call: FetcherCall) -> bool:
+    return fetcher_name(call) != "fetchgit" and not any(_truthy(call.args.get(a)) for a in _GIT_MODE_ARGS)
+
+
+def _archive_hash(call: FetcherCall, repo: pygit2.Repository, target: _Target, tree: nar.TreeNar,
+                  algorithm: str) -> str | None:
+    """The NAR of the forge's archive, when it can differ from the tree's only by export-ignore."""
+    if not _archive_mode(call) or "export-ignore" not in tree.attributes or target.commit is None:
+        return None
+    try:
+        return export.archive_nar(repo, target.commit.id, target.tree_id, algorithm)
+    except (nar.NarError, pygit2.GitError, KeyError, ValueError, OSError):
+        return None
 
 
 def _with_binding(call: FetcherCall, repo: pygit2.Repository, target: _Target,
@@ -340,6 +355,9 @@ def _with_binding(call: FetcherCall, repo: pygit2.Repository, target: _Target,
         else:
             if tree.hash == call.hash:
                 notes.append("the expression's hash is the NAR hash of this tree")
+            elif _archive_hash(call, repo, target, tree, algorithm) == call.hash:
+                notes.append("the expression's hash is the NAR hash of the forge's archive of this tree "
+                             "(export-ignore paths left out, as git archive does)")
             else:
                 doubts = _uncertainties(call, tree)
                 mismatch = f"the expression pins {call.hash}, the NAR hash of {target.label}'s tree is {tree.hash}"
