@@ -382,6 +382,16 @@ def test_fetchzip_with_another_hash(uw, keyring):
     check(e, "hash-mismatch", "detached-signature", None)
 
 
+def test_release_file_with_another_hash_beside_post_fetch_is_unbound(uw, keyring):
+    e = evaluate(uw, keyring, url_call("fetchurl", RELEASES + "good-1.0.tar.gz", uw.hashes["v1.0"],
+                                       postFetch="tar xf $out"))
+    check(e, "unbound", "detached-signature", RELEASES, uw.pgp["upstream"])
+    assert "postFetch is set" in e.reason and "not bound" in e.reason
+    e = evaluate(uw, keyring, url_call("fetchurl", RELEASES + "good-1.0.tar.gz", flat_sri(uw.files["good-1.0.tar.gz"]),
+                                       postFetch="true"))
+    check(e, "verified", "detached-signature", RELEASES, uw.pgp["upstream"])
+
+
 def test_pypi_match(uw, keyring):
     call = FetcherCall("fetchPypi", url=PYPI_URL, hash=flat_sri(uw.files["sdist"]), args={"pname": "demo-pkg"})
     check(evaluate(uw, keyring, call), "verified", "detached-signature", "pypi:Demo_Pkg", uw.pgp["upstream"])

@@ -138,6 +138,20 @@ def _make(shapes_dir: Path, src_parent: Path, shape: str) -> tuple[Path, str]:
         out = shapes_dir / "writestr0-1.0.zip"
         _writestr_zip(out, 0o644)
         return out, "zip"
+    if shape == "msdos-host":
+        # "made by" MS-DOS with Unix modes in the high bits: unzip keeps a mode only when its owner bits
+        # agree with the read-only bit, and never an owner execute bit
+        out = shapes_dir / "msdos-1.0.zip"
+        with zipfile.ZipFile(out, "w") as z:
+            for name, mode, data in (("pkg-1.0/README", 0o100644, "a release\n"),
+                                     ("pkg-1.0/configure", 0o100755, "#!/bin/sh\n"),
+                                     ("pkg-1.0/consistent-link", 0o120600, "README"),
+                                     ("pkg-1.0/inconsistent-link", 0o120777, "README")):
+                info = zipfile.ZipInfo(name)
+                info.create_system = 0
+                info.external_attr = (mode << 16) | 0x20
+                z.writestr(info, data)
+        return out, "zip"
     if shape == "7z-zip":
         out = shapes_dir / "sevenzip-1.0.zip"
         run(["7z", "a", "-tzip", "-bd", "-y", str(out), "pkg-1.0"], cwd=src_parent, env=env)
@@ -149,7 +163,8 @@ def _make(shapes_dir: Path, src_parent: Path, shape: str) -> tuple[Path, str]:
     raise ValueError(shape)
 
 
-SHAPES = ["tar-with-dirs", "tar-file-list", "zip", "zip-D", "writestr", "writestr-no-type-no-exec", "7z-zip", "7z-tar"]
+SHAPES = ["tar-with-dirs", "tar-file-list", "zip", "zip-D", "writestr", "writestr-no-type-no-exec", "msdos-host",
+          "7z-zip", "7z-tar"]
 
 
 @pytest.fixture(scope="module")
@@ -341,6 +356,19 @@ def test_deep_archives_cost_linear_time_and_stop_at_the_depth_limit(tmp_path):
         archive.unpack(too_deep, dest2)
 
 
+def test_zip_member_typed_as_a_directory_without_a_slash_is_refused(tmp_path):
+    path = tmp_path / "odd.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        info = zipfile.ZipInfo("top/looks-like-a-dir")
+        info.create_system = 3
+        info.external_attr = 0o040755 << 16
+        z.writestr(info, "")
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with pytest.raises(archive.ArchiveError, match="file type 4 in its mode"):
+        archive.unpack(path, dest)
+
+
 def test_member_count_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(archive, "MAX_MEMBERS", 50)
     path = tmp_path / "many.zip"
@@ -513,4 +541,22 @@ def test_tar_sign_is_checked_streaming_with_flat_memory(releases, tmp_path):
     assert "big-1.0.tar.sign (over the uncompressed tar)" in result["reason"]
     print("tar.sign check:", {k: result[k] for k in ("status", "peak_anon_mib")})
     assert result["peak_anon_mib"] < 150, result
+    assert list(scratch.iterdir()) == []
+
+
+def test_tar_sign_over_a_bomb_stops_at_the_limit_and_is_not_checked(releases, tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    rel = tmp_path / "mirror" / "dl.example.org" / "rel"
+    rel.mkdir(parents=True)
+    _bomb(rel / "bomb-2.0.tar.gz", 304 << 20)
+    (rel / "bomb-2.0.tar.sign").write_text("-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n")
+    import hashlib
+
+    flat = "sha256-" + base64.b64encode(hashlib.sha256((rel / "bomb-2.0.tar.gz").read_bytes()).digest()).decode()
+    e = evaluate_upstream(FetcherCall("fetchurl", url=RELEASES + "bomb-2.0.tar.gz", urls=(RELEASES + "bomb-2.0.tar.gz",),
+                                      hash=flat), load_keyring(releases["keyring"]), mirror=tmp_path / "mirror")
+    assert e.status == "unsigned", e.reason
+    assert f"larger than {archive.RATIO_ALLOWANCE} bytes" in e.reason and "it was not checked" in e.reason
     assert list(scratch.iterdir()) == []
