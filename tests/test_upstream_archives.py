@@ -560,3 +560,77 @@ def test_tar_sign_over_a_bomb_stops_at_the_limit_and_is_not_checked(releases, tm
     assert e.status == "unsigned", e.reason
     assert f"larger than {archive.RATIO_ALLOWANCE} bytes" in e.reason and "it was not checked" in e.reason
     assert list(scratch.iterdir()) == []
+
+
+# -- differential property: whatever we unpack, GNU tar unpacks to the same NAR -----------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_PART = st.sampled_from(["a", "b", "c", ".", "..", "", "d e", "x.txt"])
+_NAME = st.lists(_PART, min_size=1, max_size=4).map("/".join)
+_MEMBER = st.one_of(
+    st.tuples(st.just("file"), _NAME, st.binary(max_size=20), st.booleans()),
+    st.tuples(st.just("dir"), _NAME, st.just(b""), st.just(False)),
+    st.tuples(st.just("link"), _NAME, st.sampled_from([b"a", b"../a", b"/etc", b"b/c"]), st.just(False)),
+    st.tuples(st.just("hard"), _NAME, st.sampled_from([b"a", b"a/b", b"top/a", b"x.txt"]), st.just(False)),
+)
+
+
+def _tar_of(members, path: Path) -> None:
+    with tarfile.open(path, "w") as tar:
+        for kind, name, data, executable in members:
+            info = tarfile.TarInfo("top/" + name)
+            if kind == "file":
+                info.size = len(data)
+                info.mode = 0o755 if executable else 0o644
+                tar.addfile(info, io.BytesIO(data))
+            elif kind == "dir":
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+                tar.addfile(info)
+            elif kind == "link":
+                info.type = tarfile.SYMTYPE
+                info.linkname = data.decode()
+                tar.addfile(info)
+            else:
+                info.type = tarfile.LNKTYPE
+                info.linkname = "top/" + data.decode()
+                tar.addfile(info)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_MEMBER, min_size=1, max_size=8))
+def test_property_what_we_unpack_gnu_tar_unpacks_the_same(tmp_path, members):
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = work / "x.tar"
+    try:
+        _tar_of(members, path)
+    except (ValueError, UnicodeError):
+        return  # a name tarfile itself cannot write: not an archive anyone made
+    ours = work / "ours"
+    ours.mkdir()
+    try:
+        archive.unpack(path, ours)
+    except archive.ArchiveError:
+        assert sorted(q.name for q in work.iterdir()) == ["ours", "x.tar"]  # nothing written beside it
+        return
+    theirs = work / "theirs"
+    theirs.mkdir()
+    done = subprocess.run(["tar", "xf", str(path), "-C", str(theirs)], capture_output=True)
+    assert done.returncode == 0, (members, done.stderr)
+    assert nar.hash_path(ours) == nix_hash_sri(theirs), members
+
+
+@pytest.mark.parametrize("members,why", [
+    # found by the property above: GNU tar cannot open `top/.` as a file (Nix's fetch fails)
+    ([("file", ".", b"", False)], "its name ends in a directory"),
+    # found by the property above: GNU tar keeps a delayed symlink over a later file of the same name
+    ([("link", "b/a", b"../a", False), ("file", "b/a", b"x", False)], "replaces a symlink"),
+])
+def test_tar_shapes_gnu_tar_treats_otherwise_are_refused(tmp_path, members, why):
+    path = tmp_path / "x.tar"
+    _tar_of(members, path)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with pytest.raises(archive.ArchiveError, match=why):
+        archive.unpack(path, dest)

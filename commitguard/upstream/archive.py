@@ -108,6 +108,15 @@ class _Tree:
             raise ArchiveError(f"member {raw_name[:80]!r}... is nested {len(parts)} deep, more than {MAX_DEPTH} (limit)")
         return parts
 
+    def leaf(self, raw_name: str) -> list[str]:
+        """The parts of a member that is not a directory: its name must end in a name, as tar needs
+        (``top/.`` or ``top/`` cannot be opened as a file)."""
+        parts = self.parts(raw_name)
+        last = raw_name.rsplit("/", 1)[-1]
+        if not parts or last in ("", "."):
+            raise ArchiveError(f"member {raw_name[:200]!r} is not a directory but its name ends in a directory")
+        return parts
+
     def parent(self, parts: list[str], raw_name: str) -> _Node:
         """The directory node that holds the member, creating missing directories shallowest first."""
         node = self.top
@@ -134,6 +143,10 @@ class _Tree:
                 if existing.kind == new_kind:
                     return target, True
                 raise ArchiveError(f"member {'/'.join(parts)[:200]} is both a directory and a file")
+            if existing.kind == "link":
+                # GNU tar delays symlinks it deems unsafe (placeholders replaced at the end), so what a
+                # later member of the same name becomes depends on that heuristic: not reproduced
+                raise ArchiveError(f"member {'/'.join(parts)[:200]} replaces a symlink of the same name")
             os.unlink(target)  # a later member of the same name replaces it, as tar does
         else:
             self._entry()
@@ -196,12 +209,10 @@ def _unpack_tar(path: Path, tree: _Tree) -> None:
     with archive:
         while (member := archive.next()) is not None:
             archive.members = []  # tarfile keeps every member it has seen; nothing here needs them
-            parts = tree.parts(member.name)
             if member.isdir():
-                tree.directory(parts, member.name)
+                tree.directory(tree.parts(member.name), member.name)
                 continue
-            if not parts:
-                raise ArchiveError(f"member {member.name!r} names the archive root but is not a directory")
+            parts = tree.leaf(member.name)
             if member.issym():
                 tree.symlink(parts, member.name, member.linkname)
             elif member.islnk():
@@ -257,13 +268,11 @@ def _unpack_zip(path: Path, tree: _Tree) -> None:
             if name in seen:
                 raise ArchiveError(f"member {name!r} appears twice; unzip would ask which to keep")
             seen.add(name)
-            parts = tree.parts(name)
             kind, executable = _zip_kind(info)
             if kind == "dir":
-                tree.directory(parts, name)
+                tree.directory(tree.parts(name), name)
                 continue
-            if not parts:
-                raise ArchiveError(f"member {name!r} names the archive root but is not a directory")
+            parts = tree.leaf(name)
             if kind == "link":
                 if info.file_size > MAX_SYMLINK_BYTES:
                     raise ArchiveError(f"symlink {name!r} has a {info.file_size}-byte target")
