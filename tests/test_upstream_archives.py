@@ -634,3 +634,53 @@ def test_tar_shapes_gnu_tar_treats_otherwise_are_refused(tmp_path, members, why)
     dest.mkdir()
     with pytest.raises(archive.ArchiveError, match=why):
         archive.unpack(path, dest)
+
+
+ZIP_EXAMPLES = int(os.environ.get("CG_ZIP_EXAMPLES", "60"))
+_ZIP_MEMBER = st.tuples(
+    _NAME,
+    st.sampled_from([0, 3]),  # "made by" MS-DOS or Unix
+    st.sampled_from([0, 0o600, 0o644, 0o755, 0o100644, 0o100755, 0o120777, 0o120600, 0o040755]),
+    st.sampled_from([0x00, 0x01, 0x10, 0x20]),  # MS-DOS attributes: none, read-only, directory, archive
+    st.sampled_from([b"", b"x", b"README", b"../a"]),
+    st.booleans(),  # a directory entry (name ending in /)
+)
+
+
+@settings(max_examples=ZIP_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_ZIP_MEMBER, min_size=1, max_size=6))
+def test_property_what_we_unpack_unzip_unpacks_the_same(tmp_path, members):
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = work / "x.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, system, mode, dos, data, is_dir in members:
+            info = zipfile.ZipInfo("top/" + name + ("/" if is_dir else ""))
+            info.create_system = system
+            info.external_attr = (mode << 16) | dos
+            z.writestr(info, b"" if is_dir else data)
+    ours = work / "ours"
+    ours.mkdir()
+    try:
+        archive.unpack(path, ours)
+    except archive.ArchiveError:
+        assert sorted(q.name for q in work.iterdir()) == ["ours", "x.zip"]
+        return
+    theirs = work / "theirs"
+    theirs.mkdir()
+    done = subprocess.run(["unzip", "-qq", str(path), "-d", str(theirs)], capture_output=True, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, (members, done.stderr)
+    assert nar.hash_path(ours) == nix_hash_sri(theirs), members
+
+
+def test_zip_member_with_the_msdos_directory_bit_but_no_slash_is_refused(tmp_path):
+    """Found by the unzip property: unzip makes a directory of it, zipfile a file."""
+    path = tmp_path / "x.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        info = zipfile.ZipInfo("top/a")
+        info.create_system = 0
+        info.external_attr = 0x10
+        z.writestr(info, b"")
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with pytest.raises(archive.ArchiveError, match="MS-DOS directory attribute"):
+        archive.unpack(path, dest)

@@ -233,6 +233,9 @@ def _zip_kind(info: zipfile.ZipInfo) -> tuple[str, bool]:
         return "dir", False
     mode = info.external_attr >> 16
     kind = stat.S_IFMT(mode)
+    if info.external_attr & 0x10:
+        raise ArchiveError(f"member {info.filename!r} carries the MS-DOS directory attribute without a name "
+                           "ending in '/'; unzip's reading of it is not reproduced")
     if info.create_system == _ZIP_UNIX:
         if kind == stat.S_IFLNK:
             return "link", False
