@@ -287,11 +287,12 @@ def _unpack_zip(path: Path, tree: _Tree) -> None:
 
 def unpack(path: Path, dest: Path, name: str | None = None) -> None:
     """Unpack ``path`` into the empty ``dest`` as ``unpackFile`` would unpack a file called ``name``
-    (default: the file's own name). Raises :class:`FetchzipRefuses` for a name Nix would not unpack."""
+    (default: the file's own name); a name stdenv does not unpack is an :class:`ArchiveError`."""
     name = name if name is not None else Path(path).name
     kind = unpack_format(name)
     if kind is None:
-        raise FetchzipRefuses(f"stdenv's unpackFile knows no way to unpack a file named {name!r}")
+        # stdenv alone fails on it; a hook a fetcher adds might not: not claimed as certain either way
+        raise ArchiveError(f"stdenv's unpackFile knows no way to unpack a file named {name!r}")
     tree = _Tree(dest, os.path.getsize(path))
     try:
         if kind == "zip":
