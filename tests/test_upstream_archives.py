@@ -685,3 +685,28 @@ def test_zip_member_with_the_msdos_directory_bit_but_no_slash_is_refused(tmp_pat
     dest.mkdir()
     with pytest.raises(archive.ArchiveError, match="MS-DOS directory attribute"):
         archive.unpack(path, dest)
+
+
+def test_sources_cli_leaves_no_scratch_behind_after_a_failed_unpack(releases, tmp_path):
+    mirror, _ = _signed_release(releases, tmp_path, "fifo-2.0.tar.gz", _device_tar)
+    repo = tmp_path / "nixpkgs"
+    pkg = repo / "pkgs" / "by-name" / "fi" / "fifo"
+    pkg.mkdir(parents=True)
+    (pkg / "package.nix").write_text(PACKAGE.format(name="fifo", url=RELEASES + "fifo-2.0.tar.gz",
+                                                    hash="sha256-" + base64.b64encode(bytes(32)).decode(), extra=""))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("COMMITGUARD_")},
+           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "TMPDIR": str(scratch)}
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
+    done = subprocess.run([sys.executable, "-m", "commitguard", "sources", "--repo", str(repo), "--format", "json",
+                           "--keyring", str(releases["keyring"]), "--upstream-mirror", str(mirror)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    import json
+
+    (package,) = json.loads(done.stdout)["packages"]
+    assert package["upstream"]["status"] == "unbound" and package["trusted"] is False
+    assert "device or fifo" in package["upstream"]["reason"]
+    left = [p.name for p in scratch.iterdir() if p.name.startswith("commitguard-")]
+    assert left == [], left
