@@ -109,3 +109,19 @@ def test_files_are_read_from_the_repository_not_the_current_directory(package_se
     assert "version: import of another Nix file" in by_name["importnix"]["notes"]
     assert (report["summary"]["fetcher_calls"], report["summary"]["resolved"]) == (3, 2)
     assert not any("outside the repository" in n for p in report["packages"] for n in p["notes"])
+
+
+def test_an_expression_symlinked_outside_the_repository_is_not_read(package_set, tmp_path):
+    outside = tmp_path / "outside.nix"
+    outside.write_text('{ fetchurl }: fetchurl { url = "https://example.org/x.tar.gz"; hash = "%s"; }\n' % HASH_A)
+    link = package_set / "pkgs" / "by-name" / "ev" / "evil"
+    link.mkdir(parents=True)
+    os.symlink(outside, link / "package.nix")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMITGUARD_")}
+    done = subprocess.run([sys.executable, "-m", "commitguard", "sources", "--repo", str(package_set),
+                           "--format", "json"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert "Traceback" not in done.stderr and done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert "evil" not in {p["name"] for p in report["packages"]}
+    assert not any("ev/evil" in p["path"] for p in report["packages"])
+    assert "pkgs/by-name/ev/evil/package.nix: a symlink to a file outside the repository, not read" in report["warnings"]

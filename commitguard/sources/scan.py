@@ -126,6 +126,10 @@ def scan_sources(
         warnings.append("no keyring: no [[upstream]] keys, so no upstream release can be verified")
     packages: list[PackageSources] = []
     for path in find_expressions(root, paths):
+        if not path.resolve().is_relative_to(root.resolve()):
+            shown = path.relative_to(root.resolve()) if path.is_relative_to(root.resolve()) else path
+            warnings.append(f"{shown}: a symlink to a file outside the repository, not read")
+            continue
         try:
             source = path.read_bytes()
         except OSError as exc:
