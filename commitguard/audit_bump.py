@@ -37,6 +37,7 @@ from urllib.parse import unquote, urlsplit
 import pygit2
 
 from commitguard.errors import CommitguardError, RepositoryError
+from commitguard.bump.altering import added_altering_arguments
 from commitguard.history import resolve_commit
 from commitguard.keyring.model import Keyring, Policy
 from commitguard.nix.evaluator import Attrs, Derivation, Evaluator, is_fetcher_name
@@ -62,6 +63,8 @@ CODES = {
     "version-downgrade": "high",
     "tarball-differs-from-tag": "high",
     "audit-incomplete": "high",
+    "hash-altering-argument-added": "high",
+    "upstream-hash-unbound": "medium",
     "title-mismatch": "medium",
     "extra-changes": "medium",
 }
@@ -1031,7 +1034,7 @@ def _file_changes(repo: pygit2.Repository, old: _Side, new: _Side, bump: bool, k
 # --------------------------------------------------------------------------- upstream
 
 
-_SIGNED = frozenset({"verified", "forge-verified", "unknown-key"})
+_SIGNED = frozenset({"verified", "unbound", "forge-verified", "unknown-key"})
 
 
 @dataclass(frozen=True)
@@ -1131,6 +1134,8 @@ def _upstream(audit: PackageAudit, old_call: FetcherCall | None, new_call: Fetch
 
     if new_e.status == "hash-mismatch":
         audit.findings.append(finding("upstream-hash-mismatch", f"{new_label}: {new_e.reason}"))
+    elif new_e.status == "unbound":
+        audit.findings.append(finding("upstream-hash-unbound", f"{new_label}: {new_e.reason}"))
     if old_s is not None and new_s is not None and not new_s.same(old_s):
         audit.findings.append(finding(
             "upstream-signer-changed",
@@ -1505,6 +1510,9 @@ def _audit_package(repo: pygit2.Repository, base: str, head: str, key: str, main
     main_compared = old_call is not None and new_call is not None
     if main_compared:
         _compare_main(old_call, new_call, old.summary.normalise, new.summary.normalise, bump, changes)
+        for message in added_altering_arguments(old_call, new_call):
+            audit.findings.append(finding("hash-altering-argument-added",
+                                          f"{message}: the new hash need not be what upstream signed"))
     elif (old_call is None) != (new_call is None):
         changes.add("src", False, "no statically known source on one side")
     judged = _compare_secondary(old, new, old_call, new_call, bump, changes)

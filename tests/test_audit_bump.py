@@ -969,3 +969,52 @@ def test_github_title_is_escaped_in_the_comment(nixpkgs, api, tmp_path):
     body = api.comments[8][0]["body"]
     assert "@nixos" not in body and "<img" not in body
     assert "&lt;img src=x>" in body and "Opened by mallory" in body
+
+
+# --------------------------------------------------------------------------- hash-altering arguments (issue 14, item 2)
+
+
+@pytest.mark.parametrize("added", [
+    '    postFetch = "echo backdoor >> $out/src/widget.c";\n',
+    "    leaveDotGit = true;\n",
+    "    deepClone = true;\n",
+    "    stripRoot = false;\n",
+])
+def test_an_added_hash_altering_argument_is_high_and_the_wrong_hash_is_unbound(nixpkgs, tmp_path, added):
+    """A bump pinning a hash that is not the signed tree's, excused by an argument the PR adds:
+    never verified, never exit 0."""
+    wrong = nixpkgs.up.nar["widget 1.0.0"]  # not 1.1.0's tree
+    widget = template("widget", "1.1.0", wrong).replace("    hash = ", added + "    hash = ", 1)
+    assert added in widget
+    head = nixpkgs.change(nixpkgs.base, "widget: 1.0.0 -> 1.1.0", {WIDGET: widget})
+    res = cli(nixpkgs, tmp_path, nixpkgs.base, head)
+    assert res.code == 1, res.describe()
+    assert res.json["ok"] is False
+    (p,) = res.json["packages"]
+    assert p["upstream"]["new"]["status"] == "unbound"
+    assert p["upstream"]["new"]["key"] == nixpkgs.up.keys["acme"]
+    found = [(f["severity"], f["code"]) for f in p["findings"]]
+    assert ("high", "hash-altering-argument-added") in found
+    assert ("medium", "upstream-hash-unbound") in found
+    name = added.split("=")[0].strip()
+    assert any(f["code"] == "hash-altering-argument-added" and f"src now sets {name} = " in f["message"]
+               for f in p["findings"])
+
+
+def test_a_kept_hash_altering_argument_is_not_reported_as_added(nixpkgs, keyring):
+    old = template("widget", "1.0.0", nixpkgs.up.nar["widget 1.0.0"]).replace(
+        "    hash = ", '    postFetch = "true";\n    hash = ', 1)
+    new = template("widget", "1.1.0", nixpkgs.up.nar["widget 1.1.0"]).replace(
+        "    hash = ", '    postFetch = "true";\n    hash = ', 1)
+    base = nixpkgs.change(nixpkgs.base, "widget: postFetch", {WIDGET: old}, author={"GIT_AUTHOR_NAME": "Alice",
+                          "GIT_AUTHOR_EMAIL": "alice@example.org"})
+    head = nixpkgs.change(base, "widget: 1.0.0 -> 1.1.0", {WIDGET: new})
+    p = only(audit(nixpkgs, keyring, base, head), WIDGET)
+    assert "hash-altering-argument-added" not in codes(p)
+    # the right hash is the signed tree's: bound, whatever postFetch says
+    assert p.upstream_new.status == "verified", p.upstream_new.reason
+    changed = new.replace('postFetch = "true"', 'postFetch = "rm -r $out/src"')
+    head2 = nixpkgs.change(base, "widget: 1.0.0 -> 1.1.0", {WIDGET: changed})
+    p2 = only(audit(nixpkgs, keyring, base, head2), WIDGET)
+    assert [f.code for f in p2.findings if f.severity == "high"] == ["hash-altering-argument-added"]
+    assert "src changes postFetch (true -> rm -r $out/src)" in p2.findings[0].message

@@ -208,11 +208,11 @@ def test_submodules_are_empty_directories_as_in_the_archive(uw, keyring):
     assert "hash is the NAR hash" in e.reason
 
 
-def test_wrong_hash_with_submodules_fetched_is_not_claimed(uw, keyring):
+def test_wrong_hash_with_submodules_fetched_is_unbound(uw, keyring):
     e = evaluate(uw, keyring, gh("v3.0", repo="subs", hash=uw.hashes["v1.0"], fetchSubmodules=True))
-    check(e, "verified", "signed-tag", "github:owner/subs")
+    check(e, "unbound", "signed-tag", "github:owner/subs", uw.pgp["upstream"])
     assert "fetchSubmodules is set" in e.reason and "vendor/lib" in e.reason
-    assert "no mismatch is claimed" in e.reason
+    assert "the hash is not bound" in e.reason
 
 
 def test_fetch_submodules_without_submodules_changes_nothing(uw, keyring):
@@ -221,17 +221,62 @@ def test_fetch_submodules_without_submodules_changes_nothing(uw, keyring):
     check(e, "hash-mismatch", "signed-tag", None)
 
 
-@pytest.mark.parametrize("arg", [{"leaveDotGit": True}, {"postFetch": "rm -r $out/x"}, {"deepClone": True}])
-def test_wrong_hash_with_altering_arguments_is_not_claimed(uw, keyring, arg):
-    e = evaluate(uw, keyring, gh("v1.0", hash=uw.hashes["v1.1"], **arg))
-    check(e, "verified", "signed-tag", "github:owner/repo")
-    assert f"{next(iter(arg))} is set" in e.reason and "no mismatch is claimed" in e.reason
+@pytest.mark.parametrize("arg", [{"leaveDotGit": True}, {"postFetch": "rm -r $out/x"}, {"deepClone": True},
+                                 {"extraPostFetch": "echo > $out/x"}, {"fetchLFS": True},
+                                 {"sparseCheckout": ["src"]}, {"rootDir": "src"}, {"stripRoot": False}])
+def test_wrong_hash_with_altering_arguments_is_unbound_never_verified(uw, keyring, arg):
+    """The pull request writes these arguments: a wrong hash beside a genuinely signed tag must not read as
+    verified (issue 14, item 2)."""
+    from commitguard.sources.scan import PackageSources
+    from commitguard.sources.model import PackageExpression
+
+    call = gh("v1.0", hash=uw.hashes["v1.1"], **arg)
+    e = evaluate(uw, keyring, call)
+    check(e, "unbound", "signed-tag", "github:owner/repo", uw.pgp["upstream"])
+    name = next(iter(arg))
+    assert (f"{name} is set" in e.reason or "stripRoot = false" in e.reason), e.reason
+    assert "the hash is not bound" in e.reason
+    package = PackageExpression("pkgs/x/package.nix", "x", "1.0", (call,))
+    assert PackageSources(package, e).trusted is False
 
 
-def test_export_ignore_makes_the_archive_differ_without_a_claimed_mismatch(uw, keyring):
+def test_right_hash_with_altering_arguments_is_verified(uw, keyring):
+    # the output must have the pinned hash, and that hash is the signed tree's: the arguments changed nothing
+    e = evaluate(uw, keyring, gh("v1.0", hash=uw.hashes["v1.0"], postFetch="true"))
+    check(e, "verified", "signed-tag", "github:owner/repo", uw.pgp["upstream"])
+
+
+def test_no_hash_beside_a_good_signature_is_unbound(uw, keyring):
+    e = evaluate(uw, keyring, gh("v1.0"))
+    check(e, "unbound", "signed-tag", "github:owner/repo", uw.pgp["upstream"])
+    assert "gives no hash" in e.reason
+    e = evaluate(uw, keyring, gh("v1.0", hash="md5-" + "A" * 22 + "=="))
+    check(e, "unbound", "signed-tag", "github:owner/repo", uw.pgp["upstream"])
+    assert "is not one that can be recomputed" in e.reason
+
+
+def test_export_ignore_is_applied_as_git_archive_applies_it(uw, keyring):
+    # the hash is nix-hash of `git archive v2.0` unpacked: secret.txt left out
     e = evaluate(uw, keyring, gh("v2.0", repo="attrs", hash=uw.hashes["attrs v2.0"]))
-    check(e, "verified", "signed-tag", "github:owner/attrs")
-    assert "export-ignore" in e.reason and "no mismatch is claimed" in e.reason
+    check(e, "verified", "signed-tag", "github:owner/attrs", uw.pgp["upstream"])
+    assert "forge's archive of this tree (export-ignore paths left out" in e.reason
+
+
+def test_nested_export_ignore_rules_come_from_the_signed_commit_only(uw, keyring):
+    """Directory rules, nested .gitattributes, an emptied directory kept; the mirror's checkout (another
+    revision with other rules) must not change the answer."""
+    e = evaluate(uw, keyring, gh("v2.1", repo="attrs2", hash=uw.hashes["attrs2 v2.1"]))
+    check(e, "verified", "signed-tag", "github:owner/attrs2", uw.pgp["upstream"])
+    assert "export-ignore paths left out" in e.reason
+
+
+def test_export_ignore_with_a_wrong_hash_is_unbound(uw, keyring):
+    e = evaluate(uw, keyring, gh("v2.1", repo="attrs2", hash=uw.hashes["v1.0"]))
+    check(e, "unbound", "signed-tag", "github:owner/attrs2", uw.pgp["upstream"])
+    assert "export-ignore" in e.reason
+    # fetched with git, no archive is made: the tree itself is what must match
+    e = evaluate(uw, keyring, gh("v2.1", repo="attrs2", hash=uw.hashes["attrs2 v2.1"], forceFetchGit=True))
+    check(e, "hash-mismatch", "signed-tag", None)
 
 
 def _nar_fixture_dir(root: Path, *, empty_dir: bool) -> Path:
@@ -335,6 +380,16 @@ def test_fetchzip_hash_is_the_unpacked_nar(uw, keyring):
 def test_fetchzip_with_another_hash(uw, keyring):
     e = evaluate(uw, keyring, url_call("fetchzip", RELEASES + "pkg-1.0.zip", uw.hashes["v1.1"]))
     check(e, "hash-mismatch", "detached-signature", None)
+
+
+def test_release_file_with_another_hash_beside_post_fetch_is_unbound(uw, keyring):
+    e = evaluate(uw, keyring, url_call("fetchurl", RELEASES + "good-1.0.tar.gz", uw.hashes["v1.0"],
+                                       postFetch="tar xf $out"))
+    check(e, "unbound", "detached-signature", RELEASES, uw.pgp["upstream"])
+    assert "postFetch is set" in e.reason and "not bound" in e.reason
+    e = evaluate(uw, keyring, url_call("fetchurl", RELEASES + "good-1.0.tar.gz", flat_sri(uw.files["good-1.0.tar.gz"]),
+                                       postFetch="true"))
+    check(e, "verified", "detached-signature", RELEASES, uw.pgp["upstream"])
 
 
 def test_pypi_match(uw, keyring):

@@ -18,6 +18,7 @@ Layout (``MIRROR/HOST/PATH``, SPEC "Offline upstream mirror")::
                                      v1.1 and v1.2 (rotated key), v1.1-light (on a signed commit)
     github.com/owner/bare            bare clone of it
     github.com/owner/attrs           a tree with .gitattributes export-ignore, tag v2.0
+    github.com/owner/attrs2          nested export-ignore rules (tag v2.1); HEAD checked out with other rules
     github.com/owner/subs            a tree with a submodule, tag v3.0
     gitlab.com/group/owner/glrepo    bare clone (fetchFromGitLab with a group)
     git.example.org/project          bare clone (fetchgit of https://git.example.org/project.git)
@@ -224,6 +225,29 @@ def build(root: Path) -> UpstreamWorld:
     _tag(attrs, "v2.0", attrs_c, gpg=gpg, fpr=pgp["upstream"])
     w.hashes["attrs v2.0"] = archive_hash(attrs, "v2.0", scratch)
 
+    # -- nested export-ignore rules, and a checkout (HEAD) whose own rules differ from the tag's ----------
+    nested = Repo(mirror / "github.com" / "owner" / "attrs2", root)
+    tree = _write_tree(nested, {
+        ".gitattributes": "docs/** export-ignore\ntests export-ignore\n*.secret export-ignore\n",
+        "keep.txt": "kept\n",
+        "docs/guide.md": "left out, but docs/ stays as an empty directory\n",
+        "tests/test.sh": ("exec", "#!/bin/sh\nexit 0\n"),
+        "src/main.c": "int main(void) { return 0; }\n",
+        "src/key.secret": "left out\n",
+        "src/.gitattributes": "local.txt export-ignore\n",
+        "src/local.txt": "left out by the nested rule\n",
+    })
+    nested_c = nested.commit("nested attributes", tree=tree, when=WHEN)
+    _tag(nested, "v2.1", nested_c, gpg=gpg, fpr=pgp["upstream"])
+    w.hashes["attrs2 v2.1"] = archive_hash(nested, "v2.1", scratch)
+    later = _write_tree(nested, {".gitattributes": "keep.txt export-ignore\nsrc/** export-ignore\n",
+                                 "keep.txt": "kept\n", "src/main.c": "int main(void) { return 1; }\n"})
+    head = nested.commit("HEAD ignores other paths", tree=later, parents=[nested_c], when=WHEN)
+    nested.ref("refs/heads/main", head)
+    nested.git("symbolic-ref", "HEAD", "refs/heads/main")
+    nested.git("reset", "-q", "--hard", "refs/heads/main")  # the mirror's index and work tree hold HEAD's rules
+    assert "keep.txt export-ignore" in (nested.path / ".gitattributes").read_text()
+
     # -- a tree with a submodule (a gitlink: git archive leaves an empty directory) -----------------
     subs = Repo(mirror / "github.com" / "owner" / "subs", root)
     _write_tree(subs, {"main.c": "int main(void) { return 0; }\n",
@@ -323,6 +347,10 @@ openpgp = "keys/upstream.asc"
 
 [[upstream]]
 match = "github:owner/attrs"
+openpgp = "keys/upstream.asc"
+
+[[upstream]]
+match = "github:owner/attrs2"
 openpgp = "keys/upstream.asc"
 
 [[upstream]]

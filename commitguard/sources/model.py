@@ -71,6 +71,7 @@ class PackageExpression:
 
 UPSTREAM_STATUSES = (
     "verified",
+    "unbound",  # a signature that counts, but the expression's hash is not shown to be what it signed
     "forge-verified",
     "unsigned",
     "unknown-key",
@@ -84,7 +85,10 @@ UPSTREAM_STATUSES = (
 class UpstreamEvidence:
     """What upstream's own signature says about one fetched source.
 
-    ``status`` is one of :data:`UPSTREAM_STATUSES`; ``evidence`` the kind
+    ``status`` is one of :data:`UPSTREAM_STATUSES`; only ``verified`` is
+    trusted, and only when the expression's hash was recomputed from the
+    signed bytes (``unbound`` keeps the signer and key of a good signature
+    whose hash could not be bound to it); ``evidence`` the kind
     that decided it (``signed-tag``, ``signed-commit``,
     ``detached-signature``, ``forge``) or None; ``signer`` the ``[[upstream]]``
     entry's match that holds the key, or the forge for ``forge-verified``.

@@ -84,7 +84,7 @@ def find_expressions(root: Path, paths: list[str]) -> list[Path]:
     targets = [root / p for p in paths] if paths else [root]
     for target in targets:
         resolved = target.resolve()
-        if not str(resolved).startswith(str(root.resolve())):
+        if not resolved.is_relative_to(root.resolve()):
             raise CommitguardError("path is outside the repository", path=str(target), field="PATH")
         if resolved.is_file():
             found.append(resolved)
@@ -126,12 +126,18 @@ def scan_sources(
         warnings.append("no keyring: no [[upstream]] keys, so no upstream release can be verified")
     packages: list[PackageSources] = []
     for path in find_expressions(root, paths):
+        if not path.resolve().is_relative_to(root.resolve()):
+            shown = path.relative_to(root.resolve()) if path.is_relative_to(root.resolve()) else path
+            warnings.append(f"{shown}: a symlink to a file outside the repository, not read")
+            continue
         try:
             source = path.read_bytes()
         except OSError as exc:
             raise CommitguardError(f"cannot read: {exc.strerror}", path=str(path)) from None
         relative = str(path.relative_to(root.resolve())) if path.is_relative_to(root.resolve()) else str(path)
-        package = read_package(Path(relative), source, system=system, root=root.resolve())
+        # The absolute path: the reader resolves ``./hashes.json`` and ``import ./x.nix``
+        # against the file's own directory, never against the current directory.
+        package = read_package(path, source, system=system, root=root.resolve())
         if not package.sources:
             if path.name == "default.nix" and not paths:
                 continue  # a default.nix that fetches nothing is an aggregate, not a package

@@ -37,15 +37,18 @@ SOURCES: tuple[EvidenceSource, ...] = (SignedTagSource(), DetachedSignatureSourc
 
 # Which answer wins when several kinds speak. A certain hash mismatch beats
 # everything (no signature can vouch for bytes the expression does not
-# fetch); a signature we could not accept beats having none.
+# fetch); a signature whose hash is not bound to what the expression fetches
+# comes right after a bound one; a signature we could not accept beats
+# having none.
 _STRENGTH = {
     "hash-mismatch": 0,
     "verified": 1,
-    "bad-signature": 2,
-    "unknown-key": 3,
-    "forge-verified": 4,
-    "unsigned": 5,
-    "unavailable": 6,
+    "unbound": 2,
+    "bad-signature": 3,
+    "unknown-key": 4,
+    "forge-verified": 5,
+    "unsigned": 6,
+    "unavailable": 7,
 }
 
 

@@ -11,27 +11,31 @@ and kernel.org's ``NAME.tar.sign`` over the *uncompressed* tar beside
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
 import lzma
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from commitguard.sources.model import FetcherCall, UpstreamEvidence
 from commitguard.upstream import archive, mirror, nar
+from commitguard.upstream.binding import unbound
 from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators
 from commitguard.upstream.matching import fetcher_name
+from commitguard.upstream.scratch import scratch_directory
 from commitguard.upstream.signing import MAX_SIGNATURE_BYTES, SignatureOutcome, UpstreamVerifier, armored
 
 FLAT_FETCHERS = frozenset({"fetchurl", "fetchPypi", "fetchpypi"})
 UNPACK_FETCHERS = frozenset({"fetchzip", "fetchCrate"})
 SIGNATURE_SUFFIXES = (".sig", ".asc", ".sign")
 _DECOMPRESSORS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
-# A decompressed tar is verified in memory (the schemes take bytes); beyond
-# this the kernel.org-style signature is reported as not checked.
-MAX_UNCOMPRESSED_BYTES = 4 << 30
+# A decompressed tar is written to a scratch file and its OpenPGP signature
+# checked streaming from it (memory stays flat); beyond this size, or beyond
+# the archive ratio limit, the kernel.org-style signature is reported as not
+# checked (SECURITY.md "Upstream archives").
+MAX_UNCOMPRESSED_BYTES = 2 << 30
 # Arguments that change the fetched output in ways not reproduced here.
-_ALTERING_ARGS = ("postFetch", "extraPostFetch", "downloadToTemp", "postUnpack", "curlOpts", "netrcPhase")
+_ALTERING_ARGS = ("postFetch", "extraPostFetch", "downloadToTemp", "postUnpack", "curlOpts", "curlOptsList", "netrcPhase")
 _INERT_ARGS = frozenset({"name", "pname", "version", "meta", "passthru", "hash", "sha256", "sha512", "outputHash"})
 # When several signatures sit beside one file, the strongest answer speaks;
 # the others are named in the reason.
@@ -64,7 +68,7 @@ class DetachedSignatureSource(EvidenceSource):
             where = f" (no file at {looked[0]})" if looked else ""
             return unavailable(f"{urls[0]} is not in the upstream mirror{where}")
         url, path = found
-        mismatch, binding_note = _binding(call, path)
+        mismatch, bound, binding_note = _binding(call, path)
         signature = _signatures(path, context.verifier(call, namespace=b"file"))
         if mismatch is not None:
             return UpstreamEvidence(
@@ -74,9 +78,10 @@ class DetachedSignatureSource(EvidenceSource):
                 evidence=signature.evidence,
                 key=signature.key,
             )
-        reason = f"{url}: {signature.reason}; {binding_note}"
-        return UpstreamEvidence(status=signature.status, reason=reason, evidence=signature.evidence,
-                                signer=signature.signer, key=signature.key)
+        signature = dataclasses.replace(signature, reason=f"{url}: {signature.reason}")
+        if not bound:
+            return unbound(signature, binding_note)
+        return dataclasses.replace(signature, reason=f"{signature.reason}; {binding_note}")
 
 
 # -- the hash ---------------------------------------------------------------------------------
@@ -90,13 +95,13 @@ def _doubts(call: FetcherCall) -> list[str]:
     return reasons
 
 
-def _binding(call: FetcherCall, path: Path) -> tuple[str | None, str]:
-    """(a certain mismatch, or None; a note on how the hash relates to the file)."""
+def _binding(call: FetcherCall, path: Path) -> tuple[str | None, bool, str]:
+    """(a certain mismatch or None; whether the hash is shown to be the file's; a note saying how)."""
     if call.hash is None:
-        return None, "the expression gives no hash, so nothing binds it to this file"
+        return None, False, "the expression gives no hash, so nothing binds it to this file"
     wanted = nar.parse_sri(call.hash)
     if wanted is None:
-        return None, f"the expression's hash {call.hash} is not one that can be recomputed"
+        return None, False, f"the expression's hash {call.hash} is not one that can be recomputed"
     algorithm, _ = wanted
     doubts = _doubts(call)
     if fetcher_name(call) in UNPACK_FETCHERS:
@@ -104,9 +109,11 @@ def _binding(call: FetcherCall, path: Path) -> tuple[str | None, str]:
         try:
             got = _unpacked_hash(call, path, algorithm)
         except archive.FetchzipRefuses as exc:
-            return f"fetchzip cannot produce any output from it: {exc}", ""
+            if doubts:
+                return None, False, f"fetchzip cannot produce any output from it ({exc}), but {'; '.join(doubts)}"
+            return f"fetchzip cannot produce any output from it: {exc}", False, ""
         except (archive.ArchiveError, nar.NarError) as exc:
-            return None, f"the archive cannot be unpacked here ({exc}), so the expression's hash is not checked"
+            return None, False, f"the archive cannot be unpacked here ({exc}), so the expression's hash is not checked"
     elif call.args.get("recursiveHash") or call.args.get("executable"):
         kind = "NAR hash of the file"
         got = nar.hash_file_nar(path, bool(call.args.get("executable")), algorithm)
@@ -114,19 +121,31 @@ def _binding(call: FetcherCall, path: Path) -> tuple[str | None, str]:
         kind = "hash of the file"
         got = nar.hash_flat(path, algorithm)
     if got == call.hash:
-        return None, f"the expression's hash is the {kind}"
+        return None, True, f"the expression's hash is the {kind}"
     mismatch = f"the expression pins {call.hash}, the {kind} is {got}"
     if doubts:
-        return None, f"{mismatch}, but {'; '.join(doubts)}: no mismatch is claimed and the hash is not bound to the signature"
-    return mismatch, ""
+        return None, False, f"{mismatch} and {'; '.join(doubts)}: the output may differ from the signed file"
+    return mismatch, False, ""
+
+
+def fetchzip_name(call: FetcherCall) -> str:
+    """The name fetchzip gives the download before ``unpackFile`` (which chooses the unpacker by it):
+    ``download.EXT`` with ``extension``, else the last component of the first URL."""
+    if fetcher_name(call) == "fetchCrate":
+        return "download.tar.gz"  # nixpkgs' fetchCrate: fetchzip { extension = "tar.gz"; }
+    extension = call.args.get("extension")
+    if isinstance(extension, str) and extension:
+        return f"download.{extension}"
+    url = call.url or (call.urls[0] if call.urls else "")
+    return url.rsplit("/", 1)[-1]
 
 
 def _unpacked_hash(call: FetcherCall, path: Path, algorithm: str) -> str:
-    with tempfile.TemporaryDirectory(prefix="commitguard-unpack-") as tmp:
-        unpacked = Path(tmp) / "unpack"
+    with scratch_directory("commitguard-unpack-") as tmp:
+        unpacked = tmp / "unpack"
         unpacked.mkdir()
-        archive.unpack(path, unpacked)
-        root = archive.fetchzip_root(unpacked, call.args.get("stripRoot", True) is not False, Path(tmp) / "out")
+        archive.unpack(path, unpacked, fetchzip_name(call))
+        root = archive.fetchzip_root(unpacked, call.args.get("stripRoot", True) is not False, tmp / "out")
         return nar.hash_path(root, algorithm)
 
 
@@ -143,38 +162,46 @@ def _signature_files(path: Path) -> list[tuple[Path, str]]:
     return [(p, over) for p, over in found if p.is_file()]
 
 
-def _decompressed(path: Path, suffix: str) -> bytes | None:
-    out = bytearray()
-    with _DECOMPRESSORS[suffix](path, "rb") as handle:
+def _decompress_to(path: Path, suffix: str, dest: Path) -> str | None:
+    """Decompress ``path`` into the file ``dest``, chunk by chunk; the reason when a limit stops it."""
+    limit = min(MAX_UNCOMPRESSED_BYTES, max(archive.RATIO_ALLOWANCE, archive.MAX_RATIO * path.stat().st_size))
+    written = 0
+    with _DECOMPRESSORS[suffix](path, "rb") as handle, open(dest, "wb") as out:
         while chunk := handle.read(1 << 20):
-            out += chunk
-            if len(out) > MAX_UNCOMPRESSED_BYTES:
-                return None
-    return bytes(out)
+            written += len(chunk)
+            if written > limit:
+                return (f"which is larger than {limit} bytes (limit: {MAX_UNCOMPRESSED_BYTES} bytes, and "
+                        f"{archive.MAX_RATIO} times the compressed size beyond {archive.RATIO_ALLOWANCE})")
+            out.write(chunk)
+    return None
 
 
-def _check_one(sig_path: Path, over: str, path: Path, verifier: UpstreamVerifier, cache: dict) -> SignatureOutcome:
+def _check_one(sig_path: Path, over: str, path: Path, verifier: UpstreamVerifier, payloads: dict,
+               scratch: Path) -> SignatureOutcome:
     if sig_path.stat().st_size > MAX_SIGNATURE_BYTES:
         return SignatureOutcome("bad-signature", f"{sig_path.name} is too large to be a signature")
     signature = armored(sig_path.read_bytes())
     if signature is None:
         return SignatureOutcome("bad-signature", f"{sig_path.name} holds no OpenPGP or SSH signature")
-    if over not in cache:
+    if over not in payloads:
         if over == "file":
-            cache[over] = path.read_bytes()
+            payloads[over] = path
         else:
+            dest = scratch / f"uncompressed{len(payloads)}.tar"
             try:
-                cache[over] = _decompressed(path, over)
+                too_large = _decompress_to(path, over, dest)
             except (OSError, EOFError, lzma.LZMAError) as exc:
                 return SignatureOutcome("bad-signature", f"{sig_path.name} signs the uncompressed tar, but "
                                         f"{path.name} does not decompress ({exc})")
-    payload = cache[over]
-    if payload is None:
-        return SignatureOutcome("unsigned", f"{sig_path.name} signs the uncompressed tar, which is larger than "
-                                f"{MAX_UNCOMPRESSED_BYTES} bytes and was not checked")
+            payloads[over] = dest if too_large is None else too_large
+    payload = payloads[over]
+    if isinstance(payload, str):
+        return SignatureOutcome("unsigned", f"{sig_path.name} signs the uncompressed tar, {payload}; "
+                                "it was not checked")
     # Detached signatures carry no trustworthy time of their own for SSH: keys'
-    # validity windows are judged at the time of checking.
-    outcome = verifier.verify(signature, payload, datetime.now(timezone.utc), subject="this file")
+    # validity windows are judged at the time of checking. The payload stays on
+    # disk: OpenPGP signatures are checked streaming from it.
+    outcome = verifier.verify_file(signature, payload, datetime.now(timezone.utc), subject="this file")
     what = f"{sig_path.name} (over the uncompressed tar)" if over != "file" else sig_path.name
     return SignatureOutcome(outcome.status, f"{what}: {outcome.reason}", outcome.signer, outcome.key)
 
@@ -184,8 +211,9 @@ def _signatures(path: Path, verifier: UpstreamVerifier) -> UpstreamEvidence:
     if not files:
         return UpstreamEvidence(status="unsigned",
                                 reason=f"no signature ({', '.join(SIGNATURE_SUFFIXES)}) beside {path.name} in the mirror")
-    cache: dict = {}
-    outcomes = [_check_one(sig_path, over, path, verifier, cache) for sig_path, over in files]
+    with scratch_directory("commitguard-sign-") as scratch:
+        payloads: dict = {}
+        outcomes = [_check_one(sig_path, over, path, verifier, payloads, scratch) for sig_path, over in files]
     best = min(outcomes, key=lambda o: _RANK.get(o.status, 9))
     others = [o for o in outcomes if o is not best]
     reason = best.reason + "".join(f"; also {o.status}: {o.reason}" for o in others)

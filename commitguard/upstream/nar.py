@@ -187,9 +187,11 @@ def _attributes_in(text: bytes) -> set[str]:
     return found
 
 
-def hash_git_tree(repo: pygit2.Repository, tree_id, algorithm: str = "sha256") -> TreeNar:
+def hash_git_tree(repo: pygit2.Repository, tree_id, algorithm: str = "sha256", *,
+                  exclude: Callable[[str], bool] | None = None) -> TreeNar:
     """NAR hash of ``tree_id`` with submodules as empty directories, as ``git archive`` and a
-    checkout without submodules both leave them."""
+    checkout without submodules both leave them. ``exclude(path)`` leaves an entry (and, for a
+    directory, all below it) out, as ``git archive`` leaves out export-ignore paths."""
     result = TreeNar(hash="")
 
     def blob(oid) -> bytes:
@@ -212,6 +214,8 @@ def hash_git_tree(repo: pygit2.Repository, tree_id, algorithm: str = "sha256") -
             for entry in tree:
                 name = entry.raw_name
                 child_path = f"{path}/{name.decode('utf-8', 'replace')}" if path else name.decode("utf-8", "replace")
+                if exclude is not None and exclude(child_path):
+                    continue
                 if name == b".gitattributes" and entry.filemode & 0o170000 == 0o100000:
                     for attr in sorted(_attributes_in(blob(entry.id))):
                         result.attributes.setdefault(attr, []).append(child_path)

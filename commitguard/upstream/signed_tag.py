@@ -22,7 +22,8 @@ from datetime import datetime, timedelta, timezone
 import pygit2
 
 from commitguard.sources.model import FetcherCall, UpstreamEvidence
-from commitguard.upstream import mirror, nar
+from commitguard.upstream import export, mirror, nar
+from commitguard.upstream.binding import unbound
 from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators
 from commitguard.upstream.matching import fetcher_name, forge_url
 from commitguard.upstream.signing import SignatureOutcome, UpstreamVerifier
@@ -295,7 +296,7 @@ def _uncertainties(call: FetcherCall, tree: nar.TreeNar | None) -> list[str]:
     """Why the fetcher's output may differ from the tree's NAR even for an honest expression."""
     name = fetcher_name(call)
     args = call.args
-    archive_mode = name != "fetchgit" and not any(_truthy(args.get(a)) for a in _GIT_MODE_ARGS)
+    archive_mode = _archive_mode(call)
     reasons = []
     for arg in _ALTERING_ARGS:
         if _truthy(args.get(arg)) and not (arg == "fetchSubmodules" and tree is not None and not tree.gitlinks):
@@ -317,23 +318,46 @@ def _uncertainties(call: FetcherCall, tree: nar.TreeNar | None) -> list[str]:
     return reasons
 
 
+def _archive_mode(call: FetcherCall) -> bool:
+    return fetcher_name(call) != "fetchgit" and not any(_truthy(call.args.get(a)) for a in _GIT_MODE_ARGS)
+
+
+def _archive_hash(call: FetcherCall, repo: pygit2.Repository, target: _Target, tree: nar.TreeNar,
+                  algorithm: str) -> str | None:
+    """The NAR of the forge's archive, when it can differ from the tree's only by export-ignore."""
+    if not _archive_mode(call) or "export-ignore" not in tree.attributes or target.commit is None:
+        return None
+    try:
+        return export.archive_nar(repo, target.commit.id, target.tree_id, algorithm)
+    except (nar.NarError, pygit2.GitError, KeyError, ValueError, OSError):
+        return None
+
+
 def _with_binding(call: FetcherCall, repo: pygit2.Repository, target: _Target,
                   signature: UpstreamEvidence) -> UpstreamEvidence:
+    """The signature's answer, if the expression's hash is the NAR of the signed tree; ``hash-mismatch``
+    when it certainly is not; ``unbound`` (:mod:`commitguard.upstream.binding`) when that is not shown."""
     notes = [target.note] if target.note else []
     wanted = nar.parse_sri(call.hash)
+    why_unbound = None
     if call.hash is None:
-        notes.append("the expression gives no hash, so nothing binds it to this tree")
+        why_unbound = "the expression gives no hash, so nothing binds it to this tree"
     elif wanted is None:
-        notes.append(f"the expression's hash {call.hash} is not one that can be recomputed")
-    elif target.tree_id is not None:
+        why_unbound = f"the expression's hash {call.hash} is not one that can be recomputed"
+    elif target.tree_id is None:
+        why_unbound = f"{target.label} names no tree to hash"
+    else:
         algorithm, _ = wanted
         try:
             tree = nar.hash_git_tree(repo, target.tree_id, algorithm)
         except (nar.NarError, pygit2.GitError, KeyError, ValueError) as exc:
-            notes.append(f"the tree's NAR hash cannot be computed ({exc}), so the expression's hash is not checked")
+            why_unbound = f"the tree's NAR hash cannot be computed ({exc}), so the expression's hash is not checked"
         else:
             if tree.hash == call.hash:
                 notes.append("the expression's hash is the NAR hash of this tree")
+            elif _archive_hash(call, repo, target, tree, algorithm) == call.hash:
+                notes.append("the expression's hash is the NAR hash of the forge's archive of this tree "
+                             "(export-ignore paths left out, as git archive does)")
             else:
                 doubts = _uncertainties(call, tree)
                 mismatch = f"the expression pins {call.hash}, the NAR hash of {target.label}'s tree is {tree.hash}"
@@ -345,8 +369,8 @@ def _with_binding(call: FetcherCall, repo: pygit2.Repository, target: _Target,
                         evidence=signature.evidence,
                         key=signature.key,
                     )
-                notes.append(f"{mismatch}, but {'; '.join(doubts)}: no mismatch is claimed and the hash is not "
-                             "bound to the signature")
+                why_unbound = f"{mismatch} and {'; '.join(doubts)}: the fetched output may differ from the signed tree"
     reason = "; ".join([signature.reason, *notes])
-    return UpstreamEvidence(status=signature.status, reason=reason, evidence=signature.evidence,
-                            signer=signature.signer, key=signature.key)
+    signature = UpstreamEvidence(status=signature.status, reason=reason, evidence=signature.evidence,
+                                 signer=signature.signer, key=signature.key)
+    return unbound(signature, why_unbound) if why_unbound is not None else signature

@@ -12,20 +12,28 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pysequoia
 
 from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import KeyEntry, Keyring, Person, Upstream
-from commitguard.model import SignatureVerdict, Status
+from commitguard.model import SignatureInfo, SignatureVerdict, Status
 from commitguard.signatures.dispatch import SignatureVerifier
 from commitguard.signatures.openpgp import OpenPGPScheme
 from commitguard.signatures.ssh import SshScheme
 
 # Signatures cannot be larger than this; anything bigger is not one.
 MAX_SIGNATURE_BYTES = 1 << 20
+
+# A release file larger than this is never read into memory to check a
+# signature over it: OpenPGP signatures are checked streaming from the file;
+# an SSH signature, or an OpenPGP one only GnuPG's second opinion could
+# accept, over a larger file is reported as not checked (bad-signature).
+MAX_IN_MEMORY_PAYLOAD = 64 << 20
 
 # The per-commit statuses that say "a valid signature, but not one to accept".
 # The upstream vocabulary (SPEC) has no room for them, and none of them may
@@ -50,6 +58,45 @@ def upstream_keyring(keyring: Keyring, upstreams: list[Upstream]) -> Keyring:
     return Keyring(path=keyring.path, digest=digest, policy=keyring.policy, persons=persons, forges=keyring.forges)
 
 
+@dataclass(frozen=True)
+class PayloadFile:
+    """Signed data that stays in a file: a release tarball, a decompressed tar."""
+
+    path: Path
+    size: int
+
+
+class _StreamingOpenPGP(OpenPGPScheme):
+    """The OpenPGP scheme, reading a :class:`PayloadFile` from disk (Sequoia's ``file=``) instead of
+    holding it in memory; every judgement after the mathematics is the scheme's own."""
+
+    def _fast_path(self, sig, payload, candidates):
+        if not isinstance(payload, PayloadFile):
+            return super()._fast_path(sig, payload, candidates)
+        certs = [self._cert(c) for c in candidates]
+        try:
+            result = pysequoia.verify(file=os.fspath(payload.path), store=lambda _ids: certs, signature=sig)
+        except Exception:
+            return None
+        for valid in result.valid_sigs:
+            primary, signing = valid.certificate.upper(), valid.signing_key.upper()
+            for cand in candidates:
+                if cand.entry.openpgp.fingerprint == primary and cand.key_fingerprint == signing:  # type: ignore[union-attr]
+                    return cand, signing
+        return None
+
+    def _slow_path(self, signature, payload, sig, candidates, info, created):
+        if isinstance(payload, PayloadFile):
+            if payload.size > MAX_IN_MEMORY_PAYLOAD:
+                return SignatureVerdict(
+                    status=Status.BAD_SIGNATURE,
+                    reason=f"Sequoia's standard policy rejects this signature, and a file of {payload.size} bytes "
+                    f"is not read into memory for GnuPG's opinion (limit {MAX_IN_MEMORY_PAYLOAD} bytes)",
+                    signature=info, cacheable=False)
+            payload = payload.path.read_bytes()
+        return super()._slow_path(signature, payload, sig, candidates, info, created)
+
+
 class _NamespacedVerifier(SignatureVerifier):
     """SSH signatures are bound to a namespace: ``git`` for tags and commits,
     ``file`` for ``ssh-keygen -Y sign`` over a release file. A signature made
@@ -59,7 +106,26 @@ class _NamespacedVerifier(SignatureVerifier):
         super().__init__(keyring)
         if namespace != b"git":
             index = KeyIndex(keyring)
-            self.schemes = (SshScheme(keyring, index, namespace=namespace), OpenPGPScheme(keyring, index))
+            self.schemes = (SshScheme(keyring, index, namespace=namespace), _StreamingOpenPGP(keyring, index))
+
+    def verify_file(self, signature: bytes, payload: PayloadFile, when: datetime) -> SignatureVerdict:
+        """A detached signature over a file: OpenPGP streamed from disk, SSH read only up to the limit."""
+        for scheme in self.schemes:
+            if isinstance(scheme, _StreamingOpenPGP) and scheme.recognizes(signature):
+                try:
+                    return scheme.verify(signature, payload, when)  # type: ignore[arg-type]
+                except Exception as exc:  # as SignatureVerifier.verify: a crash is never "trusted"
+                    return SignatureVerdict(
+                        status=Status.MALFORMED,
+                        reason=f"openpgp signature could not be checked ({type(exc).__name__}: {exc})",
+                        signature=SignatureInfo(scheme.type), cacheable=False)
+        if payload.size > MAX_IN_MEMORY_PAYLOAD:
+            return SignatureVerdict(
+                status=Status.BAD_SIGNATURE,
+                reason=f"a non-OpenPGP signature over a file of {payload.size} bytes is not checked "
+                f"(limit {MAX_IN_MEMORY_PAYLOAD} bytes in memory)",
+                signature=SignatureInfo(None), cacheable=False)
+        return self.verify(signature, payload.path.read_bytes(), when)
 
 
 class UpstreamVerifier:
@@ -74,6 +140,15 @@ class UpstreamVerifier:
         if len(signature) > MAX_SIGNATURE_BYTES:
             return SignatureOutcome("bad-signature", f"a signature of {len(signature)} bytes is not a signature")
         verdict = self._verifier.verify(signature, payload, when)
+        if subject != "this commit":
+            verdict = dataclasses.replace(verdict, reason=verdict.reason.replace("this commit", subject))
+        return self.outcome(verdict)
+
+    def verify_file(self, signature: bytes, path: Path, when: datetime, *, subject: str) -> SignatureOutcome:
+        """As :meth:`verify`, over a file's bytes, which are never all held in memory (OpenPGP)."""
+        if len(signature) > MAX_SIGNATURE_BYTES:
+            return SignatureOutcome("bad-signature", f"a signature of {len(signature)} bytes is not a signature")
+        verdict = self._verifier.verify_file(signature, PayloadFile(Path(path), os.path.getsize(path)), when)
         if subject != "this commit":
             verdict = dataclasses.replace(verdict, reason=verdict.reason.replace("this commit", subject))
         return self.outcome(verdict)
