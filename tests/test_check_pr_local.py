@@ -45,7 +45,7 @@ KEYRING_FILE = ".commitguard/keyring/keyring.toml"
 
 def sc_maintainers(w: World):
     """alice's PR bumps hello and adds dave to its maintainers. carol maintains
-    hello at the base (handle ``carolgh``, her GitHub login ``CarolGH``); dave
+    hello at the base (handle ``carolgh``, declared in the keyring; her GitHub login is ``CarolGH``); dave
     only in the PR; mallory is not in the keyring. All three approve."""
     k = w.keys
     r = w.pr("maintainers")
@@ -203,11 +203,11 @@ def dump(data) -> str:
 
 # =========================================================================== who may approve
 
-def test_maintainer_at_base_approves_through_github_login(sc, world):
+def test_maintainer_at_base_approves_through_the_handle_the_keyring_declares(sc, world):
     o = sc("maintainers")
     data = ok_json(o.check, 0)
     assert data["rules"] == [{
-        "paths": ["pkgs/**"], "required": 1, "approved_by": ["carol"], "missing": 0, "stale": [],
+        "paths": ["pkgs/**"], "package": "pkgs/by-name/he/hello", "required": 1, "approved_by": ["carol"], "missing": 0, "stale": [],
         "files": [HELLO], "eligible": ["bob", "erin", "carol"], "excluded_authors": ["alice"], "unresolved": [],
     }], dump(data["rules"])
     assert data["uncovered"] == [] and data["changed_files"] == [HELLO]
@@ -237,13 +237,17 @@ def test_committer_role_approves_every_rule_and_non_approver_does_not_count(sc, 
     o = sc("committer")
     data = ok_json(o.check, 0)
     assert data["changed_files"] == ["README.md", HELLO, WORLD]
-    pkgs, md = data["rules"]
+    pkgs, world_rule, md = data["rules"]
     assert {k: v for k, v in pkgs.items() if k != "unresolved"} == {
-        "paths": ["pkgs/**"], "required": 1, "approved_by": ["bob"], "missing": 0, "stale": [],
-        "files": [HELLO, WORLD], "eligible": ["bob", "erin", "carol"], "excluded_authors": ["alice"],
+        "paths": ["pkgs/**"], "package": "pkgs/by-name/he/hello", "required": 1, "approved_by": ["bob"], "missing": 0,
+        "stale": [], "files": [HELLO], "eligible": ["bob", "erin", "carol"], "excluded_authors": ["alice"],
     }, dump(pkgs)
+    assert {k: v for k, v in world_rule.items() if k != "unresolved"} == {
+        "paths": ["pkgs/**"], "package": "pkgs/by-name/wo/world", "required": 1, "approved_by": ["bob"], "missing": 0,
+        "stale": [], "files": [WORLD], "eligible": ["bob", "erin"], "excluded_authors": ["alice"],
+    }, dump(world_rule)
     assert md == {
-        "paths": ["*.md"], "required": 1, "approved_by": ["bob"], "missing": 0, "stale": [],
+        "paths": ["*.md"], "package": None, "required": 1, "approved_by": ["bob"], "missing": 0, "stale": [],
         "files": ["README.md"], "eligible": ["bob", "erin"], "excluded_authors": ["alice"], "unresolved": [],
     }, dump(md)
     assert data["approvals"] == [valid(world, "bob", o.head), valid(world, "dave", o.head)]
@@ -252,7 +256,7 @@ def test_committer_role_approves_every_rule_and_non_approver_does_not_count(sc, 
 def test_unresolvable_maintainers_are_reported(sc):
     """world's maintainers: ``[ lib.maintainers.nobodyknows ] ++ lib.teams.gnome.members``."""
     data = sc("committer").check.json
-    unresolved = data["rules"][0]["unresolved"]
+    unresolved = data["rules"][1]["unresolved"]
     assert len(unresolved) == 1 and "nobodyknows" in unresolved[0], unresolved
     assert any("lib.teams.gnome.members" in w for w in data["warnings"]), data["warnings"]
 
@@ -319,7 +323,7 @@ def test_in_repo_keyring_is_read_from_the_base(sc, world):
     [commit] = data["commits"]
     assert (commit["id"], commit["status"], commit["signer"]) == (o.head, "trusted", "alice")
     assert data["rules"] == [{
-        "paths": ["**"], "required": 1, "approved_by": [], "missing": 1, "stale": [],
+        "paths": ["**"], "package": None, "required": 1, "approved_by": [], "missing": 1, "stale": [],
         "files": [KEYRING_FILE, HELLO], "eligible": ["bob"], "excluded_authors": [], "unresolved": [],
     }], dump(data["rules"])
     alice, mallory = data["approvals"]

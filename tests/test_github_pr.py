@@ -53,6 +53,9 @@ class FakeGitHub:
         self.posted: list[dict] = []
         self.requests: list[tuple[str, str]] = []
         self.endless_files = False  # a hostile server: every page of files names a next page
+        self.pr_commits: dict[int, list[str]] = {}  # what GET .../pulls/N/commits lists
+        self.commit_logins: dict[str, tuple[str | None, str | None]] = {}  # sha -> (author, committer) accounts
+        self.unknown_commits: set[str] = set()  # commits GET .../commits/SHA does not know (never pushed)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -112,9 +115,13 @@ class FakeGitHub:
         }
         self.reviews.setdefault(number, [])
         self.files[number] = list(files)
+        self.pr_commits[number] = [head]
+        self.commit_logins.setdefault(head, (author, author))
 
     def push(self, number: int, head: str, files: list[str] | None = None) -> None:
         self.pulls[number]["head"]["sha"] = head
+        self.pr_commits[number].append(head)
+        self.commit_logins.setdefault(head, (self.pulls[number]["user"]["login"],) * 2)
         if files is not None:
             self.files[number] = list(files)
             self.pulls[number]["changed_files"] = len(files)
@@ -132,6 +139,20 @@ class FakeGitHub:
         }
         self.reviews[number].append(review)
         return review
+
+    def commit_json(self, sha: str) -> dict:
+        """A commit as GitHub's REST API shows it: the accounts it attributes it to, or null."""
+        author, committer = self.commit_logins.get(sha, (None, None))
+        person = {"name": "Someone", "email": "someone@example.net", "date": "2025-01-01T00:00:00Z"}
+        return {
+            "sha": sha, "node_id": f"C_{sha[:8]}", "url": f"{self.base_url}/repos/{self.slug}/commits/{sha}",
+            "html_url": f"https://github.com/{self.slug}/commit/{sha}",
+            "commit": {"author": person, "committer": person, "message": "m",
+                       "tree": {"sha": "0" * 40, "url": "t"}, "comment_count": 0},
+            "author": self.user(author) if author else None,
+            "committer": self.user(committer) if committer else None,
+            "parents": [],
+        }
 
     # -- routes ------------------------------------------------------------
     def next_link(self, raw_path: str) -> str | None:
@@ -151,12 +172,20 @@ class FakeGitHub:
                     return 200, self.pulls[number]
                 if parts[1:] == ["reviews"]:
                     return 200, self.reviews[number]
+                if parts[1:] == ["commits"]:
+                    return 200, [self.commit_json(sha) for sha in self.pr_commits[number]]
                 if parts[1:] == ["files"]:
                     return 200, [{"sha": "0" * 40, "filename": f, "status": "modified", "additions": 1,
                                   "deletions": 1, "changes": 2, "blob_url": "b", "raw_url": "r",
                                   "contents_url": "c", "patch": "@@ -1 +1 @@"} for f in self.files[number]]
         if path.startswith("/users/"):
             return 200, self.user(path[len("/users/"):])
+        commits = f"/repos/{self.slug}/commits/"
+        if path.startswith(commits):
+            sha = path[len(commits):]
+            if len(sha) == 40 and sha not in self.unknown_commits:
+                return 200, self.commit_json(sha)
+            return 422, {"message": f"No commit found for SHA: {sha}", "status": "422"}
         return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
 
     def post(self, path: str, data: dict, login: str | None):
