@@ -195,13 +195,14 @@ def annotate(fx: Fixture, repo: GitRepo, *paths: str, fmt: str = "json", keyring
 
 
 def pin(fx: Fixture, repo: GitRepo, *packages: str, lock: Path, check: bool = False, keyring: Path | None = None,
-        extra: tuple[str, ...] = ()) -> CliResult:
+        trust_root: str | None = "c0", extra: tuple[str, ...] = ()) -> CliResult:
+    """``pin`` (or ``pin --check``) with ``--trust-root`` the fixture's commit of that name (None: no option)."""
     args = ["pin", *packages, "--repo", repo.path, "--keyring", keyring or fx.keyring, "--lock", lock,
             "--repository", REPOSITORY, "--format", "json", "--no-cache"]
     if check:
         args.append("--check")
-    else:
-        args += ["--trust-root", fx.ids["c0"]]
+    if trust_root is not None:
+        args += ["--trust-root", fx.ids.get(trust_root, trust_root)]
     return fx.cli(*args, *extra)
 
 
@@ -559,8 +560,12 @@ def test_check_catches_a_force_push_that_drops_the_locked_revision(fx, tmp_path)
     repo = fx.copy("force-push")
     lock = tmp_path / "fp.lock"
     assert pin(fx, repo, "good", lock=lock).code == 0
-    repo.git("checkout", "-q", "side")  # the lock names its branch: what is checked out does not matter
-    ok = pin(fx, repo, lock=lock, check=True)
+    repo.git("checkout", "-q", "side")
+    other = pin(fx, repo, lock=lock, check=True)  # the lock's branch is compared, never followed on its word
+    assert other.code == 1, other.describe()
+    assert other.json["errors"][0] == ("the lock was written for branch main, this check follows side: "
+                                       "pass --branch main to check the lock against that branch"), other.describe()
+    ok = pin(fx, repo, lock=lock, check=True, extra=("--branch", "main"))
     assert ok.code == 0, ok.describe()
     assert ok.json["packages"]["good"]["chain_changed"] is False
     repo.git("checkout", "-q", "main")
