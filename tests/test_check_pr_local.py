@@ -211,6 +211,17 @@ def sc_identities(w: World):
     return SimpleNamespace(c1=c1, c2=c2, c3=c3, check=w.cli(check_job(r, w.base, c3, w.keyring)))
 
 
+def sc_revoked_signer(w: World):
+    """bob signs a commit of alice's PR with his revoked key: the commit is
+    untrusted, and bob still wrote it. He approves."""
+    k = w.keys
+    r = w.pr("revoked-signer")
+    r.commit("hello: 2.12.2", {HELLO: hello_nix("2.12.2")}, signer=k.ssh["alice"])
+    head = r.commit("hello: 2.12.3", {HELLO: hello_nix("2.12.3")}, signer=k.ssh["bob_revoked"])
+    hand_approval(r, k.ssh["bob"], head, w.base)
+    return SimpleNamespace(head=head, check=w.cli(check_job(r, w.base, head, w.keyring)))
+
+
 OTHER = "pkgs/by-name/ot/other/package.nix"
 MAINTAINERS_ONLY = rule_toml(["pkgs/**"], ["maintainers"])
 
@@ -397,6 +408,15 @@ def test_noreply_committer_and_co_author_identities_are_authors(sc, world):
     assert (rule["approved_by"], rule["missing"]) == ([], 1), dump(rule)
     assert rule["excluded_authors"] == ["bob", "carol", "erin"] and rule["eligible"] == ["alice"], dump(rule)
     assert sorted(a["person"] for a in data["approvals"] if a["status"] == "valid") == ["bob", "carol", "erin"]
+
+
+def test_signer_of_an_untrusted_commit_is_still_an_author(sc):
+    o = sc("revoked_signer")
+    data = ok_json(o.check, 1)
+    assert [(c["status"], c["signer"]) for c in data["commits"] if c["id"] == o.head] == [("revoked-key", "bob")]
+    assert data["authorship"]["bob"] == [f"signed {o.head[:12]}"], dump(data["authorship"])
+    [rule] = data["rules"]
+    assert (rule["approved_by"], rule["excluded_authors"], rule["missing"]) == ([], ["alice", "bob"], 1), dump(rule)
 
 
 # =========================================================================== maintainers: per package
