@@ -14,7 +14,12 @@ The lock records the revision and, per package, a digest of its chain
 ``--check`` re-judges the locked revision under today's keyring: a locked
 revision that the branch no longer contains is a rollback (a force-push
 dropped it, or the branch was moved back), an untrusted chain fails, and a
-changed digest is reported.
+changed digest is reported. The lock only records: the trust root and the
+branch come from the keyring and the command line, never from the lock, which
+anyone able to edit it could otherwise use to hide history.
+
+Chains are built by :mod:`commitguard.chain`, as ``annotate`` builds them, so
+the two commands agree on every package, trust root included.
 """
 
 from __future__ import annotations
