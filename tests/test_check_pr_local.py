@@ -237,11 +237,16 @@ def sc_two_packages(w: World):
                                            OTHER: hello_nix("1.1", "dave").replace('"hello"', '"other"')},
                     signer=k.ssh["alice"])
     keyring = w.keyring_with("maintainers-only", MAINTAINERS_ONLY)
+    rendered = {}
+    for fmt in ("text", "markdown", "sarif"):
+        job = check_job(r, base, head, keyring)
+        job.args[job.args.index("json")] = fmt
+        rendered[fmt] = w.cli(job)
     hand_approval(r, k.ssh["carol"], head, base)
     only_carol = w.cli(check_job(r, base, head, keyring))
     hand_approval(r, k.ssh["dave"], head, base)
     both = w.cli(check_job(r, base, head, keyring))
-    return SimpleNamespace(base=base, head=head, only_carol=only_carol, both=both)
+    return SimpleNamespace(base=base, head=head, only_carol=only_carol, both=both, rendered=rendered)
 
 
 def sc_handle_namespaces(w: World):
@@ -437,6 +442,23 @@ def test_every_package_with_its_own_maintainer_approves(sc):
     data = ok_json(o.both, 0)
     assert [(r["package"], r["approved_by"], r["missing"]) for r in data["rules"]] == [
         ("pkgs/by-name/he/hello", ["carol"], 0), ("pkgs/by-name/ot/other", ["dave"], 0)], dump(data["rules"])
+
+
+def test_each_package_is_named_where_people_read_the_report(sc):
+    """Before any approval both packages lack one: every format names which package, and
+    code scanning gets one finding per package (distinct fingerprints)."""
+    rendered = sc("two_packages").rendered
+    assert rendered["text"].code == 1 and rendered["markdown"].code == 1 and rendered["sarif"].code == 1
+    assert "pkgs/** (pkgs/by-name/he/hello)" in rendered["text"].stdout, rendered["text"].stdout
+    assert "pkgs/** (pkgs/by-name/ot/other)" in rendered["text"].stdout, rendered["text"].stdout
+    md = rendered["markdown"].stdout
+    assert "#### ❌ `pkgs/**` (package `pkgs/by-name/he/hello`): 0 of 1 signed approval" in md, md
+    assert "#### ❌ `pkgs/**` (package `pkgs/by-name/ot/other`): 0 of 1 signed approval" in md, md
+    results = [r for r in json.loads(rendered["sarif"].stdout)["runs"][0]["results"] if r["ruleId"] == "missing-approval"]
+    assert sorted(r["properties"]["package"] for r in results) == ["pkgs/by-name/he/hello", "pkgs/by-name/ot/other"]
+    assert len({r["partialFingerprints"]["commitguard/v1"] for r in results}) == 2
+    assert all(r["message"]["text"].startswith("0 of 1 signed approval(s) for pkgs/** (package pkgs/by-name/")
+               for r in results), results
 
 
 def test_github_login_equal_to_a_handle_gains_nothing(sc):

@@ -283,8 +283,9 @@ def annotations(report: CheckReport, touched: dict[str, tuple[str, ...]]) -> lis
         who = ", ".join(rule.eligible) or "nobody in the keyring"
         stale = f"; stale (approved an earlier head): {', '.join(rule.stale)}" if rule.stale else ""
         excluded = f"; not counted as authors: {', '.join(rule.excluded_authors)}" if rule.excluded_authors else ""
+        package = f" (package {rule.package})" if rule.package else ""
         lines.append(_annotation(
-            f"{', '.join(rule.paths)}: {len(rule.approved_by)} of {rule.required} signed approval(s); "
+            f"{', '.join(rule.paths)}{package}: {len(rule.approved_by)} of {rule.required} signed approval(s); "
             f"may approve: {who}{stale}{excluded}",
             rule.files[0] if rule.files else None, "missing approval"))
     for path in report.uncovered:
