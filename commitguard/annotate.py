@@ -6,7 +6,9 @@ directory, minus any deeper directory that holds a package of its own. Its
 chain is, in history order:
 
 * ``upstream``: who signed the release the expression fetches (``sources``);
-* ``commit``: every commit since the trust root that changed those files,
+* ``commit``: the trust root, when the package was already there (it vouches
+  for the files as they were; see :mod:`commitguard.chain`), and every commit
+  since that changed those files,
   with the signer and status ``verify`` gives it; a package directory that
   was moved keeps the commits made under its old name (renames are followed
   backwards from the commit that moved it);
@@ -29,8 +31,6 @@ verification through the verdict cache.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -42,6 +42,7 @@ import pygit2
 from commitguard.approvals.notes import GitNotesStore
 from commitguard.approvals.statement import EnvelopeError, parse_envelope, parse_statement
 from commitguard.approvals.verify import ApprovalStatus, ApprovalVerdict, ApprovalVerifier, ReviewContext
+from commitguard.chain import Chain, ChainLink, build_chain, chain_commits
 from commitguard.errors import CommitguardError, KeyringError, RepositoryError
 from commitguard.history import open_repository, resolve_commit, select_commits
 from commitguard.history_index import HistoryIndex, TreeReader, decode_path, split_entry
@@ -377,127 +378,6 @@ class Approvals:
         return sorted({link.person for link in self.audits.get(commit_id, ())})
 
 
-# --------------------------------------------------------------------------- chains
-
-
-@dataclass(frozen=True)
-class ChainLink:
-    role: str  # upstream | commit | approval | merge
-    commit: str | None = None
-    signer: str | None = None
-    status: str | None = None
-    trusted: bool = True
-    reason: str = ""
-    kind: str | None = None  # approvals: audit | review
-    base: str | None = None  # approvals: the base they name
-    audited_by: tuple[str, ...] = ()
-    merged: tuple[str, ...] = ()  # merges: the package's commits they brought in
-    summary: str = ""
-
-    def to_json(self) -> dict:
-        out: dict = {"role": self.role}
-        if self.role != "upstream":
-            out["commit"] = self.commit
-        out["signer"] = self.signer
-        if self.status is not None:
-            out["status"] = self.status
-        out["trusted"] = self.trusted
-        if self.role == "approval":
-            out["kind"] = self.kind
-            out["base"] = self.base
-        if self.role in ("commit", "merge"):
-            out["audited_by"] = list(self.audited_by)
-        if self.role == "merge":
-            out["merged"] = list(self.merged)
-        if self.reason:
-            out["reason"] = self.reason
-        return out
-
-    def digest_item(self) -> list:
-        return [self.role, self.commit, self.signer, self.kind or self.status]
-
-
-@dataclass(frozen=True)
-class Chain:
-    """The history part of a package's chain (everything but upstream)."""
-
-    links: tuple[ChainLink, ...]
-    blockers: tuple[str, ...]  # commits (or merges) neither trusted nor audited
-    last_change: str | None
-
-    @property
-    def trusted(self) -> bool:
-        return not self.blockers
-
-    @property
-    def digest(self) -> str:
-        """Names every signer and status of the chain, independent of how the history was walked."""
-        items = sorted(json.dumps(link.digest_item()) for link in self.links)
-        return "sha256:" + hashlib.sha256("\n".join(items).encode()).hexdigest()
-
-
-def build_chain(history: History, trail: Trail, verdicts: dict[str, CommitVerdict], approvals: Approvals) -> Chain:
-    commits = list(reversed(trail.commits))  # oldest first
-    order = {c: i for i, c in enumerate(commits)}
-    later: dict[int, list[ChainLink]] = {}
-    blockers: list[str] = []
-    brought: dict[str, list[str]] = {}
-    reviews: dict[tuple[str, str, str], list[str]] = {}
-    for commit_id in commits:
-        entry = history.entry.get(commit_id, commit_id)
-        if entry != commit_id:
-            brought.setdefault(entry, []).append(commit_id)
-        for link in approvals.covering.get(commit_id, ()):
-            if link.kind == "review":
-                reviews.setdefault((link.head, link.base, link.person), []).append(commit_id)
-    for (head, base, person), covered in reviews.items():
-        anchor = max(order[c] for c in covered)
-        later.setdefault(anchor, []).append(
-            ChainLink("approval", head, person, trusted=True, kind="review", base=base)
-        )
-    for merge, covered in brought.items():
-        verdict = verdicts[merge]
-        audited = tuple(approvals.audited_by(merge))
-        ok = verdict.trusted or bool(audited)
-        if not ok:
-            blockers.append(merge)
-        anchor = max(order[c] for c in covered)
-        later.setdefault(anchor, []).append(ChainLink(
-            "merge", merge, verdict.signer, verdict.status.value, ok, "" if verdict.trusted else verdict.reason,
-            audited_by=audited, merged=tuple(covered), summary=verdict.summary,
-        ))
-    links: list[ChainLink] = []
-    for i, commit_id in enumerate(commits):
-        verdict = verdicts[commit_id]
-        audits = approvals.audits.get(commit_id, [])
-        audited = tuple(approvals.audited_by(commit_id))
-        ok = verdict.trusted or bool(audited)
-        if not ok:
-            blockers.append(commit_id)
-        links.append(ChainLink(
-            "commit", commit_id, verdict.signer, verdict.status.value, ok, "" if verdict.trusted else verdict.reason,
-            audited_by=audited, summary=verdict.summary,
-        ))
-        seen = set()
-        for link in audits:
-            if link.person not in seen:
-                seen.add(link.person)
-                links.append(ChainLink("approval", commit_id, link.person, trusted=True, kind="audit", base=link.base))
-        links.extend(later.get(i, ()))
-    last = trail.commits[0] if trail.commits else None
-    return Chain(tuple(links), tuple(dict.fromkeys(blockers)), last)
-
-
-def chain_commits(history: History, trails: dict[str, Trail]) -> set[str]:
-    """Every commit a set of chains needs a verdict for: the commits and the merges that brought them."""
-    wanted: set[str] = set()
-    for trail in trails.values():
-        for commit_id in trail.commits:
-            wanted.add(commit_id)
-            wanted.add(history.entry.get(commit_id, commit_id))
-    return wanted
-
-
 # --------------------------------------------------------------------------- annotate
 
 
@@ -616,6 +496,8 @@ def annotate(repo_path: str, keyring: Keyring | None, options: AnnotateOptions) 
         link = ChainLink("upstream", None, upstream.signer, upstream.status, sources.trusted,
                          "" if sources.trusted else upstream.reason)
         notes = list(sources.package.notes)
+        if chain.missing:
+            notes.append(chain.missing)
         for commit_id in trail.commits:
             for rejected in approvals.rejected.get(commit_id, ()):
                 who = rejected.person or rejected.key or "unknown key"

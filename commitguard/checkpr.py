@@ -8,6 +8,7 @@ files, and a change must never vouch for itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
@@ -18,6 +19,7 @@ from commitguard.approvals.interface import ApprovalStore, RawApproval
 from commitguard.approvals.notes import GitNotesStore
 from commitguard.approvals.statement import EnvelopeError, parse_envelope, parse_statement
 from commitguard.approvals.verify import ApprovalStatus, ApprovalVerdict, ApprovalVerifier, ReviewContext
+from commitguard.authorship import IdentityMap, change_authors
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.history import resolve_commit, select_commits
 from commitguard.keyring.model import Keyring
@@ -53,6 +55,7 @@ class CheckReport:
     authors: tuple[str, ...]
     keyring_source: str
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    authorship: dict[str, tuple[str, ...]] = field(default_factory=dict)  # author -> how they wrote the change
 
     @property
     def commits_ok(self) -> bool:
@@ -77,6 +80,7 @@ class CheckReport:
             "uncovered": list(self.uncovered),
             "approvals": [a.to_json() for a in self.approvals],
             "authors": list(self.authors),
+            "authorship": {person: list(how) for person, how in sorted(self.authorship.items())},
             "warnings": list(self.warnings),
         }
 
@@ -184,11 +188,13 @@ def check_pull_request(
     stores: list[ApprovalStore] | None = None,
     extra_approvals: list[RawApproval] | None = None,
     options: VerifyOptions | None = None,
-    author_person: str | None = None,
+    forge_logins: Sequence[tuple[str, str]] = (),
     now: datetime | None = None,
 ) -> CheckReport:
     """Judge a pull request. ``keyring=None`` reads the keyring kept in the
-    repository at the base commit."""
+    repository at the base commit. ``forge_logins`` are (login, how) pairs the
+    forge attributes the pull request and its commits to: their persons are
+    authors too (see :mod:`commitguard.authorship`)."""
     base = str(resolve_commit(repo, pr.base, "base"))
     head = str(resolve_commit(repo, pr.head, "head"))
     pr = PullRequest(base, head, pr.repository, pr.number, pr.author_login, pr.title)
@@ -209,9 +215,11 @@ def check_pull_request(
     commits = verify_commit_ids(repo, keyring, selection.ids, options)
     files = changed_files(repo, base, head)
 
-    authors = {c.signer for c in commits if c.signer}
-    if author_person:
-        authors.add(author_person)
+    wrote = change_authors(repo, keyring, commits, forge_logins)
+    if pr.author_login:
+        for person in IdentityMap(keyring).login(pr.author_login):
+            wrote.add(person, f"GitHub login {pr.author_login} (opened the pull request)")
+    authors = wrote.persons
     context = ReviewContext(
         repository=pr.repository, base=base, head=head, head_tree=str(repo[head].tree_id), pull_request=pr.number
     )
@@ -247,4 +255,5 @@ def check_pull_request(
         authors=tuple(sorted(authors)),
         keyring_source=source,
         warnings=tuple(warnings),
+        authorship={person: tuple(how) for person, how in wrote.evidence.items()},
     )

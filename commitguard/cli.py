@@ -312,7 +312,7 @@ def pin(
     repo: str = RepoOpt,
     keyring: Optional[str] = KeyringOpt,
     format: str = FormatOpt,
-    branch: Optional[str] = typer.Option(None, "--branch", help="Branch to pin (default: HEAD; with --check, the lock's)."),
+    branch: Optional[str] = typer.Option(None, "--branch", help="Branch to pin or check against (default: the checked-out branch; --check fails when the lock names another)."),
     lock: str = typer.Option("commitguard.lock", "--lock", help="Lock file to write, or to check."),
     check: bool = typer.Option(False, "--check", help="Check an existing lock instead of writing one."),
     trust_root: Optional[str] = typer.Option(None, "--trust-root", help="Commit whose ancestors are not checked."),

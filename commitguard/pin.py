@@ -14,7 +14,12 @@ The lock records the revision and, per package, a digest of its chain
 ``--check`` re-judges the locked revision under today's keyring: a locked
 revision that the branch no longer contains is a rollback (a force-push
 dropped it, or the branch was moved back), an untrusted chain fails, and a
-changed digest is reported.
+changed digest is reported. The lock only records: the trust root and the
+branch come from the keyring and the command line, never from the lock, which
+anyone able to edit it could otherwise use to hide history.
+
+Chains are built by :mod:`commitguard.chain`, as ``annotate`` builds them, so
+the two commands agree on every package, trust root included.
 """
 
 from __future__ import annotations
@@ -231,10 +236,17 @@ class _Evaluation:
         """The oldest mainline position from which an untrusted commit is part of history."""
         return max(self.history.entry_index(b) for chain in self.chains.values() for b in chain.blockers)
 
+    @property
+    def missing(self) -> list[str]:
+        """Packages without any history since the trust root: no older revision has more of it."""
+        return [name for name, chain in self.chains.items() if chain.missing]
+
     def reason(self, name: str) -> str:
         chain = self.chains[name]
         if chain.trusted:
             return ""
+        if chain.missing:
+            return chain.missing
         described = []
         by_commit = {link.commit: link for link in chain.links if link.role in ("commit", "merge")}
         for blocker in chain.blockers[:MAX_REASONS]:
@@ -243,9 +255,9 @@ class _Evaluation:
         more = len(chain.blockers) - MAX_REASONS
         return "; ".join(described) + (f"; and {more} more" if more > 0 else "")
 
-    def pinned(self, name: str, trust_root: str | None, locked_digest: str | None = None) -> PinnedPackage:
+    def pinned(self, name: str, locked_digest: str | None = None) -> PinnedPackage:
         chain = self.chains[name]
-        return PinnedPackage(name, self.expressions[name], chain.last_change or trust_root, chain.trusted,
+        return PinnedPackage(name, self.expressions[name], chain.last_change, chain.trusted,
                              chain.digest, self.reason(name), locked_digest)
 
 
@@ -278,6 +290,9 @@ def pin(repo_path: str, keyring: Keyring | None, packages: list[str], options: P
         current, position = first, 0
         warnings = list(first.warnings)
         while not current.trusted:
+            if current.missing:
+                position = len(mainline)  # nothing older has the history this revision lacks
+                break
             position += current.boundary() + 1
             located = None
             while position < len(mainline):
@@ -287,21 +302,23 @@ def pin(repo_path: str, keyring: Keyring | None, packages: list[str], options: P
                     break
                 position += 1
             if position >= len(mainline) or located is None:
-                packages_out = {name: PinnedPackage(name, expressions[name], None, False, None, first.reason(name)
-                                                    or "no revision holds all the packages with trusted history")
-                                for name in expressions}
-                return PinReport("pin", None, branch, tip, trust_root, packages_out, options.lock,
-                                 errors=(f"no revision of {branch} since the trust root has a fully trusted history "
-                                         "for these packages",),
-                                 warnings=tuple(dict.fromkeys(warnings + judge.warnings)))
+                break
             current = _Evaluation(repo, judge, index, mainline[position], trust_root,
                                   {name: located[name] for name in expressions}, repository, jobs,
                                   first.approval_keyring)
             warnings.extend(current.warnings)
+        if not current.trusted:
+            packages_out = {name: PinnedPackage(name, expressions[name], None, False, None, first.reason(name)
+                                                or "no revision holds all the packages with trusted history")
+                            for name in expressions}
+            return PinReport("pin", None, branch, tip, trust_root, packages_out, options.lock,
+                             errors=(f"no revision of {branch} since the trust root has a fully trusted history "
+                                     "for these packages",),
+                             warnings=tuple(dict.fromkeys(warnings + judge.warnings)))
     finally:
         index.close()
     rev = current.history.tip
-    pinned = {name: current.pinned(name, trust_root) for name in expressions}
+    pinned = {name: current.pinned(name) for name in expressions}
     report = PinReport("pin", rev, branch, tip, trust_root, pinned, options.lock,
                        warnings=tuple(dict.fromkeys(warnings + judge.warnings)))
     write_lock(options.lock, report.lock_json())
@@ -309,11 +326,18 @@ def pin(repo_path: str, keyring: Keyring | None, packages: list[str], options: P
 
 
 def check_lock(repo_path: str, keyring: Keyring | None, packages: list[str], options: PinOptions) -> PinReport:
-    """Re-judge a lock: still on the branch, still trusted, and what changed."""
+    """Re-judge a lock: still on the branch, still trusted, and what changed.
+
+    The lock only records. The trust root and the branch come from the
+    keyring and the command line, as for ``pin``; what the lock says about
+    them is compared, never used: an edited lock naming a later trust root
+    would hide every commit before it, and one naming another branch would
+    accept a revision the followed branch never had.
+    """
     lock = read_lock(options.lock)
     repo = open_repository(repo_path)
     repository, jobs = options.repository, options.jobs or default_jobs()
-    branch = options.branch or lock.get("branch") or "HEAD"
+    branch = options.branch or _checked_out_branch(repo)
     tip = str(resolve_commit(repo, branch, "branch"))
     rev = lock["rev"]
     wanted = dict(lock["packages"])
@@ -322,16 +346,30 @@ def check_lock(repo_path: str, keyring: Keyring | None, packages: list[str], opt
         if unknown:
             raise CommitguardError(f"not in the lock: {', '.join(unknown)}", path=options.lock, field="packages")
         wanted = {name: wanted[name] for name in packages}
+    trust_root = resolve_trust_root(repo, keyring, options.trust_root)
+    errors: list[str] = []
+    warnings: list[str] = []
+    recorded_branch = lock.get("branch")
+    if recorded_branch is not None and recorded_branch != branch:
+        errors.append(f"the lock was written for branch {recorded_branch}, this check follows {branch}: "
+                      f"pass --branch {recorded_branch} to check the lock against that branch")
+    recorded_root = lock.get("trust_root")
+    if recorded_root != trust_root:
+        source = "--trust-root" if options.trust_root else "the keyring's policy.trust_root"
+        now = f"from trust root {trust_root} ({source})" if trust_root else "down to the first commit (no trust root)"
+        warnings.append(f"the lock records trust root {recorded_root or 'none'}; checked {now}")
     locked = {name: PinnedPackage(name, entry["path"], entry.get("last_change"), False, entry.get("chain_digest"),
                                   "not checked: the locked revision is not on the branch")
               for name, entry in wanted.items()}
     rollback = _rollback(repo, rev, tip, branch)
-    trust_root_arg = options.trust_root or lock.get("trust_root")
     if rollback:
-        return PinReport("check", rev, branch, tip, trust_root_arg, locked, options.lock, errors=(rollback,))
-    trust_root = resolve_trust_root(repo, keyring, trust_root_arg)
-    missing = {name: entry["path"] for name, entry in wanted.items() if expression_at(repo, rev, package_prefix(entry["path"])) is None}
-    present = {name: entry["path"] for name, entry in wanted.items() if name not in missing}
+        return PinReport("check", rev, branch, tip, trust_root, locked, options.lock, errors=(*errors, rollback),
+                         warnings=tuple(warnings))
+    misplaced = {name: reason for name, entry in wanted.items()
+                 if (reason := _misplaced(repo, rev, name, entry["path"]))}
+    missing = {name: entry["path"] for name, entry in wanted.items()
+               if name not in misplaced and expression_at(repo, rev, package_prefix(entry["path"])) is None}
+    present = {name: entry["path"] for name, entry in wanted.items() if name not in missing and name not in misplaced}
     judge = _judge(repo, keyring, trust_root, options)
     index = HistoryIndex(options.cache_dir)
     try:
@@ -339,19 +377,30 @@ def check_lock(repo_path: str, keyring: Keyring | None, packages: list[str], opt
     finally:
         index.close()
     results: dict[str, PinnedPackage] = {}
-    warnings = list(evaluation.warnings)
+    warnings.extend(evaluation.warnings)
     for name, entry in wanted.items():
-        if name in missing:
-            results[name] = PinnedPackage(name, entry["path"], entry.get("last_change"), False, None,
-                                          f"{entry['path']} is not in the locked revision", entry.get("chain_digest"))
+        if name in missing or name in misplaced:
+            reason = misplaced.get(name) or f"{entry['path']} is not in the locked revision"
+            results[name] = PinnedPackage(name, entry["path"], entry.get("last_change"), False, None, reason,
+                                          entry.get("chain_digest"))
             continue
-        result = evaluation.pinned(name, trust_root, entry.get("chain_digest"))
+        result = evaluation.pinned(name, entry.get("chain_digest"))
         results[name] = result
         if result.chain_changed:
             warnings.append(f"{name}: its chain changed since the lock was written "
                             f"({entry.get('chain_digest') or 'none'} -> {result.chain_digest})")
-    return PinReport("check", rev, branch, tip, trust_root, results, options.lock,
+    return PinReport("check", rev, branch, tip, trust_root, results, options.lock, errors=tuple(errors),
                      warnings=tuple(dict.fromkeys(warnings + judge.warnings)))
+
+
+def _misplaced(repo: pygit2.Repository, rev: str, name: str, path: str) -> str | None:
+    """A lock naming a by-name package must check that package's expression, not another path."""
+    if "/" in name or not name:
+        return None
+    by_name = expression_at(repo, rev, f"{BY_NAME}/{name[:2].lower()}/{name}")
+    if by_name is None or by_name == path:
+        return None
+    return f"the lock checks {path} for {name}, whose expression in the locked revision is {by_name}"
 
 
 def _checked_out_branch(repo: pygit2.Repository) -> str:

@@ -195,13 +195,14 @@ def annotate(fx: Fixture, repo: GitRepo, *paths: str, fmt: str = "json", keyring
 
 
 def pin(fx: Fixture, repo: GitRepo, *packages: str, lock: Path, check: bool = False, keyring: Path | None = None,
-        extra: tuple[str, ...] = ()) -> CliResult:
+        trust_root: str | None = "c0", extra: tuple[str, ...] = ()) -> CliResult:
+    """``pin`` (or ``pin --check``) with ``--trust-root`` the fixture's commit of that name (None: no option)."""
     args = ["pin", *packages, "--repo", repo.path, "--keyring", keyring or fx.keyring, "--lock", lock,
             "--repository", REPOSITORY, "--format", "json", "--no-cache"]
     if check:
         args.append("--check")
-    else:
-        args += ["--trust-root", fx.ids["c0"]]
+    if trust_root is not None:
+        args += ["--trust-root", fx.ids.get(trust_root, trust_root)]
     return fx.cli(*args, *extra)
 
 
@@ -559,8 +560,12 @@ def test_check_catches_a_force_push_that_drops_the_locked_revision(fx, tmp_path)
     repo = fx.copy("force-push")
     lock = tmp_path / "fp.lock"
     assert pin(fx, repo, "good", lock=lock).code == 0
-    repo.git("checkout", "-q", "side")  # the lock names its branch: what is checked out does not matter
-    ok = pin(fx, repo, lock=lock, check=True)
+    repo.git("checkout", "-q", "side")
+    other = pin(fx, repo, lock=lock, check=True)  # the lock's branch is compared, never followed on its word
+    assert other.code == 1, other.describe()
+    assert other.json["errors"][0] == ("the lock was written for branch main, this check follows side: "
+                                       "pass --branch main to check the lock against that branch"), other.describe()
+    ok = pin(fx, repo, lock=lock, check=True, extra=("--branch", "main"))
     assert ok.code == 0, ok.describe()
     assert ok.json["packages"]["good"]["chain_changed"] is False
     repo.git("checkout", "-q", "main")
@@ -621,3 +626,58 @@ def test_pin_text_output(fx, tmp_path):
                  "--trust-root", fx.ids["c0"], "--no-cache")
     assert res.code == 0, res.describe()
     assert f"pinned {fx.ids['c7']}" in res.stdout and f"lock written to {lock}" in res.stdout
+
+
+# --------------------------------------------------------------------------- pin --check: the lock only records
+
+
+def _lock(path: Path, fx: Fixture, rev: str, packages: dict[str, str], **extra) -> Path:
+    """A lock written by hand, as someone editing it would."""
+    data = {"ok": True, "rev": fx.ids.get(rev, rev), "branch": "main",
+            "packages": {name: {"path": p, "last_change": None, "trusted": True, "chain_digest": None}
+                         for name, p in packages.items()}}
+    data.update(extra)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_check_ignores_a_trust_root_the_lock_names_for_itself(fx, tmp_path):
+    """The keyring's trust root is c0; the lock is edited to name c5 as both its
+    revision and its trust root, which would hide mallory's c4 to patched."""
+    keyring = tmp_path / "keyring"
+    keyring.mkdir()
+    (keyring / "keyring.toml").write_text(
+        keyring_text(fx.keys).replace("version = 1\n", f'version = 1\n\n[policy]\ntrust_root = "{fx.ids["c0"]}"\n', 1))
+    lock = _lock(tmp_path / "edited.lock", fx, "c5", {"patched": PATCHED}, trust_root=fx.ids["c5"])
+    res = pin(fx, fx.repo, lock=lock, check=True, keyring=keyring, trust_root=None)
+    assert res.code == 1, res.describe()
+    data = res.json
+    assert (data["ok"], data["rev"], data["trust_root"]) == (False, fx.ids["c5"], fx.ids["c0"])
+    patched = data["packages"]["patched"]
+    assert patched["trusted"] is False
+    assert patched["reason"].startswith(f"commit {fx.ids['c4'][:12]} is unknown-key"), patched
+    assert f"the lock records trust root {fx.ids['c5']}; checked from trust root {fx.ids['c0']} " \
+           "(the keyring's policy.trust_root)" in data["warnings"], data["warnings"]
+    # the command line's trust root is used the same way
+    res = pin(fx, fx.repo, lock=lock, check=True, trust_root="c0")
+    assert res.code == 1 and res.json["trust_root"] == fx.ids["c0"], res.describe()
+    assert res.json["packages"]["patched"]["trusted"] is False
+
+
+def test_check_with_a_repository_keyring_needs_the_trust_root_on_the_command_line(fx, tmp_path):
+    lock = _lock(tmp_path / "in-repo.lock", fx, "c7", {"good": GOOD}, trust_root=fx.ids["c0"])
+    res = fx.cli("pin", "--check", "--repo", fx.repo.path, "--lock", lock, "--no-cache", "--format", "json")
+    assert res.code == 2 and res.stdout == "", res.describe()
+    assert res.stderr.strip().splitlines() == [
+        "commitguard: error: --trust-root: a keyring kept inside the repository needs --trust-root COMMIT: the keyring "
+        "cannot name the commit that introduces it"], res.describe()
+
+
+def test_check_refuses_a_lock_that_checks_another_path_for_a_package(fx, tmp_path):
+    """good's expression is pkgs/by-name/go/good; the lock names the trusted moved package's path for it."""
+    lock = _lock(tmp_path / "swap.lock", fx, "c7", {"good": MOVED}, trust_root=fx.ids["c0"])
+    res = pin(fx, fx.repo, lock=lock, check=True)
+    assert res.code == 1, res.describe()
+    good = res.json["packages"]["good"]
+    assert (good["trusted"], good["reason"]) == (
+        False, f"the lock checks {MOVED} for good, whose expression in the locked revision is {GOOD}"), good

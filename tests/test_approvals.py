@@ -271,11 +271,13 @@ def toml_str(v: Any) -> str:
 
 
 def person_toml(pid: str, *, github: str | None = None, roles: Sequence[str] = (), ssh: Sequence[SshKey] = (),
-                openpgp: str | None = None, revoked_ssh: Sequence[SshKey] = ()) -> str:
+                openpgp: str | None = None, revoked_ssh: Sequence[SshKey] = (), handle: str | None = None) -> str:
     out = ["[[person]]", f"id = {toml_str(pid)}", f"name = {toml_str(pid.title() + ' Example')}",
            f"emails = {toml_str([pid + '@example.org'])}"]
     if github:
         out.append(f"github = {toml_str(github)}")
+    if handle:
+        out.append(f"handle = {toml_str(handle)}")
     if roles:
         out.append(f"roles = {toml_str(list(roles))}")
     out.append("")
@@ -299,7 +301,7 @@ def rule_toml(paths: Sequence[str], approvers: Sequence[str], approvals: int = 1
 
 def standard_persons(keys: Keys, *, erin_cert: str | None = "keys/erin.asc") -> str:
     """alice, bob (two keys, and a third one revoked) and erin (OpenPGP) are
-    committers; carol is a package maintainer known by her GitHub login; dave is
+    committers; carol is a package maintainer known by her nixpkgs handle; dave is
     a keyring person who may not approve. A forge key, trusted for commits."""
     s = keys.ssh
     parts = [
@@ -307,7 +309,7 @@ def standard_persons(keys: Keys, *, erin_cert: str | None = "keys/erin.asc") -> 
         f'ssh = {toml_str(s["forge"].pub_line)}\n',
         person_toml("alice", github="alice", roles=["committer"], ssh=[s["alice"]]),
         person_toml("bob", github="bob", roles=["committer"], ssh=[s["bob"], s["bob2"]], revoked_ssh=[s["bob_revoked"]]),
-        person_toml("carol", github="CarolGH", ssh=[s["carol"]]),
+        person_toml("carol", github="CarolGH", handle="carolgh", ssh=[s["carol"]]),
         person_toml("dave", github="dave", ssh=[s["dave"]]),
     ]
     if erin_cert:
@@ -808,7 +810,8 @@ def test_mismatched_approvals_do_not_count(sc, world):
     ]
     [rule] = data["rules"]
     assert rule == {
-        "paths": ["pkgs/**"], "required": 1, "approved_by": ["alice"], "missing": 0, "stale": ["carol", "erin"],
+        "paths": ["pkgs/**"], "package": "pkgs/by-name/he/hello", "required": 1, "approved_by": ["alice"],
+        "missing": 0, "stale": ["carol", "erin"],
         "files": [HELLO], "eligible": ["alice", "bob", "erin", "carol"], "excluded_authors": [], "unresolved": [],
     }
     assert data["authors"] == ["dave"]

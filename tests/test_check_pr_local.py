@@ -45,7 +45,7 @@ KEYRING_FILE = ".commitguard/keyring/keyring.toml"
 
 def sc_maintainers(w: World):
     """alice's PR bumps hello and adds dave to its maintainers. carol maintains
-    hello at the base (handle ``carolgh``, her GitHub login ``CarolGH``); dave
+    hello at the base (handle ``carolgh``, declared in the keyring; her GitHub login is ``CarolGH``); dave
     only in the PR; mallory is not in the keyring. All three approve."""
     k = w.keys
     r = w.pr("maintainers")
@@ -172,6 +172,109 @@ def sc_untrusted_commit(w: World):
     return SimpleNamespace(c1=c1, c2=c2, c3=c3, check=w.cli(check_job(r, w.base, c3, w.keyring)))
 
 
+def _as(r: GitRepo, *, author: str | None = None, committer: str | None = None) -> None:
+    """Commit identities for the next commits, as ``Name <address>``."""
+    for role, value in (("AUTHOR", author), ("COMMITTER", committer)):
+        if value is not None:
+            name, address = value.rstrip(">").split(" <")
+            r.env[f"GIT_{role}_NAME"], r.env[f"GIT_{role}_EMAIL"] = name, address
+
+
+def sc_web_ui(w: World):
+    """alice edits hello in the forge's web interface: the forge signs the
+    commit, alice is only its author (by e-mail). Then she approves it."""
+    k = w.keys
+    r = w.pr("web-ui")
+    _as(r, author="Alice Example <alice@example.org>", committer="ExampleHub <noreply@examplehub.example>")
+    head = r.commit("hello: 2.12.2", {HELLO: hello_nix("2.12.2")}, signer=k.ssh["forge"])
+    hand_approval(r, k.ssh["alice"], head, w.base)
+    return SimpleNamespace(head=head, check=w.cli(check_job(r, w.base, head, w.keyring)))
+
+
+def sc_identities(w: World):
+    """Three forge-signed commits: one authored under bob's GitHub noreply
+    address, one committed by erin (upper-case address), one with carol as a
+    co-author. bob, erin and carol approve; none of them counts."""
+    k = w.keys
+    r = w.pr("identities")
+    forge = k.ssh["forge"]
+    _as(r, author="Bob <4242+bob@users.noreply.github.com>", committer="ExampleHub <noreply@examplehub.example>")
+    c1 = r.commit("hello: 2.12.2", {HELLO: hello_nix("2.12.2")}, signer=forge)
+    _as(r, author="Somebody <somebody@example.net>", committer="Erin <ERIN@Example.ORG>")
+    c2 = r.commit("hello: 2.12.3", {HELLO: hello_nix("2.12.3")}, signer=forge)
+    _as(r, committer="ExampleHub <noreply@examplehub.example>")
+    c3 = r.commit("hello: 2.12.4\n\nCo-authored-by: Carol <carol@example.org>", {HELLO: hello_nix("2.12.4")},
+                  signer=forge)
+    for who in ("bob", "carol"):
+        hand_approval(r, k.ssh[who], c3, w.base)
+    hand_approval(r, k.erin, c3, w.base)
+    return SimpleNamespace(c1=c1, c2=c2, c3=c3, check=w.cli(check_job(r, w.base, c3, w.keyring)))
+
+
+def sc_revoked_signer(w: World):
+    """bob signs a commit of alice's PR with his revoked key: the commit is
+    untrusted, and bob still wrote it. He approves."""
+    k = w.keys
+    r = w.pr("revoked-signer")
+    r.commit("hello: 2.12.2", {HELLO: hello_nix("2.12.2")}, signer=k.ssh["alice"])
+    head = r.commit("hello: 2.12.3", {HELLO: hello_nix("2.12.3")}, signer=k.ssh["bob_revoked"])
+    hand_approval(r, k.ssh["bob"], head, w.base)
+    return SimpleNamespace(head=head, check=w.cli(check_job(r, w.base, head, w.keyring)))
+
+
+OTHER = "pkgs/by-name/ot/other/package.nix"
+MAINTAINERS_ONLY = rule_toml(["pkgs/**"], ["maintainers"])
+
+
+def sc_two_packages(w: World):
+    """The base adds ``other``, maintained by dave; alice's PR changes hello
+    (carol's) and other. carol approves; later dave too."""
+    k = w.keys
+    r = w.pr("two-packages")
+    base = r.commit("other: init at 1.0", {OTHER: hello_nix("1.0", "dave").replace('"hello"', '"other"')},
+                    signer=k.ssh["alice"])
+    head = r.commit("hello, other: bump", {HELLO: hello_nix("2.12.2"),
+                                           OTHER: hello_nix("1.1", "dave").replace('"hello"', '"other"')},
+                    signer=k.ssh["alice"])
+    keyring = w.keyring_with("maintainers-only", MAINTAINERS_ONLY)
+    rendered = {}
+    for fmt in ("text", "markdown", "sarif"):
+        job = check_job(r, base, head, keyring)
+        job.args[job.args.index("json")] = fmt
+        rendered[fmt] = w.cli(job)
+    hand_approval(r, k.ssh["carol"], head, base)
+    only_carol = w.cli(check_job(r, base, head, keyring))
+    hand_approval(r, k.ssh["dave"], head, base)
+    both = w.cli(check_job(r, base, head, keyring))
+    return SimpleNamespace(base=base, head=head, only_carol=only_carol, both=both, rendered=rendered)
+
+
+def sc_handle_namespaces(w: World):
+    """hello's maintainer handle is ``carolgh``; carol's GitHub login is
+    ``carol-gh``, and mallory's GitHub login is ``carolgh``; mallory approves. Once with carol declaring the handle,
+    once with nobody declaring it, once with a person whose id is the handle
+    besides carol declaring it (ambiguous)."""
+    k = w.keys
+    r = w.pr("handles")
+    head = r.commit("hello: 2.12.2", {HELLO: hello_nix("2.12.2")}, signer=k.ssh["alice"])
+    hand_approval(r, k.ssh["mallory"], head, w.base)
+    mallory = person_toml("mallory", github="carolgh", ssh=[k.ssh["mallory"]])
+    alice = person_toml("alice", github="alice", ssh=[k.ssh["alice"]])
+    declared = w.keyring_with("handle-declared", MAINTAINERS_ONLY, "version = 1\n\n" + "\n".join([
+        alice, mallory, person_toml("carol", github="carol-gh", handle="carolgh", ssh=[k.ssh["carol"]])]))
+    undeclared = w.keyring_with("handle-undeclared", MAINTAINERS_ONLY, "version = 1\n\n" + "\n".join([
+        alice, mallory, person_toml("carol", github="carol-gh", ssh=[k.ssh["carol"]])]))
+    ambiguous = w.keyring_with("handle-ambiguous", MAINTAINERS_ONLY, "version = 1\n\n" + "\n".join([
+        alice, person_toml("carolgh", ssh=[k.ssh["dave"]]),
+        person_toml("carol", github="carol-gh", handle="carolgh", ssh=[k.ssh["carol"]])]))
+    bad_handle = w.keyring_with("handle-bad", MAINTAINERS_ONLY, "version = 1\n\n" + "\n".join([
+        alice, person_toml("carol", ssh=[k.ssh["carol"]]).replace('id = "carol"', 'id = "carol"\nhandle = 7')]))
+    return SimpleNamespace(head=head, declared=w.cli(check_job(r, w.base, head, declared)),
+                           undeclared=w.cli(check_job(r, w.base, head, undeclared)),
+                           ambiguous=w.cli(check_job(r, w.base, head, ambiguous)),
+                           bad_handle=w.cli(check_job(r, w.base, head, bad_handle)))
+
+
 def sc_bad_arguments(w: World):
     r = w.pr("bad-arguments")
     return SimpleNamespace(bad_base=w.cli(check_job(r, "no-such-revision", w.base, w.keyring)))
@@ -203,11 +306,11 @@ def dump(data) -> str:
 
 # =========================================================================== who may approve
 
-def test_maintainer_at_base_approves_through_github_login(sc, world):
+def test_maintainer_at_base_approves_through_the_handle_the_keyring_declares(sc, world):
     o = sc("maintainers")
     data = ok_json(o.check, 0)
     assert data["rules"] == [{
-        "paths": ["pkgs/**"], "required": 1, "approved_by": ["carol"], "missing": 0, "stale": [],
+        "paths": ["pkgs/**"], "package": "pkgs/by-name/he/hello", "required": 1, "approved_by": ["carol"], "missing": 0, "stale": [],
         "files": [HELLO], "eligible": ["bob", "erin", "carol"], "excluded_authors": ["alice"], "unresolved": [],
     }], dump(data["rules"])
     assert data["uncovered"] == [] and data["changed_files"] == [HELLO]
@@ -237,13 +340,17 @@ def test_committer_role_approves_every_rule_and_non_approver_does_not_count(sc, 
     o = sc("committer")
     data = ok_json(o.check, 0)
     assert data["changed_files"] == ["README.md", HELLO, WORLD]
-    pkgs, md = data["rules"]
+    pkgs, world_rule, md = data["rules"]
     assert {k: v for k, v in pkgs.items() if k != "unresolved"} == {
-        "paths": ["pkgs/**"], "required": 1, "approved_by": ["bob"], "missing": 0, "stale": [],
-        "files": [HELLO, WORLD], "eligible": ["bob", "erin", "carol"], "excluded_authors": ["alice"],
+        "paths": ["pkgs/**"], "package": "pkgs/by-name/he/hello", "required": 1, "approved_by": ["bob"], "missing": 0,
+        "stale": [], "files": [HELLO], "eligible": ["bob", "erin", "carol"], "excluded_authors": ["alice"],
     }, dump(pkgs)
+    assert {k: v for k, v in world_rule.items() if k != "unresolved"} == {
+        "paths": ["pkgs/**"], "package": "pkgs/by-name/wo/world", "required": 1, "approved_by": ["bob"], "missing": 0,
+        "stale": [], "files": [WORLD], "eligible": ["bob", "erin"], "excluded_authors": ["alice"],
+    }, dump(world_rule)
     assert md == {
-        "paths": ["*.md"], "required": 1, "approved_by": ["bob"], "missing": 0, "stale": [],
+        "paths": ["*.md"], "package": None, "required": 1, "approved_by": ["bob"], "missing": 0, "stale": [],
         "files": ["README.md"], "eligible": ["bob", "erin"], "excluded_authors": ["alice"], "unresolved": [],
     }, dump(md)
     assert data["approvals"] == [valid(world, "bob", o.head), valid(world, "dave", o.head)]
@@ -252,7 +359,7 @@ def test_committer_role_approves_every_rule_and_non_approver_does_not_count(sc, 
 def test_unresolvable_maintainers_are_reported(sc):
     """world's maintainers: ``[ lib.maintainers.nobodyknows ] ++ lib.teams.gnome.members``."""
     data = sc("committer").check.json
-    unresolved = data["rules"][0]["unresolved"]
+    unresolved = data["rules"][1]["unresolved"]
     assert len(unresolved) == 1 and "nobodyknows" in unresolved[0], unresolved
     assert any("lib.teams.gnome.members" in w for w in data["warnings"]), data["warnings"]
 
@@ -275,6 +382,110 @@ def test_authors_approvals_count_without_exclude_author(sc):
     data = ok_json(o.included, 0)
     [rule] = data["rules"]
     assert (rule["approved_by"], rule["missing"], rule["excluded_authors"]) == (["alice", "bob"], 0, []), dump(rule)
+
+
+# =========================================================================== every identity that wrote the change
+
+def test_web_ui_commit_author_cannot_approve(sc, world):
+    """The forge signed the commit; alice, its author by e-mail, approved it."""
+    o = sc("web_ui")
+    data = ok_json(o.check, 1)
+    [commit] = data["commits"]
+    assert (commit["status"], commit["trusted"], commit["signer"]) == ("forge", True, "examplehub")
+    assert data["authors"] == ["alice"]
+    assert data["authorship"] == {"alice": [f"author of {o.head[:12]} (e-mail alice@example.org)"]}
+    [rule] = data["rules"]
+    assert (rule["approved_by"], rule["missing"], rule["excluded_authors"]) == ([], 1, ["alice"]), dump(rule)
+    assert [a["status"] for a in data["approvals"]] == ["valid"], "a genuine approval, by an author"
+
+
+def test_noreply_committer_and_co_author_identities_are_authors(sc, world):
+    o = sc("identities")
+    data = ok_json(o.check, 1)
+    c1, c2, c3 = o.c1[:12], o.c2[:12], o.c3[:12]
+    assert data["authorship"] == {
+        "bob": [f"author of {c1} (GitHub login bob in 4242+bob@users.noreply.github.com)"],
+        "carol": [f"co-author of {c3} (e-mail carol@example.org)"],
+        "erin": [f"committer of {c2} (e-mail erin@example.org)"],
+    }, dump(data["authorship"])
+    assert data["authors"] == ["bob", "carol", "erin"]
+    [rule] = data["rules"]
+    assert (rule["approved_by"], rule["missing"]) == ([], 1), dump(rule)
+    assert rule["excluded_authors"] == ["bob", "carol", "erin"] and rule["eligible"] == ["alice"], dump(rule)
+    assert sorted(a["person"] for a in data["approvals"] if a["status"] == "valid") == ["bob", "carol", "erin"]
+
+
+def test_signer_of_an_untrusted_commit_is_still_an_author(sc):
+    o = sc("revoked_signer")
+    data = ok_json(o.check, 1)
+    assert [(c["status"], c["signer"]) for c in data["commits"] if c["id"] == o.head] == [("revoked-key", "bob")]
+    assert data["authorship"]["bob"] == [f"signed {o.head[:12]}"], dump(data["authorship"])
+    [rule] = data["rules"]
+    assert (rule["approved_by"], rule["excluded_authors"], rule["missing"]) == ([], ["alice", "bob"], 1), dump(rule)
+
+
+# =========================================================================== maintainers: per package
+
+def test_maintainer_of_one_package_cannot_approve_another(sc):
+    o = sc("two_packages")
+    data = ok_json(o.only_carol, 1)
+    assert data["changed_files"] == [HELLO, OTHER]
+    hello, other = data["rules"]
+    assert (other["package"], other["files"], other["eligible"], other["approved_by"], other["missing"]) == (
+        "pkgs/by-name/ot/other", [OTHER], ["dave"], [], 1), dump(other)
+    assert (hello["package"], hello["files"], hello["eligible"], hello["approved_by"], hello["missing"]) == (
+        "pkgs/by-name/he/hello", [HELLO], ["carol"], ["carol"], 0), dump(hello)
+
+
+def test_every_package_with_its_own_maintainer_approves(sc):
+    o = sc("two_packages")
+    data = ok_json(o.both, 0)
+    assert [(r["package"], r["approved_by"], r["missing"]) for r in data["rules"]] == [
+        ("pkgs/by-name/he/hello", ["carol"], 0), ("pkgs/by-name/ot/other", ["dave"], 0)], dump(data["rules"])
+
+
+def test_each_package_is_named_where_people_read_the_report(sc):
+    """Before any approval both packages lack one: every format names which package, and
+    code scanning gets one finding per package (distinct fingerprints)."""
+    rendered = sc("two_packages").rendered
+    assert rendered["text"].code == 1 and rendered["markdown"].code == 1 and rendered["sarif"].code == 1
+    assert "pkgs/** (pkgs/by-name/he/hello)" in rendered["text"].stdout, rendered["text"].stdout
+    assert "pkgs/** (pkgs/by-name/ot/other)" in rendered["text"].stdout, rendered["text"].stdout
+    md = rendered["markdown"].stdout
+    assert "#### ❌ `pkgs/**` (package `pkgs/by-name/he/hello`): 0 of 1 signed approval" in md, md
+    assert "#### ❌ `pkgs/**` (package `pkgs/by-name/ot/other`): 0 of 1 signed approval" in md, md
+    results = [r for r in json.loads(rendered["sarif"].stdout)["runs"][0]["results"] if r["ruleId"] == "missing-approval"]
+    assert sorted(r["properties"]["package"] for r in results) == ["pkgs/by-name/he/hello", "pkgs/by-name/ot/other"]
+    assert len({r["partialFingerprints"]["commitguard/v1"] for r in results}) == 2
+    assert all(r["message"]["text"].startswith("0 of 1 signed approval(s) for pkgs/** (package pkgs/by-name/")
+               for r in results), results
+
+
+def test_github_login_equal_to_a_handle_gains_nothing(sc):
+    o = sc("handle_namespaces")
+    data = ok_json(o.declared, 1)
+    [rule] = data["rules"]
+    assert (rule["eligible"], rule["approved_by"], rule["missing"], rule["unresolved"]) == (
+        ["carol"], [], 1, []), dump(rule)
+    assert [(a["status"], a["person"]) for a in data["approvals"]] == [("valid", "mallory")]
+
+
+def test_handle_nobody_declares_is_unresolved_not_a_login(sc):
+    o = sc("handle_namespaces")
+    data = ok_json(o.undeclared, 1)
+    [rule] = data["rules"]
+    assert (rule["eligible"], rule["approved_by"], rule["missing"]) == ([], [], 1), dump(rule)
+    assert rule["unresolved"] == [f"maintainer carolgh of {HELLO}: no keyring person has this handle"]
+
+
+def test_handle_that_could_mean_two_persons_is_refused(sc):
+    line = one_line_error(sc("handle_namespaces").ambiguous)
+    assert line.endswith("person.handle: maintainer handle 'carolgh' could mean person 'carolgh' (its id) or person "
+                         "'carol' (its handle): rename one, a handle must name one person"), line
+
+
+def test_handle_that_is_not_a_string_is_refused(sc):
+    one_line_error(sc("handle_namespaces").bad_handle, "person[1].handle: must be a non-empty string")
 
 
 # =========================================================================== stale approvals
@@ -319,7 +530,7 @@ def test_in_repo_keyring_is_read_from_the_base(sc, world):
     [commit] = data["commits"]
     assert (commit["id"], commit["status"], commit["signer"]) == (o.head, "trusted", "alice")
     assert data["rules"] == [{
-        "paths": ["**"], "required": 1, "approved_by": [], "missing": 1, "stale": [],
+        "paths": ["**"], "package": None, "required": 1, "approved_by": [], "missing": 1, "stale": [],
         "files": [KEYRING_FILE, HELLO], "eligible": ["bob"], "excluded_authors": [], "unresolved": [],
     }], dump(data["rules"])
     alice, mallory = data["approvals"]

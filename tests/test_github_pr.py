@@ -53,6 +53,9 @@ class FakeGitHub:
         self.posted: list[dict] = []
         self.requests: list[tuple[str, str]] = []
         self.endless_files = False  # a hostile server: every page of files names a next page
+        self.pr_commits: dict[int, list[str]] = {}  # what GET .../pulls/N/commits lists
+        self.commit_logins: dict[str, tuple[str | None, str | None]] = {}  # sha -> (author, committer) accounts
+        self.unknown_commits: set[str] = set()  # commits GET .../commits/SHA does not know (never pushed)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -112,9 +115,13 @@ class FakeGitHub:
         }
         self.reviews.setdefault(number, [])
         self.files[number] = list(files)
+        self.pr_commits[number] = [head]
+        self.commit_logins.setdefault(head, (author, author))
 
     def push(self, number: int, head: str, files: list[str] | None = None) -> None:
         self.pulls[number]["head"]["sha"] = head
+        self.pr_commits[number].append(head)
+        self.commit_logins.setdefault(head, (self.pulls[number]["user"]["login"],) * 2)
         if files is not None:
             self.files[number] = list(files)
             self.pulls[number]["changed_files"] = len(files)
@@ -132,6 +139,20 @@ class FakeGitHub:
         }
         self.reviews[number].append(review)
         return review
+
+    def commit_json(self, sha: str) -> dict:
+        """A commit as GitHub's REST API shows it: the accounts it attributes it to, or null."""
+        author, committer = self.commit_logins.get(sha, (None, None))
+        person = {"name": "Someone", "email": "someone@example.net", "date": "2025-01-01T00:00:00Z"}
+        return {
+            "sha": sha, "node_id": f"C_{sha[:8]}", "url": f"{self.base_url}/repos/{self.slug}/commits/{sha}",
+            "html_url": f"https://github.com/{self.slug}/commit/{sha}",
+            "commit": {"author": person, "committer": person, "message": "m",
+                       "tree": {"sha": "0" * 40, "url": "t"}, "comment_count": 0},
+            "author": self.user(author) if author else None,
+            "committer": self.user(committer) if committer else None,
+            "parents": [],
+        }
 
     # -- routes ------------------------------------------------------------
     def next_link(self, raw_path: str) -> str | None:
@@ -151,12 +172,20 @@ class FakeGitHub:
                     return 200, self.pulls[number]
                 if parts[1:] == ["reviews"]:
                     return 200, self.reviews[number]
+                if parts[1:] == ["commits"]:
+                    return 200, [self.commit_json(sha) for sha in self.pr_commits[number]]
                 if parts[1:] == ["files"]:
                     return 200, [{"sha": "0" * 40, "filename": f, "status": "modified", "additions": 1,
                                   "deletions": 1, "changes": 2, "blob_url": "b", "raw_url": "r",
                                   "contents_url": "c", "patch": "@@ -1 +1 @@"} for f in self.files[number]]
         if path.startswith("/users/"):
             return 200, self.user(path[len("/users/"):])
+        commits = f"/repos/{self.slug}/commits/"
+        if path.startswith(commits):
+            sha = path[len(commits):]
+            if len(sha) == 40 and sha not in self.unknown_commits:
+                return 200, self.commit_json(sha)
+            return 422, {"message": f"No commit found for SHA: {sha}", "status": "422"}
         return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
 
     def post(self, path: str, data: dict, login: str | None):
@@ -585,3 +614,76 @@ def test_markdown_escapes_the_authors_text():
     assert text("a|b\nc") == "a&#124;b c"
     assert "@bob" not in text("ping @bob")
     assert code("x`y") == "``x`y``" and code("a|b") == "`a\\|b`"
+
+
+# --------------------------------------------------------------------------- who wrote the pull request
+
+def _forge_keyring(world: World) -> None:
+    """The keyring, plus GitHub's web-flow key (here: the ``stranger`` key) accepted for commits."""
+    (world.keyring / "keyring.toml").write_text(
+        keyring_toml(world.keys)
+        + f'\n[policy]\nforge = "accept"\n\n[[forge]]\nid = "github"\nssh = "{world.keys["stranger"].pub_line}"\n')
+
+
+def test_web_ui_commit_by_a_github_account_cannot_be_approved_by_it(world, api):
+    """bob edits hello in GitHub's web interface: GitHub signs the commit with its
+    own key, the author address is one the keyring does not list, and GitHub
+    attributes the commit to bob's account. carol opened the pull request; bob approves."""
+    _forge_keyring(world)
+    world.commit("alice", "hello: init at 2.12.1", {HELLO: PACKAGE.format(version="2.12.1", hash="A" * 43 + "=")})
+    base = world.head()
+    world.repo.git("checkout", "-q", "-b", "topic")
+    world.repo.env.update({"GIT_AUTHOR_NAME": "Bob", "GIT_AUTHOR_EMAIL": "bob-private@example.com",
+                           "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"})
+    head = world.commit("stranger", "hello: 2.12.1 -> 2.12.2", {HELLO: PACKAGE.format(version="2.12.2", hash="B" * 43 + "=")})
+    api.open_pull(1, base=base, head=head, author="Carol-Contrib", title="hello: 2.12.2", files=[HELLO])
+    api.commit_logins[head] = ("bob", "web-flow")
+    assert world.approve("bob").code == 0
+
+    res = world.check()
+    assert res.code == 1, res.describe()
+    data = res.json
+    assert [(c["status"], c["signer"], c["trusted"]) for c in data["commits"]] == [("forge", "github", True)]
+    assert data["authorship"] == {
+        "bob": [f"GitHub login bob (author of {head[:12]} on GitHub)"],
+        "carol": ["GitHub login Carol-Contrib (opened the pull request)"],
+    }, data["authorship"]
+    rule = rule_of(data)
+    assert (rule["excluded_authors"], rule["approved_by"], rule["eligible"], rule["missing"]) == (
+        ["bob"], [], ["alice"], 1), rule
+    assert ("GET", "/repos/o/r/pulls/1/commits") in [(m, urlsplit(p).path) for m, p in api.requests]
+
+
+def test_the_pull_request_opener_known_only_by_login_cannot_approve(world, api):
+    """alice signed the commit; bob opened the pull request and is named nowhere else."""
+    base, head = build_pr(world, author="alice", login="bob")
+    api.commit_logins[head] = (None, None)
+    assert world.approve("bob").code == 0
+    res = world.check()
+    assert res.code == 1, res.describe()
+    assert res.json["authorship"] == {"alice": [f"signed {head[:12]}"],
+                                      "bob": ["GitHub login bob (opened the pull request)"]}
+    rule = rule_of(res.json)
+    assert (rule["excluded_authors"], rule["approved_by"], rule["eligible"]) == (["alice", "bob"], [], []), rule
+
+
+def test_commits_github_does_not_list_are_asked_for_one_by_one(world, api):
+    base, head = build_pr(world, author="alice", login="alice")
+    api.pr_commits[1] = []
+    api.commit_logins[head] = ("bob", "bob")
+    res = world.check()
+    assert res.code == 1, res.describe()
+    assert res.json["authorship"]["bob"] == [f"GitHub login bob (author of {head[:12]} on GitHub)",
+                                             f"GitHub login bob (committer of {head[:12]} on GitHub)"]
+    assert ("GET", f"/repos/o/r/commits/{head}") in [(m, urlsplit(p).path) for m, p in api.requests]
+
+
+def test_a_commit_github_cannot_attribute_stops_the_check(world, api):
+    base, head = build_pr(world)
+    api.pr_commits[1] = []
+    api.unknown_commits.add(head)
+    res = world.check()
+    assert res.code == 2 and res.stdout == "", res.describe()
+    lines = res.stderr.strip().splitlines()
+    assert lines == [f"commitguard: error: {api.base_url}: reading commit {head} of o/r#1: GitHub answered 422: "
+                     f"No commit found for SHA: {head}"], res.describe()

@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pygit2
@@ -27,16 +28,15 @@ import pygit2
 from commitguard.approvals.create import build_approval, sign_approval
 from commitguard.approvals.github_reviews import GitHubReviewStore
 from commitguard.approvals.notes import GitNotesStore
-from commitguard.checkpr import CheckReport, PullRequest, check_pull_request, normalise_remote
+from commitguard.checkpr import MAX_PR_COMMITS, CheckReport, PullRequest, check_pull_request, normalise_remote
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.forge import github_client, github_errors, parse_slug
-from commitguard.history import open_repository
+from commitguard.history import open_repository, select_commits
 from commitguard.keyring import choose_keyring_dir, load_keyring
 from commitguard.keyring.model import Keyring
 from commitguard.output.interface import Formatter
 from commitguard.output.markdown import MarkdownFormatter
 from commitguard.output.sarif import SarifFormatter
-from commitguard.repository_keyring import TreeKeyrings
 from commitguard.verify import VerifyOptions
 
 # Listing a pull request's files costs one call per 100 files; beyond this
@@ -44,6 +44,9 @@ from commitguard.verify import VerifyOptions
 FILES_CROSS_CHECK_LIMIT = 300
 MAX_ANNOTATIONS = 50
 MAX_EVENT_BYTES = 16 * 1024 * 1024
+# GitHub lists at most 250 commits of a pull request; beyond, commits are read one by one, up to this many.
+PR_COMMITS_LISTED = 250
+MAX_COMMIT_LOOKUPS = 250
 
 
 @dataclass(frozen=True)
@@ -145,14 +148,52 @@ def require_commits(repo: pygit2.Repository, info: GitHubPullRequest) -> None:
             )
 
 
-def person_for_login(keyring: Keyring, login: str | None) -> str | None:
-    """GitHub logins are case-insensitive; keyring persons name theirs in ``github``."""
-    if not login:
-        return None
-    for person in keyring.persons:
-        if person.github and person.github.lower() == login.lower():
-            return person.id
-    return None
+def _attributed(commit, sha: str, where: str) -> list[tuple[str, str]]:
+    """(login, how) for the author and committer accounts GitHub attributes a commit to."""
+    out = []
+    for role in ("author", "committer"):
+        try:
+            user = getattr(commit, role)
+            login = user.login if user is not None else None
+        except (AttributeError, TypeError):
+            raise CommitguardError(f"GitHub's answer for commit {sha} has no valid {role}", path=where) from None
+        if isinstance(login, str) and login:
+            out.append((login, f"{role} of {sha[:12]} on GitHub"))
+    return out
+
+
+def forge_commit_logins(gh_repo, pull, info: GitHubPullRequest, local_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """The GitHub accounts every commit of the pull request is attributed to.
+
+    A commit's e-mail address may be one the keyring does not list while
+    GitHub knows whose account it is; those logins make their persons
+    authors too. GitHub lists at most 250 commits of a pull request; the
+    rest are asked for one by one, up to a budget. A commit GitHub cannot
+    attribute stops the check (exit 2): an author left out could approve.
+    """
+    where = f"{info.slug}#{info.number}"
+    wanted = set(local_ids)
+    seen: set[str] = set()
+    logins: list[tuple[str, str]] = []
+    with github_errors(f"listing the commits of {where}"):
+        for count, commit in enumerate(pull.get_commits()):
+            if count >= PR_COMMITS_LISTED:  # a server that pages without end is cut off here
+                break
+            sha = commit.sha
+            if isinstance(sha, str) and sha in wanted and sha not in seen:
+                seen.add(sha)
+                logins.extend(_attributed(commit, sha, where))
+    missing = [c for c in local_ids if c not in seen]
+    if len(missing) > MAX_COMMIT_LOOKUPS:
+        raise CommitguardError(
+            f"GitHub does not list {len(missing)} of the pull request's {len(local_ids)} commits, more than the "
+            f"{MAX_COMMIT_LOOKUPS} that are looked up one by one: their authors' accounts cannot be known, so "
+            "approvals cannot be told apart from the authors'", path=where, field="commits")
+    for sha in missing:
+        with github_errors(f"reading commit {sha} of {where}"):
+            commit = gh_repo.get_commit(sha)
+            logins.extend(_attributed(commit, sha, where))
+    return logins
 
 
 def _external_keyring(option: str | None, repo: pygit2.Repository) -> Keyring | None:
@@ -242,8 +283,9 @@ def annotations(report: CheckReport, touched: dict[str, tuple[str, ...]]) -> lis
         who = ", ".join(rule.eligible) or "nobody in the keyring"
         stale = f"; stale (approved an earlier head): {', '.join(rule.stale)}" if rule.stale else ""
         excluded = f"; not counted as authors: {', '.join(rule.excluded_authors)}" if rule.excluded_authors else ""
+        package = f" (package {rule.package})" if rule.package else ""
         lines.append(_annotation(
-            f"{', '.join(rule.paths)}: {len(rule.approved_by)} of {rule.required} signed approval(s); "
+            f"{', '.join(rule.paths)}{package}: {len(rule.approved_by)} of {rule.required} signed approval(s); "
             f"may approve: {who}{stale}{excluded}",
             rule.files[0] if rule.files else None, "missing approval"))
     for path in report.uncovered:
@@ -283,14 +325,15 @@ def run_github_check(
     gh_repo = github_client().get_repo(slug)
     info, pull = read_pull_request(gh_repo, slug, number)
     require_commits(repo, info)
-    judge = keyring if keyring is not None else TreeKeyrings(repo).load(info.base)
+    selection = select_commits(repo, [f"{info.base}..{info.head}"], max_commits=MAX_PR_COMMITS)
+    logins = forge_commit_logins(gh_repo, pull, info, selection.ids)
     report = check_pull_request(
         repo,
         PullRequest(info.base, info.head, approval_repository(slug), number, info.author, info.title),
         keyring,
         stores=[GitHubReviewStore(gh_repo, slug, number), GitNotesStore(repo)],
         options=VerifyOptions(jobs=jobs, cache_dir=cache),
-        author_person=person_for_login(judge, info.author),
+        forge_logins=logins,
     )
     extra = _files_cross_check(pull, info, report)
     if extra:

@@ -132,7 +132,8 @@ class MarkdownFormatter(Formatter):
             out.append("")
         for r in report.rules:
             mark = "✅" if r.ok else "❌"
-            out.append(f"#### {mark} {', '.join(code(p) for p in r.paths)}: "
+            package = f" (package {code(r.package)})" if r.package else ""
+            out.append(f"#### {mark} {', '.join(code(p) for p in r.paths)}{package}: "
                        f"{len(r.approved_by)} of {r.required} signed approval{'s' if r.required != 1 else ''}")
             out.append("")
             shown = ", ".join(code(f) for f in r.files[:MAX_FILES])

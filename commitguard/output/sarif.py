@@ -90,7 +90,8 @@ class SarifFormatter(Formatter):
         for r in report.rules:
             if r.ok:
                 continue
-            parts = [f"{len(r.approved_by)} of {r.required} signed approval(s) for {', '.join(r.paths)}"]
+            package = f" (package {r.package})" if r.package else ""
+            parts = [f"{len(r.approved_by)} of {r.required} signed approval(s) for {', '.join(r.paths)}{package}"]
             parts.append(f"may approve: {', '.join(r.eligible) or 'nobody in the keyring'}")
             if r.stale:
                 parts.append(f"stale (approved an earlier head): {', '.join(r.stale)}")
@@ -98,8 +99,8 @@ class SarifFormatter(Formatter):
                 parts.append(f"not counted as authors: {', '.join(r.excluded_authors)}")
             results.append(self._result(
                 "missing-approval", "; ".join(parts), r.files,
-                _fingerprint("missing-approval", pr.repository, str(pr.number), *r.paths),
-                {"paths": list(r.paths), "required": r.required, "approved_by": list(r.approved_by),
+                _fingerprint("missing-approval", pr.repository, str(pr.number), *r.paths, *([r.package] if r.package else [])),
+                {"paths": list(r.paths), "package": r.package, "required": r.required, "approved_by": list(r.approved_by),
                  "missing": r.missing, "eligible": list(r.eligible), "stale": list(r.stale),
                  "excluded_authors": list(r.excluded_authors)},
             ))

@@ -79,7 +79,8 @@ class TextFormatter(Formatter):
             table.add_column(column)
         for r in report.rules:
             table.add_row(
-                ", ".join(r.paths), str(len(r.files)), str(r.required), ", ".join(r.approved_by) or "-",
+                ", ".join(r.paths) + (f" ({r.package})" if r.package else ""), str(len(r.files)), str(r.required),
+                ", ".join(r.approved_by) or "-",
                 str(r.missing), ", ".join(r.stale) or "-", ", ".join(r.eligible) or "nobody",
                 style="green" if r.ok else "red",
             )
