@@ -13,7 +13,7 @@ from typing import Callable
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from commitguard.errors import RepositoryError
+from commitguard.errors import CommitguardError, RepositoryError
 
 # Context settings of every command: "-h" is "--help" everywhere (click hands
 # help_option_names from a group down to its subcommands).
@@ -40,7 +40,7 @@ def format_option(command: str, help: str = "Output format.") -> typer.models.Op
     def check(value: str) -> str:
         chosen = (value or "").strip().lower()
         if chosen not in allowed:
-            raise typer.BadParameter(f"{value!r} is not a format of {command} (choose from {', '.join(allowed)})")
+            raise CommitguardError(f"--format {value} is not available for {command} (choose from {', '.join(allowed)})")
         return chosen
 
     return typer.Option("text", "--format", metavar="|".join(allowed), callback=check, help=help)

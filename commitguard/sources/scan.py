@@ -131,7 +131,9 @@ def scan_sources(
         except OSError as exc:
             raise CommitguardError(f"cannot read: {exc.strerror}", path=str(path)) from None
         relative = str(path.relative_to(root.resolve())) if path.is_relative_to(root.resolve()) else str(path)
-        package = read_package(Path(relative), source, system=system, root=root.resolve())
+        # The absolute path: the reader resolves ``./hashes.json`` and ``import ./x.nix``
+        # against the file's own directory, never against the current directory.
+        package = read_package(path, source, system=system, root=root.resolve())
         if not package.sources:
             if path.name == "default.nix" and not paths:
                 continue  # a default.nix that fetches nothing is an aggregate, not a package
