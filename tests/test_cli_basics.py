@@ -255,3 +255,44 @@ def test_existing_flags_keep_working(scratch, repo, keyring):
               "--cache", scratch / "cache", "--format", "json")
     assert res.code == 1, res.describe()
     assert [p["path"] for p in res.json["packages"]] == ["pkgs/by-name/he/hello/package.nix"]
+
+
+# --------------------------------------------------------------------------- the project's own workflows (item 8)
+# zizmor and the schema checks run in CI (.ci/lint-actions, before pytest); these
+# tests hold the same rules without them, so `python -m pytest` needs no extra tool.
+
+WORKFLOW_FILES = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml")) + [PROJECT_ROOT / "action.yml"]
+PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40} # v[\w.]+$")
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_every_action_is_pinned_by_hash_with_its_version(path):
+    uses = [line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+    assert uses, path
+    assert [line for line in uses if not PINNED.match(line)] == []
+
+
+def test_test_workflow_does_not_persist_credentials():
+    text = (PROJECT_ROOT / ".github" / "workflows" / "test.yml").read_text()
+    checkout = text.split("uses: actions/checkout@", 1)[1].split("\n      - ", 1)[0]
+    assert "\n          persist-credentials: false" in checkout
+
+
+def test_pull_request_target_is_justified_in_zizmor_syntax():
+    lines = (PROJECT_ROOT / ".github" / "workflows" / "example-pre-merge.yml").read_text().splitlines()
+    at = lines.index("  pull_request_target:")
+    ignore = lines[at - 1].strip()
+    assert ignore.startswith("# zizmor: ignore[dangerous-triggers] ")
+    assert "cannot edit" in ignore and "nothing from the pull request" in ignore
+
+
+def test_lint_script_is_runnable_and_offline():
+    script = PROJECT_ROOT / ".ci" / "lint-actions"
+    assert script.stat().st_mode & 0o111
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    assert "zizmor --offline " in text
+    assert "check-jsonschema --builtin-schema vendor.github-workflows " in text
+    assert "check-jsonschema --builtin-schema vendor.github-actions action.yml" in text
+    lint = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["lint"]
+    assert sorted(r.split(">")[0] for r in lint) == ["check-jsonschema", "zizmor"]
