@@ -296,3 +296,33 @@ def test_lint_script_is_runnable_and_offline():
     assert "check-jsonschema --builtin-schema vendor.github-actions action.yml" in text
     lint = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["lint"]
     assert sorted(r.split(">")[0] for r in lint) == ["check-jsonschema", "zizmor"]
+
+
+# --------------------------------------------------------------------------- the shipped reference (item 7)
+
+REFERENCE = PROJECT_ROOT / "docs" / "reference.md"
+
+
+def test_readme_points_inside_the_repository():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "../shared" not in readme and "SPEC.md" not in readme
+    assert "[docs/reference.md](docs/reference.md)" in readme
+    assert "pip install -e . && commitguard demo" in readme
+    assert "pip install -e '.[test]' && python -m pytest" in readme
+
+
+def test_reference_lists_every_command_with_its_formats(scratch):
+    text = REFERENCE.read_text()
+    top = cli(scratch, "-h").stdout
+    commands = re.findall(r"^  ([a-z-]+)  ", top.split("Commands:")[1], re.M)
+    assert sorted(commands) == sorted(["verify", "demo", "check-pr", "approve", "sources", "audit-bump",
+                                       "annotate", "pin", "keyring"])
+    for command in commands:
+        rows = [line for line in text.splitlines() if line.startswith(f"| `commitguard {command}")]
+        assert len(rows) == 1, command
+        if command in FORMATS:
+            assert rows[0].rstrip(" |").endswith(FORMATS[command].replace("|", ", ")), rows[0]
+    for section in ("## Exit codes", "## Keyring: `DIR/keyring.toml`", "## Per-commit status", "## JSON of `verify`",
+                    "## JSON of `sources` and `annotate`", "## JSON of `audit-bump`", "## JSON of `pin`",
+                    "## Signed review approvals", "## Offline upstream mirror", "### Package arguments"):
+        assert f"\n{section}" in text, section
