@@ -310,3 +310,30 @@ def keyring(repo: Repo) -> Path:
             'version = 1\n\n[[person]]\nid = "alice"\nemails = ["alice@example.org"]\n\n[[person.key]]\n'
             f'ssh = "{key.pub_line}"\n')
     return directory
+
+
+def test_package_set_attribute_not_bound_is_exit_2(repo):
+    res = repo.cli("sources", "python3Packages.dup")
+    assert res.code == 2, res.describe()
+    # no guess from a directory that happens to carry the attribute's name
+    assert res.stderr == ("commitguard: error: PACKAGE: no package 'python3Packages.dup': not a callPackage attribute "
+                          "of pkgs/top-level/python-packages.nix (a path is taken relative to the current directory)\n")
+
+
+def test_unknown_dotted_name_is_exit_2(repo):
+    res = repo.cli("sources", "lib.strings.foo")
+    assert res.code == 2, res.describe()
+    assert res.stderr == ("commitguard: error: PACKAGE: no package 'lib.strings.foo': not a NAME or SETPackages.NAME "
+                          "nixpkgs resolves (a path is taken relative to the current directory)\n")
+
+
+def test_symlinked_directory_cycle_is_not_walked(repo):
+    loop = repo.root / "pkgs" / "tools" / "loop"
+    loop.symlink_to("..")
+    try:
+        res = repo.cli("sources", "pkgs/tools", "--format", "json")
+        assert res.code == 1, res.describe()
+        # a directory stands for its package.nix/default.nix files (oldtool.nix is named by attribute)
+        assert sources_paths(res) == ["pkgs/tools/both/default.nix", "pkgs/tools/both/package.nix"]
+    finally:
+        loop.unlink()

@@ -104,6 +104,8 @@ class WorkTree(_Tree):
         for name in names:
             child = f"{path}/{name}" if path else name
             kind = self.kind(child)
+            if kind == "dir" and self._full(child).is_symlink():
+                continue  # not walked into, as os.walk does not: a link can make a cycle
             if kind is not None:
                 out.append((name, kind))
         return out
@@ -224,12 +226,18 @@ def resolve_name(tree: _Tree, name: str) -> Selected:
     found = _attribute(tree, name)
     if found is not None:
         return Selected(name, found, "attribute")
-    leaf = name.rsplit(".", 1)[-1]
-    matches = _directories_named(tree, leaf) if _ATTR.match(leaf) else []
+    # a unique directory of that name, for plain names only: the attribute of a
+    # package set need not be its directory's name, and nothing is guessed
+    matches = _directories_named(tree, name) if _ATTR.match(name) else []
     if len(matches) == 1:
         return Selected(name, matches[0], "directory")
     if len(matches) > 1:
         raise CommitguardError(f"package name {name!r} is ambiguous ({', '.join(matches[:5])}): name the path",
+                               field="PACKAGE")
+    if "." in name:
+        file = attribute_file(name)
+        where = f"not a callPackage attribute of {file}" if file else "not a NAME or SETPackages.NAME nixpkgs resolves"
+        raise CommitguardError(f"no package {name!r}: {where} (a path is taken relative to the current directory)",
                                field="PACKAGE")
     raise CommitguardError(
         f"no package {name!r}: not in {BY_NAME}, not a callPackage attribute of {TOP_LEVEL}, and no directory "
@@ -237,18 +245,24 @@ def resolve_name(tree: _Tree, name: str) -> Selected:
         field="PACKAGE")
 
 
-def _attribute(tree: _Tree, name: str) -> str | None:
-    """``name = callPackage ./path { ... };`` in the top-level file of its package set."""
+def attribute_file(name: str) -> str | None:
+    """The top-level file that binds ``name``: all-packages.nix, or ``SET-packages.nix``
+    for ``SETPackages.NAME`` (``python3Packages.requests``: python-packages.nix)."""
     parts = name.split(".")
     if len(parts) == 1:
-        file = TOP_LEVEL
-    elif len(parts) == 2 and _PACKAGE_SET.match(parts[0]):
-        file = f"pkgs/top-level/{_PACKAGE_SET.match(parts[0]).group(1)}-packages.nix"
-    else:
+        return TOP_LEVEL if _ATTR.match(name) else None
+    found = _PACKAGE_SET.match(parts[0])
+    if len(parts) == 2 and found and _ATTR.match(parts[1]):
+        return f"pkgs/top-level/{found.group(1)}-packages.nix"
+    return None
+
+
+def _attribute(tree: _Tree, name: str) -> str | None:
+    """``name = callPackage ./path { ... };`` in the top-level file of its package set."""
+    file = attribute_file(name)
+    if file is None:
         return None
-    attr = parts[-1]
-    if not _ATTR.match(attr):
-        return None
+    attr = name.split(".")[-1]
     text = tree.read(file, MAX_TOP_LEVEL_BYTES)
     if text is None or len(text) > MAX_TOP_LEVEL_BYTES:
         return None
