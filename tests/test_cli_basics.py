@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -208,12 +209,12 @@ def test_pin_says_why_it_exits_1(scratch, repo, keyring):
 
 @pytest.mark.parametrize("args", [
     ["verify"], ["annotate"], ["pin", "hello"], ["check-pr", "--base", "HEAD~1", "--head", "HEAD"],
+    ["audit-bump", "--base", "origin/master", "--head", "my-branch"], ["verify", "main"],
 ])
 def test_empty_repository_says_it_has_no_commits(scratch, keyring, args):
-    empty = scratch / f"empty-{args[0]}"
-    empty.mkdir()
+    empty = Path(tempfile.mkdtemp(prefix="empty-", dir=scratch))
     subprocess.run(["git", "init", "-q", str(empty)], check=True, env=base_env(scratch / "home"))
-    res = cli(scratch, *args, "--repo", empty, "--keyring", keyring, "--no-cache")
+    res = cli(scratch, *args, "--repo", empty, "--keyring", keyring)
     assert (res.code, res.stdout) == (2, ""), res.describe()
     assert res.stderr == f"commitguard: error: {empty}/: the repository has no commits yet: commit something first\n"
 
