@@ -515,7 +515,7 @@ def _keyring_for_pull_request(explicit: str | None, repository) -> "object | Non
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="commitguard", standalone_mode=False)
     except typer.Abort:
         print("commitguard: aborted", file=sys.stderr)
         sys.exit(2)
@@ -530,7 +530,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a traceback is a bug; still give the user one line
         if _is_usage_error(exc):
             message = exc.format_message()  # type: ignore[attr-defined]
-            if message:  # empty after no_args_is_help printed the help
+            if type(exc).__name__ == "NoArgsIsHelpError":  # no command given: the help is the message
+                print(message, file=sys.stderr)
+            elif message:  # empty after no_args_is_help printed the help
                 print(f"commitguard: error: {message}", file=sys.stderr)
             sys.exit(2)
         if os.environ.get("COMMITGUARD_DEBUG"):

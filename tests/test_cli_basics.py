@@ -327,3 +327,11 @@ def test_reference_lists_every_command_with_its_formats(scratch):
                     "## JSON of `sources` and `annotate`", "## JSON of `audit-bump`", "## JSON of `pin`",
                     "## Signed review approvals", "## Offline upstream mirror", "### Package arguments"):
         assert f"\n{section}" in text, section
+
+
+@pytest.mark.parametrize("command", ["", "keyring"])
+def test_no_command_prints_the_help_not_an_error(scratch, command):
+    res = cli(scratch, *command.split())
+    assert (res.code, res.stdout) == (2, ""), res.describe()
+    assert res.stderr.startswith(f"Usage: commitguard {command} [OPTIONS] COMMAND [ARGS]...".replace("  ", " "))
+    assert "error" not in res.stderr.splitlines()[0]
