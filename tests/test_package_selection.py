@@ -337,3 +337,11 @@ def test_symlinked_directory_cycle_is_not_walked(repo):
         assert sources_paths(res) == ["pkgs/tools/both/default.nix", "pkgs/tools/both/package.nix"]
     finally:
         loop.unlink()
+
+
+def test_pin_path_relative_to_a_subdirectory(repo):
+    res = repo.cli("pin", "../development/python-modules/requests", "--keyring", keyring(repo), "--no-cache",
+                   "--lock", repo.scratch / "sub.lock", "--format", "json", cwd=repo.root / "pkgs" / "top-level")
+    assert res.code == 1, res.describe()
+    assert {name: p["path"] for name, p in res.json["packages"].items()} == {
+        "requests": "pkgs/development/python-modules/requests/default.nix"}
