@@ -117,7 +117,10 @@ def check(
         _emit_json(result.to_json())
     else:
         sys.stdout.write(_check_text(result))
-    raise typer.Exit(0 if result.ok else 1)
+    if not result.ok:
+        codes = ", ".join(dict.fromkeys(f.code for f in result.errors))
+        print(f"commitguard: keyring check: exit 1: {len(result.errors)} error finding(s) ({codes})", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 def _check_text(result: CheckResult) -> str:
@@ -249,7 +252,10 @@ def diff(
         _emit_json(result.to_json())
     else:
         sys.stdout.write(_diff_text(result, old, new))
-    raise typer.Exit(1 if strict and result.loosens else 0)
+    if strict and result.loosens:
+        loosening = sum(1 for c in result.changes if c.loosens)
+        print(f"commitguard: keyring diff: exit 1: {loosening} change(s) loosen trust (--strict)", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 def _diff_text(result: DiffResult, old: str, new: str) -> str:

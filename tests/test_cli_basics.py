@@ -335,3 +335,16 @@ def test_no_command_prints_the_help_not_an_error(scratch, command):
     assert (res.code, res.stdout) == (2, ""), res.describe()
     assert res.stderr.startswith(f"Usage: commitguard {command} [OPTIONS] COMMAND [ARGS]...".replace("  ", " "))
     assert "error" not in res.stderr.splitlines()[0]
+
+
+def test_keyring_check_and_strict_diff_say_why_they_exit_1(scratch, keyring):
+    empty_person = scratch / "keyring-no-key"
+    empty_person.mkdir()
+    (empty_person / "keyring.toml").write_text('version = 1\n\n[[person]]\nid = "bob"\n')
+    check = cli(scratch, "keyring", "check", "--keyring", empty_person, "--format", "json")
+    assert check.code == 1, check.describe()
+    assert check.stderr == "commitguard: keyring check: exit 1: 1 error finding(s) (no-usable-key)\n"
+    diff = cli(scratch, "keyring", "diff", empty_person, keyring, "--strict", "--format", "json")
+    assert diff.code == 1, diff.describe()
+    assert diff.stderr.endswith(" change(s) loosen trust (--strict)\n")
+    assert re.fullmatch(r"commitguard: keyring diff: exit 1: \d+ change\(s\) loosen trust \(--strict\)\n", diff.stderr)
