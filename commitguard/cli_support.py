@@ -77,8 +77,8 @@ def _option_row(param) -> tuple[str, str]:
     head = ", ".join(names)
     if param.secondary_opts:
         head += " / " + ", ".join(param.secondary_opts)
-    if not param.is_flag and param.metavar:
-        head += f" {param.metavar}"
+    if not param.is_flag:
+        head += f" {param.metavar or param.name.upper()}"
     extra = []
     default = param.default
     said = "default:" in (param.help or "")
