@@ -117,13 +117,13 @@ def require_commits(repo, revs: tuple[str, ...] | list[str]) -> None:
         unborn = repo.head_is_unborn
     except Exception:  # a broken HEAD is reported by the command itself
         return
-    if not unborn or not revs:
+    # Only HEAD: a commit may exist without any reference (made by `git commit-tree`)
+    # and is then named by its id, which libgit2 resolves as usual.
+    if not unborn or not any(_names_head(rev) for rev in revs):
         return
     where = repo.workdir or repo.path
     if not list(repo.references):
         raise RepositoryError("the repository has no commits yet: commit something first", path=where)
-    if not any(_names_head(rev) for rev in revs):
-        return
     branch = repo.references.get("HEAD")
     target = getattr(branch, "target", None) if branch is not None else None
     name = str(target).removeprefix("refs/heads/") if isinstance(target, str) else "HEAD"

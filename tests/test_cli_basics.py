@@ -209,7 +209,7 @@ def test_pin_says_why_it_exits_1(scratch, repo, keyring):
 
 @pytest.mark.parametrize("args", [
     ["verify"], ["annotate"], ["pin", "hello"], ["check-pr", "--base", "HEAD~1", "--head", "HEAD"],
-    ["audit-bump", "--base", "origin/master", "--head", "my-branch"], ["verify", "main"],
+    ["audit-bump", "--base", "HEAD~1", "--head", "HEAD"], ["verify", "HEAD~2..HEAD"],
 ])
 def test_empty_repository_says_it_has_no_commits(scratch, keyring, args):
     empty = Path(tempfile.mkdtemp(prefix="empty-", dir=scratch))
