@@ -98,17 +98,23 @@ class WorkTree(_Tree):
     def children(self, path: str) -> list[tuple[str, str]]:
         out = []
         try:
-            names = sorted(os.listdir(self._full(path)))
+            entries = list(os.scandir(self._full(path)))
         except OSError:
             return []
-        for name in names:
-            child = f"{path}/{name}" if path else name
-            kind = self.kind(child)
-            if kind == "dir" and self._full(child).is_symlink():
-                continue  # not walked into, as os.walk does not: a link can make a cycle
-            if kind is not None:
-                out.append((name, kind))
-        return out
+        for entry in entries:
+            try:
+                if entry.is_symlink():
+                    # a linked file counts when it stays in the repository; a linked
+                    # directory is not walked into, as os.walk does not (cycles)
+                    if self.kind(f"{path}/{entry.name}" if path else entry.name) == "file":
+                        out.append((entry.name, "file"))
+                elif entry.is_dir(follow_symlinks=False):
+                    out.append((entry.name, "dir"))
+                elif entry.is_file(follow_symlinks=False):
+                    out.append((entry.name, "file"))
+            except OSError:
+                continue
+        return sorted(out)
 
     def read(self, path: str, limit: int) -> bytes | None:
         try:
@@ -119,47 +125,61 @@ class WorkTree(_Tree):
 
 
 class RevisionTree(_Tree):
-    """The tree of one commit (``annotate``, ``pin``, ``audit-bump`` read a revision)."""
+    """The tree of one commit (``annotate``, ``pin``, ``audit-bump`` read a revision).
+
+    Each directory is listed once and kept: a name search walks every
+    directory, and looking each path up from the root again costs minutes
+    on a nixpkgs-sized tree."""
 
     def __init__(self, repo, commit_id: str):
         self.repo = repo
-        self.tree = repo[commit_id].tree
+        self.root_id = repo[commit_id].tree_id
+        self._listings: dict[str, dict[str, tuple[str, object]] | None] = {}
 
-    def _object(self, path: str):
+    def _listing(self, path: str) -> dict[str, tuple[str, object]] | None:
+        if path in self._listings:
+            return self._listings[path]
         if not path:
-            return self.tree
-        try:
-            return self.tree[path]
-        except (KeyError, ValueError):
-            return None
+            oid = self.root_id
+        else:
+            parent, _, name = path.rpartition("/")
+            above = self._listing(parent)
+            entry = above.get(name) if above else None
+            oid = entry[1] if entry and entry[0] == "dir" else None
+        listing = None
+        if oid is not None:
+            listing = {}
+            for entry in self.repo[oid]:
+                if entry.type_str == "tree":
+                    listing[entry.name] = ("dir", entry.id)
+                elif entry.type_str == "blob" and entry.filemode != 0o120000:
+                    listing[entry.name] = ("file", entry.id)
+        self._listings[path] = listing
+        return listing
 
     def kind(self, path: str) -> str | None:
-        obj = self._object(path)
-        if obj is None:
-            return None
-        if obj.type_str == "tree":
+        path = path.strip("/")
+        if not path:
             return "dir"
-        if obj.type_str == "blob" and getattr(obj, "filemode", 0o100644) != 0o120000:
-            return "file"
-        return None
+        parent, _, name = path.rpartition("/")
+        listing = self._listing(parent)
+        entry = listing.get(name) if listing else None
+        return entry[0] if entry else None
 
     def children(self, path: str) -> list[tuple[str, str]]:
-        obj = self._object(path)
-        if obj is None or obj.type_str != "tree":
-            return []
-        out = []
-        for entry in self.repo[obj.id]:
-            if entry.type_str == "tree":
-                out.append((entry.name, "dir"))
-            elif entry.type_str == "blob" and entry.filemode != 0o120000:
-                out.append((entry.name, "file"))
-        return sorted(out)
+        listing = self._listing(path.strip("/"))
+        return sorted((name, kind) for name, (kind, _) in listing.items()) if listing else []
 
     def read(self, path: str, limit: int) -> bytes | None:
-        obj = self._object(path)
-        if obj is None or obj.type_str != "blob" or obj.size > limit:
+        parent, _, name = path.strip("/").rpartition("/")
+        listing = self._listing(parent)
+        entry = listing.get(name) if listing else None
+        if not entry or entry[0] != "file":
             return None
-        return obj.data
+        blob = self.repo[entry[1]]
+        if blob.size > limit:
+            return None
+        return blob.data
 
 
 # --------------------------------------------------------------------------- arguments
