@@ -180,7 +180,9 @@ def check_pr(
     if github:
         from commitguard.forge.github_pr import run_github_check
 
-        raise typer.Exit(run_github_check(github, pr, repo, keyring, formatter, jobs=jobs, cache=_cache_dir(cache, no_cache)))
+        code = run_github_check(github, pr, repo, keyring, formatter, jobs=jobs, cache=_cache_dir(cache, no_cache))
+        _exit_code("check-pr", code, "the pull request is not OK to merge (untrusted commits or missing approvals: "
+                                     "see the report)")
     if not base or not head:
         raise CommitguardError("check-pr needs --base REV and --head REV (or --github OWNER/REPO --pr N)", field="--base")
     repository_obj = open_repository(repo)
@@ -330,8 +332,10 @@ def audit_bump_command(
         if github:
             from commitguard.forge.github_bump import run_github_audit
 
-            raise typer.Exit(run_github_audit(github, pr, repo, keyring, formatter, mirror=mirror, online=ask_forge,
-                                              fail_on=policy, comment=comment, continuity=store, system=system))
+            code = run_github_audit(github, pr, repo, keyring, formatter, mirror=mirror, online=ask_forge,
+                                    fail_on=policy, comment=comment, continuity=store, system=system)
+            _exit_code("audit-bump", code, f"the change needs review: a finding matches --fail-on "
+                                           f"{','.join(policy.names())} (see the report)")
         if not base or not head:
             raise CommitguardError("audit-bump needs --base REV and --head REV (or --github OWNER/REPO --pr N)", field="--base")
         repository_obj = open_repository(repo)
@@ -438,6 +442,14 @@ def _exit(command: str, report) -> None:
     sys.stdout.flush()
     print(why_exit_1(command, report), file=sys.stderr)
     raise typer.Exit(1)
+
+
+def _exit_code(command: str, code: int, why: str) -> None:
+    """Exit with ``code`` from the GitHub mode, saying why on stderr when it is 1."""
+    if code == 1:
+        sys.stdout.flush()
+        print(f"commitguard: {command}: exit 1: {why}", file=sys.stderr)
+    raise typer.Exit(code)
 
 
 def _nonempty(selected: list[str], arguments) -> list[str]:

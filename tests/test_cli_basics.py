@@ -348,3 +348,16 @@ def test_keyring_check_and_strict_diff_say_why_they_exit_1(scratch, keyring):
     assert diff.code == 1, diff.describe()
     assert diff.stderr.endswith(" change(s) loosen trust (--strict)\n")
     assert re.fullmatch(r"commitguard: keyring diff: exit 1: \d+ change\(s\) loosen trust \(--strict\)\n", diff.stderr)
+
+
+# GitHub mode, against test_github_pr's local stand-in for the API
+from test_github_pr import api, build_pr, keys, world  # noqa: E402,F401  (pytest fixtures)
+
+
+def test_check_pr_github_mode_says_why_it_exits_1(world):
+    build_pr(world)
+    res = world.check(fmt="json")
+    assert res.code == 1, res.describe()
+    assert res.json["ok"] is False
+    assert res.stderr == ("commitguard: check-pr: exit 1: the pull request is not OK to merge (untrusted commits "
+                          "or missing approvals: see the report)\n")
