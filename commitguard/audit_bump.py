@@ -1457,6 +1457,19 @@ def _package_dirs(repo: pygit2.Repository, trees: list[pygit2.Tree], files: list
     return dirs, outside
 
 
+def _only(dirs: dict[str, str | None], expressions: tuple[str, ...]) -> tuple[dict[str, str | None], list[str]]:
+    """The package directories (or lone expression files) of ``dirs`` that hold one of ``expressions``."""
+    wanted = set(expressions)
+    keep: dict[str, str | None] = {}
+    for key, main in dirs.items():
+        if key in wanted or any(e.startswith(key + "/") for e in wanted):
+            keep[key] = main
+    untouched = [e for e in expressions if not any(e == k or e.startswith(k + "/") for k in keep)]
+    if untouched:
+        raise CommitguardError(f"the change does not touch {', '.join(untouched)}", field="PACKAGE")
+    return keep, [key for key in dirs if key not in keep]
+
+
 def _is_package(expression: PackageExpression | None) -> bool:
     return expression is not None and bool(expression.name or expression.version or expression.sources)
 
@@ -1609,8 +1622,12 @@ def audit_bump(
     fail_on: FailOn | None = None,
     continuity: ContinuityStore | None = None,
     system: str = "x86_64-linux",
+    only: tuple[str, ...] | None = None,
 ) -> BumpReport:
     """Audit what ``head`` changes since its merge base with ``base``.
+
+    ``only`` (expression files) restricts the audit to those packages; the other
+    packages the change touches are named in an ``extra-changes`` finding.
 
     ``title`` is the pull request's title; without it, the subjects of the
     commits in the range are the claims checked against the change. ``author``
@@ -1626,6 +1643,9 @@ def audit_bump(
     files = sorted({d.old_file.path for d in diff.deltas} | {d.new_file.path for d in diff.deltas})
     trees = [repo[merge_base_id].tree, repo[head_id].tree]
     dirs, outside = _package_dirs(repo, trees, files)
+    skipped: list[str] = []
+    if only is not None:
+        dirs, skipped = _only(dirs, only)
 
     commits = _range_commits(repo, merge_base_id, head_id)
     claims: list[Claim] = []
@@ -1667,6 +1687,9 @@ def audit_bump(
     if outside:
         shown = ", ".join(outside[:MAX_LISTED]) + (f" and {len(outside) - MAX_LISTED} more" if len(outside) > MAX_LISTED else "")
         report_findings.insert(0, finding("extra-changes", f"files outside any package directory changed: {shown}"))
+    if skipped:
+        report_findings.append(finding("extra-changes", "packages changed but not selected, not audited: "
+                                                        + ", ".join(skipped[:MAX_LISTED])))
     _check_claims(claims, packages, report_findings)
     return BumpReport(
         base=base_id, head=head_id, merge_base=merge_base_id, title=title, author=author, branch=branch,

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from commitguard.errors import CommitguardError
+from commitguard.cli_support import CONTEXT, Command, Group, examples, format_option
 from commitguard.history import open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
 
@@ -26,22 +26,30 @@ if TYPE_CHECKING:
 # other command (verify, check-pr) would pay for it at start-up.
 
 keyring_app = typer.Typer(
+    cls=Group,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=CONTEXT,
     help="Curate keyrings: check, show, diff, import.",
+    epilog=examples(
+        "commitguard keyring import allowed-signers ~/.ssh/allowed_signers --keyring my-keyring",
+        "commitguard keyring check --keyring my-keyring",
+        "commitguard keyring diff main:.commitguard/keyring .commitguard/keyring",
+    ),
 )
 
-RepoOpt = typer.Option(".", "--repo", help="Repository (default: current directory).")
+RepoOpt = typer.Option(".", "--repo", metavar="DIR", help="Repository (default: current directory).")
 KeyringOpt = typer.Option(
-    None, "--keyring", help="Keyring directory (default: $COMMITGUARD_KEYRING, else .commitguard/keyring in --repo)."
+    None, "--keyring", metavar="DIR",
+    help="Keyring directory (default: $COMMITGUARD_KEYRING, else .commitguard/keyring in --repo).",
 )
-FormatOpt = typer.Option("text", "--format", help="text or json.")
+FormatOpt = format_option("keyring")
 
 
 def _format(value: str) -> str:
-    if value not in ("text", "json"):
-        raise CommitguardError(f"unknown format {value!r} (choose text or json)", field="--format")
+    """Already checked (and lower-cased) while the command line was parsed."""
     return value
 
 
@@ -89,7 +97,7 @@ def _now() -> datetime:
 # -- check ------------------------------------------------------------------------------
 
 
-@keyring_app.command()
+@keyring_app.command(cls=Command, epilog=examples("commitguard keyring check --keyring my-keyring --format json"))
 def check(
     keyring: Optional[str] = KeyringOpt,
     repo: str = RepoOpt,
@@ -109,7 +117,10 @@ def check(
         _emit_json(result.to_json())
     else:
         sys.stdout.write(_check_text(result))
-    raise typer.Exit(0 if result.ok else 1)
+    if not result.ok:
+        codes = ", ".join(dict.fromkeys(f.code for f in result.errors))
+        print(f"commitguard: keyring check: exit 1: {len(result.errors)} error finding(s) ({codes})", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 def _check_text(result: CheckResult) -> str:
@@ -136,7 +147,7 @@ def _check_text(result: CheckResult) -> str:
 # -- show -------------------------------------------------------------------------------
 
 
-@keyring_app.command()
+@keyring_app.command(cls=Command, epilog=examples("commitguard keyring show --keyring my-keyring"))
 def show(
     keyring: Optional[str] = KeyringOpt,
     repo: str = RepoOpt,
@@ -213,10 +224,13 @@ def _show_text(rows: list[HolderRow]) -> str:
 # -- diff ---------------------------------------------------------------------------------
 
 
-@keyring_app.command()
+@keyring_app.command(cls=Command, epilog=examples(
+    "commitguard keyring diff main:.commitguard/keyring .commitguard/keyring",
+    "commitguard keyring diff old-keyring new-keyring --strict",
+))
 def diff(
-    old: str = typer.Argument(..., help="Old keyring: a directory, or REV:PATH in --repo (e.g. main:.commitguard/keyring)."),
-    new: str = typer.Argument(..., help="New keyring: a directory, or REV:PATH in --repo."),
+    old: str = typer.Argument(..., metavar="OLD", help="Old keyring: a directory, or REV:PATH in --repo (e.g. main:.commitguard/keyring)."),
+    new: str = typer.Argument(..., metavar="NEW", help="New keyring: a directory, or REV:PATH in --repo."),
     repo: str = RepoOpt,
     format: str = FormatOpt,
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when a change loosens trust."),
@@ -238,7 +252,10 @@ def diff(
         _emit_json(result.to_json())
     else:
         sys.stdout.write(_diff_text(result, old, new))
-    raise typer.Exit(1 if strict and result.loosens else 0)
+    if strict and result.loosens:
+        loosening = sum(1 for c in result.changes if c.loosens)
+        print(f"commitguard: keyring diff: exit 1: {loosening} change(s) loosen trust (--strict)", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 def _diff_text(result: DiffResult, old: str, new: str) -> str:
@@ -265,17 +282,28 @@ def _diff_text(result: DiffResult, old: str, new: str) -> str:
 # -- import --------------------------------------------------------------------------------
 
 
-@keyring_app.command("import")
+@keyring_app.command("import", cls=Command, epilog=examples(
+    "commitguard keyring import allowed-signers ~/.ssh/allowed_signers --keyring my-keyring",
+    "commitguard keyring import gnupg 1CEA9E12E7218C2C95F708F4CA5FBBF28BB623ED --keyring my-keyring",
+    "commitguard keyring import github alice bob --keyring my-keyring",
+    "commitguard keyring import guix --repo guix-checkout --introduction COMMIT --keyring my-keyring",
+    "commitguard keyring import maintainer-list maintainers/maintainer-list.nix --keyring my-keyring",
+    "commitguard keyring import sequoia-policy openpgp-policy.toml --keyring my-keyring",
+))
 def import_(
-    source: str = typer.Argument(..., help="allowed-signers, guix, sequoia-policy, gnupg, maintainer-list or github."),
-    args: Optional[list[str]] = typer.Argument(None, help="FILE, fingerprints or logins, as SOURCE needs."),
-    keyring: str = typer.Option(..., "--keyring", help="Keyring directory to import into (created if absent)."),
+    source: str = typer.Argument(
+        ..., metavar="SOURCE",
+        help="allowed-signers|guix|sequoia-policy|gnupg|maintainer-list|github"),
+    args: Optional[list[str]] = typer.Argument(None, metavar="ARG",
+                                               help="FILE, fingerprints or logins, as SOURCE needs."),
+    keyring: str = typer.Option(..., "--keyring", metavar="DIR",
+                                help="Keyring directory to import into (created if absent)."),
     repo: str = RepoOpt,
     gnupg_home: Optional[str] = typer.Option(
-        None, "--gnupg-home", envvar="GNUPGHOME", help="GnuPG home (default: $GNUPGHOME)."
+        None, "--gnupg-home", envvar="GNUPGHOME", metavar="DIR", help="GnuPG home (default: $GNUPGHOME)."
     ),
-    introduction: Optional[str] = typer.Option(None, "--introduction", help="guix: the channel introduction commit."),
-    github_api: str = typer.Option("https://api.github.com", "--github-api", help="GitHub API base URL."),
+    introduction: Optional[str] = typer.Option(None, "--introduction", metavar="COMMIT", help="guix: the channel introduction commit."),
+    github_api: str = typer.Option("https://api.github.com", "--github-api", metavar="URL", help="GitHub API base URL."),
     format: str = FormatOpt,
 ) -> None:
     """Import people and keys from SOURCE into --keyring, merging with what is there.

@@ -217,6 +217,7 @@ def run_demo(directory: str | None, console: Console) -> int:
     console.print("  - 'unknown-key': xz was signed, but by mallory, whom the keyring does not list.")
     console.print("  - 'bad-signature': the newest commit carries bob's signature over a different message.")
     console.print(f"  - Try: commitguard verify --repo {built.repo} --keyring {built.keyring} --format json")
+    console.print("  - Every command: commitguard -h, commitguard COMMAND -h (options, allowed values, examples).")
     if mismatches:
         for cid, want, got in mismatches:
             console.print(f"[red]demo check failed: {cid[:12]} expected {want}, got {got}[/red]")

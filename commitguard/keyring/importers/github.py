@@ -185,7 +185,7 @@ class GitHubImporter(Importer):
             raise self._http_error(login, what, exc) from None
         except (requests.RequestException, OSError) as exc:
             raise CommitguardError(f"cannot reach {self.base_url} for the {what} of {login!r}: "
-                                   f"{_first_line(exc)}", field="LOGIN") from None
+                                   f"{_network_problem(exc)}", field="LOGIN") from None
         except ValueError as exc:
             raise CommitguardError(f"{what} of {login!r}: the answer is not JSON ({_first_line(exc)})",
                                    path=f"{self.base_url}{url}") from None
@@ -248,6 +248,32 @@ def _ssh_line_problem(line: str) -> str | None:
     except Exception as exc:  # sshpubkeys raises a zoo of exception types
         return f"invalid key ({_first_line(exc)})"
     return None
+
+
+def _network_problem(exc: BaseException) -> str:
+    """Why a request failed, in words: the text of requests' errors is urllib3's
+    representation of nested exceptions, which tells a person nothing."""
+    import socket
+
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS connection failed (certificate or proxy problem)"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "the connection timed out"
+    seen, stack = 0, [exc]
+    while stack and seen < 20:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError":
+            return "the host name cannot be resolved (no network connection?)"
+        if isinstance(item, ConnectionRefusedError):
+            return "the connection was refused"
+        if isinstance(item, OSError) and item.errno in (101, 113):
+            return "the network is unreachable"
+        stack.extend(x for x in (getattr(item, "reason", None), item.__cause__, item.__context__,
+                                 *getattr(item, "args", ())) if isinstance(x, BaseException))
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "no connection could be made"
+    return type(exc).__name__
 
 
 def _first_line(exc: BaseException) -> str:
