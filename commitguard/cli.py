@@ -397,7 +397,7 @@ def annotate(
 
 @app.command(cls=Command, epilog=examples(
     "commitguard pin hello jq --keyring my-keyring --trust-root COMMIT --lock commitguard.lock",
-    "commitguard pin --check --lock commitguard.lock --keyring my-keyring",
+    "commitguard pin --check --lock commitguard.lock --keyring my-keyring --trust-root COMMIT --branch main",
 ))
 def pin(
     packages: Optional[list[str]] = typer.Argument(
