@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+NAMESPACE_TESTS = ("tests/test_security_mutants.py::test_approval_by_a_key_restricted_to_git_does_not_count",
+                   "tests/test_security_mutants.py::test_approval_by_a_key_allowed_for_approvals_counts")
 
 # Operators that change a decision (cosmic-ray names, matched as prefixes after "core/").
 DECISION_OPERATORS = re.compile(
@@ -63,23 +65,23 @@ class Target:
 TARGETS = [
     Target("ssh", "commitguard/signatures/ssh.py", ("verify", "_check"),
            ("tests/test_key_validity.py",),
-           ("tests/test_verify_cli.py", "tests/test_ssh_algorithms.py", "tests/test_security_mutants.py")),
+           ("tests/test_verify_cli.py", "tests/test_ssh_algorithms.py", *NAMESPACE_TESTS, "tests/test_hostile_commits.py")),
     Target("openpgp", "commitguard/signatures/openpgp.py", ("verify", "_fast_path", "_judge_valid", "_slow_path"),
            ("tests/test_key_validity.py",),
-           ("tests/test_verify_cli.py", "tests/test_vectors.py", "tests/test_gnupg_opinion.py")),
+           ("tests/test_verify_cli.py", "tests/test_vectors.py", "tests/test_gnupg_opinion.py",
+            "tests/test_hostile_commits.py")),
     Target("key-facts", "commitguard/signatures/openpgp_packets.py",
            ("key_facts", "_self_sig_facts", "weak_algorithm", "weak_hash_name", "_earliest"),
            ("tests/test_key_validity.py",),
-           ("tests/test_verify_cli.py", "tests/test_vectors.py", "tests/test_keyring_commands.py")),
+           ("tests/test_verify_cli.py", "tests/test_vectors.py", "tests/test_keyring_commands.py",
+            "tests/test_hostile_commits.py")),
     Target("key-namespaces", "commitguard/keyring/model.py", ("allows_namespace",),
-           ("tests/test_key_validity.py",), ("tests/test_security_mutants.py",)),
+           ("tests/test_key_validity.py",), NAMESPACE_TESTS),
     Target("rules", "commitguard/rules.py", ("eligible_persons", "evaluate_rules", "missing", "ok", "matches"),
            ("tests/test_pr_author_login.py", "tests/test_check_pr_local.py"),
            ("tests/test_github_pr.py", "tests/test_approvals.py"), slow=True),
     Target("approvals", "commitguard/approvals/verify.py", ("verify",),
-           ("tests/test_security_mutants.py::test_approval_by_a_key_restricted_to_git_does_not_count",
-            "tests/test_security_mutants.py::test_approval_by_a_key_allowed_for_approvals_counts",
-            "tests/test_approvals.py"),
+           (*NAMESPACE_TESTS, "tests/test_approvals.py"),
            ("tests/test_check_pr_local.py", "tests/test_github_pr.py"), slow=True),
     Target("repo-keyring", "commitguard/repository_keyring.py",
            ("verify_with_repository_keyring", "_combine", "_distinct"),
@@ -195,6 +197,33 @@ def run(args) -> None:
                       flush=True)
 
 
+def recheck(args) -> None:
+    """Run the survivors of a results file again against the (current) broad tests."""
+    from types import SimpleNamespace
+
+    results = json.loads(Path(args.out).read_text())
+    by_name = {t.name: t for t in TARGETS}
+    with tempfile.TemporaryDirectory(prefix="commitguard-mutants.") as tmp:
+        tree = Path(tmp)
+        copy_tree(tree)
+        for r in results:
+            if r["outcome"] != "survived" or (args.targets and r["target"] not in args.targets):
+                continue
+            target = by_name[r["target"]]
+            path = tree / target.module
+            original = path.read_text()
+            spec = SimpleNamespace(operator_name=r["operator"], occurrence=r["occurrence"], operator_args={})
+            code = mutated_source(original, spec)
+            path.write_text(code)
+            try:
+                outcome, seconds = run_tests(tree, target.broad, args.timeout * 4)
+            finally:
+                path.write_text(original)
+            r.update(outcome=outcome, stage="broad", seconds=round(r["seconds"] + seconds, 1))
+            Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+            print(f"  {outcome:9} recheck {seconds:6.1f}s  {r['function']}  {r['line']}", flush=True)
+
+
 def report(path: str) -> None:
     results = json.loads(Path(path).read_text())
     by_target: dict[str, list] = {}
@@ -219,12 +248,13 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300, help="seconds per fast test run (broad: 4x)")
     parser.add_argument("--resume", action="store_true", help="skip mutants already in --out")
     parser.add_argument("--report", metavar="RESULTS", help="summarise a results file and exit")
+    parser.add_argument("--recheck", action="store_true", help="run the survivors in --out against the broad tests again")
     args = parser.parse_args()
     if args.report:
         report(args.report)
         return
     os.chdir(ROOT)
-    run(args)
+    recheck(args) if args.recheck else run(args)
 
 
 if __name__ == "__main__":

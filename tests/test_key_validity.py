@@ -85,6 +85,7 @@ def edge(tmp_path_factory) -> Edge:
     try:
         w.ssh["win"] = SshKey.generate(root / "ssh", "win", "ed25519")
         w.ssh["approver_only"] = SshKey.generate(root / "ssh", "approver_only", "ed25519")
+        w.ssh["hub"] = SshKey.generate(root / "ssh", "hub", "ed25519")
         for name in ("pat", "sam", "hank"):
             w.pgp[name] = gpg.gen_key(f"{name.title()} Example <{name}@example.org>", "ed25519", "sign")
 
@@ -96,6 +97,7 @@ def edge(tmp_path_factory) -> Edge:
         w.ids["soft_after"] = repo.commit("sam after", signer=PgpSigner(gpg, w.pgp["sam"]), when="2024-06-01T00:00:00Z")
         w.ids["hard_before"] = repo.commit("hank before", signer=PgpSigner(gpg, w.pgp["hank"]), when="2023-06-01T00:00:00Z")
         w.ids["approver_only_commit"] = repo.commit("approval key signs a commit", signer=SshSigner(w.ssh["approver_only"]))
+        w.ids["ssh_forge_commit"] = repo.commit("merged in the forge's web UI", signer=SshSigner(w.ssh["hub"]))
         revoke(gpg, w.pgp["sam"], 3, REVOKED_AT, "retired")
         revoke(gpg, w.pgp["hank"], 1, REVOKED_AT, "stolen")
         for name, fpr in w.pgp.items():
@@ -109,7 +111,7 @@ def edge(tmp_path_factory) -> Edge:
             {"id": "sam", "keys": [{"openpgp": w.certs["sam"]}]},
             {"id": "hank", "keys": [{"openpgp": w.certs["hank"]}]},
             {"id": "rosa", "keys": [{"ssh": w.ssh["approver_only"].pub_line, "namespaces": ["commitguard-approval"]}]},
-        ])
+        ], forges=[{"id": "examplehub", "ssh": w.ssh["hub"].pub_line}])
         yield w
     finally:
         gpg.kill_agent()
@@ -221,3 +223,10 @@ def test_the_same_key_unrestricted_signs_commits(edge, tmp_path):
     assert res.code == 0, res.describe()
     v = res.commit(edge.ids["approver_only_commit"])
     assert (v["status"], v["signer"]) == ("trusted", "rosa"), v
+
+
+def test_ssh_forge_key_is_forge_not_trusted_under_the_default_policy(edge, verdicts):
+    """A ``[[forge]]`` SSH key (policy.forge defaults to "reject"): status forge, never trusted."""
+    v = verdicts["ssh_forge_commit"]
+    assert (v["status"], v["trusted"], v["signer"]) == ("forge", False, "examplehub"), v
+    assert v["signature"]["key"] == edge.ssh["hub"].fingerprint, v
