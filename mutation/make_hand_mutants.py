@@ -60,6 +60,25 @@ MUTANTS = [
      "if rule.exclude_author else []", "if False else []",
      "exclude_author ignored: authors approve their own pull request",
      "tests/test_check_pr_local.py"),
+    # found by mutation/run_mutants.py (cosmic-ray), killed by tests added for them
+    ("11-openpgp-fast-path-weak-algorithm-off", "commitguard/signatures/openpgp.py",
+     "if facts is not None and (weak := facts.weak_algorithm):",
+     "if not facts is not None and (weak := facts.weak_algorithm):",
+     "a weak key (DSA) whose signature Sequoia accepts is not refused on the fast path",
+     "tests/test_key_validity.py"),
+    ("12-openpgp-sha1-binding-check-inverted", "commitguard/signatures/openpgp.py",
+     "if facts.binding_hashes and not (set(facts.binding_hashes)",
+     "if facts.binding_hashes and (set(facts.binding_hashes)",
+     "a certificate bound with SHA-1 self-signatures is trusted under openpgp_sha1 = reject",
+     "tests/test_key_validity.py"),
+    ("13-openpgp-expiry-exclusive", "commitguard/signatures/openpgp.py",
+     "and created >= facts.expires", "and created > facts.expires",
+     "a signature made exactly at the certificate's expiry is not expired",
+     "tests/test_key_validity.py"),
+    ("14-ssh-forge-key-as-person", "commitguard/signatures/ssh.py",
+     'if cand.holder.kind == "forge":', 'if cand.holder.kind < "forge":',
+     "an SSH [[forge]] key's signature reads as a person's (trusted under policy.forge = reject)",
+     "tests/test_key_validity.py"),
 ]
 
 

@@ -17,7 +17,13 @@ would flip (see mutation/ for the hand mutants this file kills):
   any revocation in the certificate as ``revoked-key`` (SPEC: "the key is
   revoked"), whatever the signature's time;
 * an SSH key restricted by ``namespaces`` to ``commitguard-approval`` signing
-  a commit.
+  a commit, and an SSH ``[[forge]]`` key signing one;
+* certificate facts on each path: a DSA key (Sequoia accepts its signature:
+  only commitguard's weak-algorithm check refuses it), a certificate bound
+  with SHA-1 self-signatures (Sequoia refuses; ``weak-signature`` unless
+  ``openpgp_sha1 = "accept"``), and a key whose certificate expiry falls
+  exactly on a signature's time (expired at that second, as Sequoia and
+  ``openpgp_expiry = "enforce"`` say; trusted under ``"ignore"``).
 
 Everything is made with gpg, ssh-keygen and git (tests/fixtures_git.py);
 ``pysequoia`` (a dependency, not commitguard) is asked directly only to show
@@ -32,11 +38,15 @@ from pathlib import Path
 import pysequoia
 import pytest
 
-from fixtures_git import Gpg, PgpSigner, Raw, Repo, SshKey, SshSigner, gpg_time, run, run_verify, write_keyring
+from fixtures_git import Gpg, PgpSigner, Raw, Repo, SshKey, SshSigner, gpg_time, parse_time, run, run_verify, write_keyring
 
 WINDOW_AFTER = "2024-01-01T00:00:00Z"
 WINDOW_BEFORE = "2025-01-01T00:00:00Z"
 REVOKED_AT = "2024-01-01T00:00:00Z"
+EXPIRES_AT = "2022-01-01T00:00:00Z"  # pete's certificate expiry, set afterwards to this exact second
+EXPIRY_TIMES = [("second_before_expiry", "2021-12-31T23:59:59Z", "trusted"),
+                ("exactly_at_expiry", EXPIRES_AT, "expired-key"),
+                ("second_after_expiry", "2022-01-01T00:00:01Z", "expired-key")]
 
 # (case name, committer/signature time, expected status)
 WINDOW_TIMES = [
@@ -86,8 +96,13 @@ def edge(tmp_path_factory) -> Edge:
         w.ssh["win"] = SshKey.generate(root / "ssh", "win", "ed25519")
         w.ssh["approver_only"] = SshKey.generate(root / "ssh", "approver_only", "ed25519")
         w.ssh["hub"] = SshKey.generate(root / "ssh", "hub", "ed25519")
-        for name in ("pat", "sam", "hank"):
+        for name in ("pat", "sam", "hank", "pete"):
             w.pgp[name] = gpg.gen_key(f"{name.title()} Example <{name}@example.org>", "ed25519", "sign")
+        w.pgp["dora"] = gpg.gen_key("Dora Example <dora@example.org>", "dsa2048", "sign")
+        # self-signatures over SHA-1, as GnuPG before 2.1 made them
+        gpg.gpg("--cert-digest-algo", "SHA1", "--quick-gen-key", "Olaf Example <olaf@example.org>", "ed25519", "sign",
+                "never", at=Gpg.KEY_TIME)
+        w.pgp["olaf"] = gpg.keys("olaf@example.org")[0]
 
         for case, when, _ in WINDOW_TIMES:
             w.ids[f"ssh_{case}"] = repo.commit(f"ssh {case}", signer=SshSigner(w.ssh["win"]), when=when)
@@ -96,6 +111,13 @@ def edge(tmp_path_factory) -> Edge:
         w.ids["soft_before"] = repo.commit("sam before", signer=PgpSigner(gpg, w.pgp["sam"]), when="2023-06-01T00:00:00Z")
         w.ids["soft_after"] = repo.commit("sam after", signer=PgpSigner(gpg, w.pgp["sam"]), when="2024-06-01T00:00:00Z")
         w.ids["hard_before"] = repo.commit("hank before", signer=PgpSigner(gpg, w.pgp["hank"]), when="2023-06-01T00:00:00Z")
+        w.ids["dsa_commit"] = repo.commit("dora, DSA", signer=PgpSigner(gpg, w.pgp["dora"]))
+        w.ids["sha1_bound_commit"] = repo.commit("olaf, SHA-1 bindings", signer=PgpSigner(gpg, w.pgp["olaf"]))
+        for case, when, _ in EXPIRY_TIMES:  # made before the expiry exists: gpg refuses an expired key
+            w.ids[case] = repo.commit(f"pete {case}", signer=PgpSigner(gpg, w.pgp["pete"]), when=when)
+        set_at = "2020-06-01T00:00:00Z"  # gpg's seconds=N counts from its (faked) now
+        seconds = int(parse_time(EXPIRES_AT).timestamp() - parse_time(set_at).timestamp())
+        gpg.set_expire(w.pgp["pete"], f"seconds={seconds}", at=set_at)
         w.ids["approver_only_commit"] = repo.commit("approval key signs a commit", signer=SshSigner(w.ssh["approver_only"]))
         w.ids["ssh_forge_commit"] = repo.commit("merged in the forge's web UI", signer=SshSigner(w.ssh["hub"]))
         revoke(gpg, w.pgp["sam"], 3, REVOKED_AT, "retired")
@@ -110,6 +132,9 @@ def edge(tmp_path_factory) -> Edge:
                                     "valid_before": Raw(WINDOW_BEFORE)}]},
             {"id": "sam", "keys": [{"openpgp": w.certs["sam"]}]},
             {"id": "hank", "keys": [{"openpgp": w.certs["hank"]}]},
+            {"id": "dora", "keys": [{"openpgp": w.certs["dora"]}]},
+            {"id": "olaf", "keys": [{"openpgp": w.certs["olaf"]}]},
+            {"id": "pete", "keys": [{"openpgp": w.certs["pete"]}]},
             {"id": "rosa", "keys": [{"ssh": w.ssh["approver_only"].pub_line, "namespaces": ["commitguard-approval"]}]},
         ], forges=[{"id": "examplehub", "ssh": w.ssh["hub"].pub_line}])
         yield w
@@ -230,3 +255,51 @@ def test_ssh_forge_key_is_forge_not_trusted_under_the_default_policy(edge, verdi
     v = verdicts["ssh_forge_commit"]
     assert (v["status"], v["trusted"], v["signer"]) == ("forge", False, "examplehub"), v
     assert v["signature"]["key"] == edge.ssh["hub"].fingerprint, v
+
+
+def test_the_certificate_fixtures_take_the_paths_they_claim(edge):
+    """DSA passes Sequoia (fast path), the SHA-1 binding and the expired second do not (slow path)."""
+    out = edge.gpg.gpg("--with-colons", "--list-keys", edge.pgp["pete"]).stdout.decode()
+    pub = next(line.split(":") for line in out.splitlines() if line.startswith("pub:"))
+    assert int(pub[6]) == int(parse_time(EXPIRES_AT).timestamp()), pub  # expiry field: exactly EXPIRES_AT
+    assert "digest algo 2," in edge.gpg.list_packets(edge.gpg.export_binary(edge.pgp["olaf"]))  # SHA-1 self-sigs
+    assert _sequoia_accepts(edge, "dora", "dsa_commit") is True
+    assert _sequoia_accepts(edge, "olaf", "sha1_bound_commit") is False
+    assert [_sequoia_accepts(edge, "pete", case) for case, _, _ in EXPIRY_TIMES] == [True, False, False]
+
+
+def test_dsa_key_is_weak_even_where_sequoia_accepts_it(edge, verdicts):
+    v = verdicts["dsa_commit"]
+    _is(v, "weak-signature", "dora", edge.pgp["dora"])
+    assert "DSA keys are rejected as weak" in v["reason"], v
+
+
+def test_sha1_bound_certificate_is_weak_under_the_default_policy(edge, verdicts):
+    v = verdicts["sha1_bound_commit"]
+    _is(v, "weak-signature", "olaf", edge.pgp["olaf"])
+    assert "bound with SHA-1 self-signatures" in v["reason"], v
+
+
+@pytest.mark.parametrize("case,when,status", EXPIRY_TIMES, ids=[c for c, _, _ in EXPIRY_TIMES])
+def test_certificate_expiry_at_its_second(edge, verdicts, case, when, status):
+    v = verdicts[case]
+    _is(v, status, "pete", edge.pgp["pete"])
+    if status == "expired-key":
+        assert f"had expired ({EXPIRES_AT}) when it signed at {when}" in v["reason"], v
+
+
+def test_the_relaxing_policies_accept_exactly_those(edge, tmp_path):
+    """Control: openpgp_sha1 = "accept" trusts the SHA-1-bound key, openpgp_expiry = "ignore" the expired one
+    (so the verdicts above come from those two checks, not from a bad signature)."""
+    keyring = write_keyring(tmp_path / "relaxed", policy={"openpgp_sha1": "accept", "openpgp_expiry": "ignore"},
+                            persons=[{"id": "olaf", "keys": [{"openpgp": edge.certs["olaf"]}]},
+                                     {"id": "pete", "keys": [{"openpgp": edge.certs["pete"]}]}])
+    cases = ["sha1_bound_commit", *(c for c, _, _ in EXPIRY_TIMES)]
+    res = run_verify([edge.ids[c] for c in cases], repo=edge.repo.path, keyring=keyring, scratch=tmp_path, jobs=1)
+    assert res.code == 0, res.describe()
+    got = {c: res.commit(edge.ids[c]) for c in cases}
+    assert {c: (v["status"], v["signer"]) for c, v in got.items()} == {
+        "sha1_bound_commit": ("trusted", "olaf"), "second_before_expiry": ("trusted", "pete"),
+        "exactly_at_expiry": ("trusted", "pete"), "second_after_expiry": ("trusted", "pete")}, got
+    assert "SHA-1 accepted under policy.openpgp_sha1" in got["sha1_bound_commit"]["reason"]
+    assert "accepted under policy.openpgp_expiry" in got["exactly_at_expiry"]["reason"]
