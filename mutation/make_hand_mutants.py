@@ -55,11 +55,11 @@ MUTANTS = [
     ("09-ssh-keyring-revoked-ignored", "commitguard/signatures/ssh.py",
      "        if entry.revoked:\n", "        if False and entry.revoked:\n",
      "revoked = true on an SSH key ignored",
-     "tests/test_verify_cli.py"),
+     "tests/test_verify_cli.py::test_status_main_keyring"),
     ("10-exclude-author-ignored", "commitguard/rules.py",
      "if rule.exclude_author else []", "if False else []",
      "exclude_author ignored: authors approve their own pull request",
-     "tests/test_check_pr_local.py"),
+     "tests/test_check_pr_local.py::test_authors_approvals_do_not_count_with_exclude_author"),
     # found by mutation/run_mutants.py (cosmic-ray), killed by tests added for them
     ("11-openpgp-fast-path-weak-algorithm-off", "commitguard/signatures/openpgp.py",
      "if facts is not None and (weak := facts.weak_algorithm):",

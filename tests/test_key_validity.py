@@ -96,7 +96,7 @@ def edge(tmp_path_factory) -> Edge:
         w.ssh["win"] = SshKey.generate(root / "ssh", "win", "ed25519")
         w.ssh["approver_only"] = SshKey.generate(root / "ssh", "approver_only", "ed25519")
         w.ssh["hub"] = SshKey.generate(root / "ssh", "hub", "ed25519")
-        for name in ("pat", "sam", "hank", "pete"):
+        for name in ("pat", "sam", "hank", "pete", "uma"):
             w.pgp[name] = gpg.gen_key(f"{name.title()} Example <{name}@example.org>", "ed25519", "sign")
         w.pgp["dora"] = gpg.gen_key("Dora Example <dora@example.org>", "dsa2048", "sign")
         # self-signatures over SHA-1, as GnuPG before 2.1 made them
@@ -118,6 +118,10 @@ def edge(tmp_path_factory) -> Edge:
         set_at = "2020-06-01T00:00:00Z"  # gpg's seconds=N counts from its (faked) now
         seconds = int(parse_time(EXPIRES_AT).timestamp() - parse_time(set_at).timestamp())
         gpg.set_expire(w.pgp["pete"], f"seconds={seconds}", at=set_at)
+        # a user ID revoked (a certification revocation, 0x30) does not revoke the key
+        gpg.gpg("--quick-add-uid", w.pgp["uma"], "Uma Old <uma@old.example>", at="2019-06-01T00:00:00Z")
+        gpg.gpg("--quick-revoke-uid", w.pgp["uma"], "Uma Old <uma@old.example>", at="2020-01-01T00:00:00Z")
+        w.ids["uid_revoked_commit"] = repo.commit("uma, one user ID revoked", signer=PgpSigner(gpg, w.pgp["uma"]))
         w.ids["approver_only_commit"] = repo.commit("approval key signs a commit", signer=SshSigner(w.ssh["approver_only"]))
         w.ids["ssh_forge_commit"] = repo.commit("merged in the forge's web UI", signer=SshSigner(w.ssh["hub"]))
         revoke(gpg, w.pgp["sam"], 3, REVOKED_AT, "retired")
@@ -135,6 +139,7 @@ def edge(tmp_path_factory) -> Edge:
             {"id": "dora", "keys": [{"openpgp": w.certs["dora"]}]},
             {"id": "olaf", "keys": [{"openpgp": w.certs["olaf"]}]},
             {"id": "pete", "keys": [{"openpgp": w.certs["pete"]}]},
+            {"id": "uma", "keys": [{"openpgp": w.certs["uma"]}]},
             {"id": "rosa", "keys": [{"ssh": w.ssh["approver_only"].pub_line, "namespaces": ["commitguard-approval"]}]},
         ], forges=[{"id": "examplehub", "ssh": w.ssh["hub"].pub_line}])
         yield w
@@ -303,3 +308,9 @@ def test_the_relaxing_policies_accept_exactly_those(edge, tmp_path):
         "exactly_at_expiry": ("trusted", "pete"), "second_after_expiry": ("trusted", "pete")}, got
     assert "SHA-1 accepted under policy.openpgp_sha1" in got["sha1_bound_commit"]["reason"]
     assert "accepted under policy.openpgp_expiry" in got["exactly_at_expiry"]["reason"]
+
+
+def test_a_revoked_user_id_does_not_revoke_the_key(edge, verdicts):
+    listing = edge.gpg.list_packets(edge.gpg.export_binary(edge.pgp["uma"]))
+    assert "sigclass 0x30" in listing and "sigclass 0x20" not in listing, listing
+    _is(verdicts["uid_revoked_commit"], "trusted", "uma", edge.pgp["uma"])
