@@ -198,7 +198,8 @@ def run(args) -> None:
 
 
 def recheck(args) -> None:
-    """Run the survivors of a results file again against the (current) broad tests."""
+    """Run the survivors of a results file again (tests added since, broad sets widened):
+    fast tests first, then the broad ones; the record keeps its first outcome as ``before``."""
     from types import SimpleNamespace
 
     results = json.loads(Path(args.out).read_text())
@@ -216,12 +217,18 @@ def recheck(args) -> None:
             code = mutated_source(original, spec)
             path.write_text(code)
             try:
-                outcome, seconds = run_tests(tree, target.broad, args.timeout * 4)
+                outcome, seconds = run_tests(tree, target.fast, args.timeout)
+                stage = "fast"
+                if outcome == "survived":
+                    outcome, more = run_tests(tree, target.broad, args.timeout * 4)
+                    seconds += more
+                    stage = "broad"
             finally:
                 path.write_text(original)
-            r.update(outcome=outcome, stage="broad", seconds=round(r["seconds"] + seconds, 1))
+            r.update(before=r.get("before", r["outcome"]), outcome=outcome, stage=stage,
+                     seconds=round(r["seconds"] + seconds, 1))
             Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
-            print(f"  {outcome:9} recheck {seconds:6.1f}s  {r['function']}  {r['line']}", flush=True)
+            print(f"  {outcome:9} recheck {stage:5} {seconds:6.1f}s  {r['function']}  {r['line']}", flush=True)
 
 
 def report(path: str) -> None:
@@ -235,8 +242,9 @@ def report(path: str) -> None:
               f"{sum(r['outcome'] == 'survived' for r in rs)} survived, "
               f"{sum(r['outcome'] not in ('killed', 'survived') for r in rs)} other")
         for r in rs:
-            if r["outcome"] != "killed":
-                print(f"  {r['outcome']}: {r['module']} {r['function']} {r['line']}")
+            if r["outcome"] != "killed" or r.get("before", "killed") != "killed":
+                was = f" (was {r['before']})" if r.get("before") not in (None, r["outcome"]) else ""
+                print(f"  {r['outcome']}{was}: {r['module']} {r['function']} {r['line']}")
 
 
 def main() -> None:

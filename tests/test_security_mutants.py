@@ -173,3 +173,19 @@ def test_merge_editing_the_keyring_trusted_by_both_parents_takes_effect(history)
     assert statuses["alice-merges-adding-mallory"] == "trusted"
     assert statuses["mallory-after-merge"] == "trusted"
     assert code == 0
+
+
+# =========================================================================== approvals bound to the pull request number
+
+@pytest.mark.parametrize("number", [6, 8])  # below and above the number signed: '!=' is not '<' or '>'
+def test_approval_for_another_pull_request_number_is_invalid(aw, number):
+    r = aw.pr(f"pr-number-{number}")
+    head = r.commit("hello: 2.12.2", {HELLO: hello_nix("2.12.2")}, signer=aw.keys.ssh["alice"])
+    hand_approval(r, aw.keys.ssh["bob"], head, aw.base, pull_request=7)
+    data = ok_json(aw.cli(check_job(r, aw.base, head, aw.keyring, extra=["--pr", str(number)])), 1)
+    assert [(a["status"], a["person"], a["reason"]) for a in data["approvals"]] == [
+        ("invalid", "bob", f"approval is for pull request #7, not #{number}")], dump(data["approvals"])
+    assert data["rules"][0]["approved_by"] == [] and data["rules"][0]["missing"] == 1, dump(data["rules"])
+    # control: the same approval counts for the pull request it names
+    data = ok_json(aw.cli(check_job(r, aw.base, head, aw.keyring, extra=["--pr", "7"])), 0)
+    assert data["rules"][0]["approved_by"] == ["bob"], dump(data["rules"])
