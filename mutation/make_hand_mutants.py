@@ -79,6 +79,10 @@ MUTANTS = [
      'if cand.holder.kind == "forge":', 'if cand.holder.kind < "forge":',
      "an SSH [[forge]] key's signature reads as a person's (trusted under policy.forge = reject)",
      "tests/test_key_validity.py"),
+    ("15-approval-pull-request-number-ordered", "commitguard/approvals/verify.py",
+     "and approval.pull_request != context.pull_request:", "and approval.pull_request < context.pull_request:",
+     "an approval signed for a higher pull request number counts on a lower one",
+     "tests/test_security_mutants.py::test_approval_for_another_pull_request_number_is_invalid"),
 ]
 
 

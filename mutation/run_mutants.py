@@ -81,7 +81,8 @@ TARGETS = [
            ("tests/test_pr_author_login.py", "tests/test_check_pr_local.py"),
            ("tests/test_github_pr.py", "tests/test_approvals.py"), slow=True),
     Target("approvals", "commitguard/approvals/verify.py", ("verify",),
-           (*NAMESPACE_TESTS, "tests/test_approvals.py"),
+           (*NAMESPACE_TESTS, "tests/test_security_mutants.py::test_approval_for_another_pull_request_number_is_invalid",
+            "tests/test_approvals.py"),
            ("tests/test_check_pr_local.py", "tests/test_github_pr.py"), slow=True),
     Target("repo-keyring", "commitguard/repository_keyring.py",
            ("verify_with_repository_keyring", "_combine", "_distinct"),
@@ -210,6 +211,8 @@ def recheck(args) -> None:
         for r in results:
             if r["outcome"] != "survived" or (args.targets and r["target"] not in args.targets):
                 continue
+            if args.only and not re.search(args.only, r["line"]):
+                continue
             target = by_name[r["target"]]
             path = tree / target.module
             original = path.read_text()
@@ -220,7 +223,7 @@ def recheck(args) -> None:
                 outcome, seconds = run_tests(tree, target.fast, args.timeout)
                 stage = "fast"
                 if outcome == "survived":
-                    outcome, more = run_tests(tree, target.broad, args.timeout * 4)
+                    outcome, more = run_tests(tree, tuple(args.broad) or target.broad, args.timeout * 4)
                     seconds += more
                     stage = "broad"
             finally:
@@ -257,6 +260,8 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="skip mutants already in --out")
     parser.add_argument("--report", metavar="RESULTS", help="summarise a results file and exit")
     parser.add_argument("--recheck", action="store_true", help="run the survivors in --out against the broad tests again")
+    parser.add_argument("--only", help="with --recheck: only survivors whose mutated line matches this regex")
+    parser.add_argument("--broad", nargs="*", default=[], help="with --recheck: these tests instead of the broad set")
     args = parser.parse_args()
     if args.report:
         report(args.report)

@@ -25,7 +25,9 @@ from test_approvals import (
     HELLO,
     check_job,
     hand_approval,
+    hand_sign,
     hello_nix,
+    make_statement,
     ok_json,
     person_toml,
     rule_toml,
@@ -189,3 +191,18 @@ def test_approval_for_another_pull_request_number_is_invalid(aw, number):
     # control: the same approval counts for the pull request it names
     data = ok_json(aw.cli(check_job(r, aw.base, head, aw.keyring, extra=["--pr", "7"])), 0)
     assert data["rules"][0]["approved_by"] == ["bob"], dump(data["rules"])
+
+
+def test_approval_of_another_change_is_invalid_not_stale(aw):
+    """An approval naming another head on another base (and no pull request) is of another
+    change: invalid, not merely stale."""
+    r = aw.pr("another-change")
+    other = r.commit("hello: 3.0", {HELLO: hello_nix("3.0")}, signer=aw.keys.ssh["alice"])
+    r.checkout(aw.base, "pr")
+    head = r.commit("hello: 2.12.2", {HELLO: hello_nix("2.12.2")}, signer=aw.keys.ssh["alice"])
+    line = hand_sign(make_statement(other, aw.c0, r.tree(other)), aw.keys.ssh["bob"])
+    r.add_note_lines(head, [line])
+    data = ok_json(aw.cli(check_job(r, aw.base, head, aw.keyring)), 1)
+    assert [(a["status"], a["person"], a["reason"]) for a in data["approvals"]] == [
+        ("invalid", "bob", f"approves another change (head {other[:12]} on base {aw.c0[:12]})")], dump(data["approvals"])
+    assert (data["rules"][0]["approved_by"], data["rules"][0]["stale"]) == ([], []), dump(data["rules"])
