@@ -22,6 +22,8 @@ def test_pr_author_known_only_by_login_cannot_approve(world, api, login):  # noq
     world.commit("alice", "hello: 2.12.1 -> 2.12.2", {HELLO: PACKAGE.format(version="2.12.2", hash="B" * 43 + "=")})
     head = world.head()
     api.open_pull(1, base=base, head=head, author=login, title="hello: 2.12.1 -> 2.12.2", files=[HELLO])
+    # GitHub attributes the commit to alice's account: only the opener names bob
+    api.commit_logins[head] = ("alice", "alice")
     res = world.approve("bob", login=login)
     assert res.code == 0, res.describe()
     assert [p["event"] for p in api.posted] == ["APPROVE", "COMMENT"], "GitHub refuses an author's approval"
