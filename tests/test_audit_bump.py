@@ -33,7 +33,7 @@ import pytest
 from fixtures_git import Gpg, PgpSigner, Repo, run, run_cli
 from upstream_fixtures import WHEN, archive_hash, flat_sri
 
-from commitguard.audit_bump import (
+from commitguard.bump import (
     COMMENT_MARKER,
     ExpressionSummary,
     FailOn,
