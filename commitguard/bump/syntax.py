@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from commitguard.bump.limits import MAX_DIFF_LINES, MAX_ENTRIES, MAX_PATH_DEPTH
 from commitguard.bump.normalise import Normaliser
 from commitguard.nix.evaluator import is_fetcher_name
-from commitguard.nix.parser import parse, walk
+from commitguard.nix.parser import parse, text as _text, walk
 
 _SPACE = re.compile(r"\s+")
 
@@ -58,10 +58,6 @@ def _callee_path(node, source: bytes) -> str | None:
             parts.append(_text(part, source))
         return ".".join(parts)
     return None
-
-
-def _text(node, source: bytes) -> str:
-    return source[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
 
 def _strip_parens(node):
