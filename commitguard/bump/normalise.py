@@ -56,21 +56,16 @@ class Normaliser:
             self._version = re.compile(f"(?<![0-9.])(?:{alternation})(?![0-9]|\\.[0-9])")
 
     def __call__(self, text: str, found: list[str] | None = None) -> str:
-        def hashed(match: re.Match) -> str:
-            if found is not None:
-                found.append(match.group(0))
-            return "\0H"
+        def placeholder(mark: str):
+            def replace(match: re.Match) -> str:
+                if found is not None:
+                    found.append(match.group(0))
+                return mark
+            return replace
 
-        def rev(match: re.Match) -> str:
-            if found is not None:
-                found.append(match.group(0))
-            return "\0R"
-
-        text = HASH_LITERAL.sub(hashed, text)
-        text = REV_LITERAL.sub(rev, text)
-        if self._version is not None:
-            text = self._version.sub(lambda m: self._placeholders[m.group(0)], text)
-        return text
+        text = HASH_LITERAL.sub(placeholder("\0H"), text)
+        text = REV_LITERAL.sub(placeholder("\0R"), text)
+        return self.version_only(text)
 
     def version_only(self, text: str) -> str:
         """Only the version replaced: where a source is fetched from, apart from the version."""
