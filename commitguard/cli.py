@@ -312,7 +312,7 @@ def audit_bump_command(
     system: str = SystemOpt,
 ) -> None:
     """Audit a version-bump change: only version and hashes changed, and upstream signed by the same key?"""
-    from commitguard.audit_bump import audit_bump, keyring_for_audit, parse_fail_on
+    from commitguard.bump import audit_bump, keyring_for_audit, parse_fail_on
     from commitguard.upstream import ContinuityStore
 
     formatter = formatter_for(format, color=sys.stdout.isatty())

@@ -19,7 +19,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from commitguard.audit_bump import COMMENT_MARKER, BumpReport, FailOn, audit_bump, keyring_for_audit
+from commitguard.bump import COMMENT_MARKER, BumpReport, FailOn, audit_bump, keyring_for_audit
 from commitguard.errors import CommitguardError
 from commitguard.forge import api_url, github_client, github_errors, parse_slug
 from commitguard.forge.github_pr import (

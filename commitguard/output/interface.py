@@ -40,7 +40,7 @@ class Formatter(ABC):
         raise CommitguardError(f"--format {self.name} is not available for pin", field="--format")
 
     def audit_bump(self, report) -> str:
-        """The whole output of ``audit-bump`` for a :class:`commitguard.audit_bump.BumpReport`."""
+        """The whole output of ``audit-bump`` for a :class:`commitguard.bump.BumpReport`."""
         raise CommitguardError(f"--format {self.name} is not available for audit-bump", field="--format")
 
 
