@@ -174,6 +174,11 @@ def _person_fields(old: Person, new: Person) -> list[Change]:
             out.append(Change("github-changed", "person", pid, None, after is not None,
                               f"{name}: {before if before is not None else '(none)'} -> "
                               f"{after if after is not None else '(none)'}", before, after))
+    if old.handle != new.handle:
+        # a maintainer handle hands this person the packages whose meta.maintainers name it
+        out.append(Change("handle-changed", "person", pid, None, new.handle is not None,
+                          f"handle: {old.handle if old.handle is not None else '(none)'} -> "
+                          f"{new.handle if new.handle is not None else '(none)'}", old.handle, new.handle))
     if old.name != new.name or old.emails != new.emails:
         out.append(Change("details-changed", "person", pid, None, False, "name or emails changed",
                           {"name": old.name, "emails": list(old.emails)}, {"name": new.name, "emails": list(new.emails)}))
