@@ -101,6 +101,8 @@ class Trail:
     prefix: str
     commits: list[str] = field(default_factory=list)
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (old prefix, commit that moved it)
+    # why the package's history may be incomplete (never trusted then)
+    incomplete: str = ""
 
 
 class History:
@@ -193,6 +195,11 @@ class History:
             for key, commits in fresh.items():
                 found[key] |= commits
             pending = self._moves(trails, fresh, known)
+        for key in pending:
+            # renames left unfollowed: commits under still older names would be missing from the chain
+            trails[key].incomplete = (
+                f"{targets[key]} was renamed more than {MAX_RENAME_ROUNDS} times in a row; history under its "
+                "older names was not read, so the chain may miss commits: nothing vouches for it")
         for key, trail in trails.items():
             trail.commits = sorted(found[key], key=self.position.__getitem__)
         return trails

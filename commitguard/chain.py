@@ -168,7 +168,7 @@ def build_chain(history, trail, verdicts: dict[str, CommitVerdict], approvals) -
                 links.append(ChainLink("approval", commit_id, link.person, trusted=True, kind="audit", base=link.base))
         links.extend(later.get(i, ()))
     last = trail.commits[0] if trail.commits else root
-    return Chain(tuple(links), tuple(dict.fromkeys(blockers)), last)
+    return Chain(tuple(links), tuple(dict.fromkeys(blockers)), last, missing=trail.incomplete)
 
 
 def chain_commits(history, trails: dict) -> set[str]:

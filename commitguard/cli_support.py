@@ -164,7 +164,8 @@ def _check_pr(report) -> str:
         parts.append(f"{bad} of {len(report.commits)} commits not trusted")
     for rule in report.rules:
         if not rule.ok:
-            parts.append(f"rule {', '.join(rule.paths)} needs {rule.missing} more signed approval(s)")
+            scope = f" for package {rule.package}" if getattr(rule, "package", None) else ""
+            parts.append(f"rule {', '.join(rule.paths)}{scope} needs {rule.missing} more signed approval(s)")
     if report.uncovered:
         parts.append(f"{len(report.uncovered)} changed file(s) covered by no rule")
     return "not OK to merge: " + ("; ".join(parts) or "see the report")

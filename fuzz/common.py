@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import json
 import os
 import random
 import shutil
@@ -71,10 +72,35 @@ class World:
         return b"[GNUPG:] VALIDSIG" in done.stdout and b"[GNUPG:] GOODSIG" in done.stdout
 
 
+# An approval as SPEC describes it, built here and not with commitguard's own
+# Approval/Envelope/pae (the code under test must not make its own fixture).
+APPROVAL_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+
+
+def approval_payload(*, repository: str, base: str, head: str, head_tree: str, pull_request: int) -> bytes:
+    statement = {"_type": "https://in-toto.io/Statement/v1",
+                 "subject": [{"name": repository, "digest": {"gitCommit": head}}],
+                 "predicateType": "https://commitguard.dev/approval/v1",
+                 "predicate": {"repository": repository, "base": base, "head": head, "headTree": head_tree,
+                               "pullRequest": pull_request, "verdict": "approve",
+                               "timestamp": "2025-01-01T00:00:00Z"}}
+    return json.dumps(statement).encode()
+
+
+def dsse_pae(payload: bytes, payload_type: str = APPROVAL_PAYLOAD_TYPE) -> bytes:
+    """DSSE v1 pre-authentication encoding, from the DSSE specification."""
+    t = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+
+
+def dsse_envelope(payload: bytes, signature: bytes, keyid: str) -> str:
+    return json.dumps({"payloadType": APPROVAL_PAYLOAD_TYPE, "payload": base64.b64encode(payload).decode(),
+                       "signatures": [{"keyid": keyid, "sig": base64.b64encode(signature).decode()}]})
+
+
 def build_world() -> World:
     import pygit2
 
-    from commitguard.approvals.statement import Approval, Envelope, pae
     from fixtures_git import Gpg, PgpSigner, Repo, SshKey, SshSigner, write_keyring
 
     root = Path(tempfile.mkdtemp(prefix="commitguard-fuzz-"))
@@ -100,11 +126,11 @@ def build_world() -> World:
         oid = repo.commit(f"pkgs: signed with {kind}", signer=signer)
         signature, payload = objects[oid].gpg_signature
         signed[kind] = SignedCommit(kind, signature, payload)
-    approval = Approval(repository="example.org/nixpkgs", base="1" * 40, head="2" * 40, head_tree="3" * 40,
-                        pull_request=7, timestamp="2025-01-01T00:00:00Z")
+    payload = approval_payload(repository="example.org/nixpkgs", base="1" * 40, head="2" * 40, head_tree="3" * 40,
+                               pull_request=7)
     sig = subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-n", "commitguard-approval", "-f", ssh_key.path],
-                         input=pae(approval.payload()), capture_output=True, check=True).stdout
-    envelope = Envelope(payload=approval.payload(), signature=sig, keyid="ssh").to_json()
+                         input=dsse_pae(payload), capture_output=True, check=True).stdout
+    envelope = dsse_envelope(payload, sig, "ssh")
     return World(root, keyring_dir, ssh_key.pub_line, ssh_key.path, gpg.home, cert.read_bytes(),
                  signed["ssh"], signed["openpgp"], envelope)
 

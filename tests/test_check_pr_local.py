@@ -435,6 +435,9 @@ def test_maintainer_of_one_package_cannot_approve_another(sc):
         "pkgs/by-name/ot/other", [OTHER], ["dave"], [], 1), dump(other)
     assert (hello["package"], hello["files"], hello["eligible"], hello["approved_by"], hello["missing"]) == (
         "pkgs/by-name/he/hello", [HELLO], ["carol"], ["carol"], 0), dump(hello)
+    assert o.only_carol.stderr.splitlines()[-1] == (
+        "commitguard: check-pr: exit 1: not OK to merge: "
+        "rule pkgs/** for package pkgs/by-name/ot/other needs 1 more signed approval(s)")
 
 
 def test_every_package_with_its_own_maintainer_approves(sc):

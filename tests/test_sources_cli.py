@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,11 @@ from pathlib import Path
 import pytest
 
 from upstream_fixtures import RELEASES, build, flat_sri
+
+# nix-hash computes the NAR hashes the expressions pin (never commitguard's own code)
+_MISSING = [t for t in ("git", "gpg", "gpgconf", "ssh-keygen", "tar", "nix-hash") if shutil.which(t) is None]
+pytestmark = pytest.mark.skipif(bool(_MISSING) and not os.environ.get("CI"),
+                                reason=f"missing tools: {', '.join(_MISSING)}")
 
 PACKAGE_GITHUB = """{{ lib, stdenv, fetchFromGitHub }}:
 
@@ -128,13 +134,34 @@ def test_missing_mirror_directory_is_exit_2(world, nixpkgs, tmp_path):
     assert code == 2 and "--upstream-mirror" in out["stderr"]
 
 
+def _table_statuses(stdout: str, sep: str, status_column: int) -> dict[str, str]:
+    """{package: upstream status} from the rows of a markdown (``|``) or rich (``│``) table;
+    a rich row's continuation lines have an empty first cell."""
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip(sep).split(sep)]
+        if len(cells) > status_column and cells[0] and line.lstrip().startswith(sep) and cells[0] not in ("package", "---"):
+            assert cells[0] not in rows, f"{cells[0]} listed twice:\n{stdout}"
+            rows[cells[0]] = cells[status_column]
+    return rows
+
+
 def test_markdown_and_text(world, nixpkgs):
+    """Each format shows every package with exactly the status the JSON report gives it."""
+    code, report = _sources(nixpkgs, "--keyring", str(world.keyring), "--upstream-mirror", str(world.mirror))
+    assert code == 1
+    expected = {p["name"]: p["upstream"]["status"] for p in report["packages"]}
+    assert expected["wronghash"] == "hash-mismatch" and expected["signed"] == "verified", expected
+    verified = sum(s == "verified" for s in expected.values())
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMITGUARD_")}
-    for fmt in ("markdown", "text"):
+    env["COLUMNS"] = "200"  # rich wraps table cells to the terminal width
+    for fmt, sep, column in (("markdown", "|", 3), ("text", "│", 4)):
         done = subprocess.run(
             [sys.executable, "-m", "commitguard", "sources", "--repo", str(nixpkgs), "--format", fmt,
              "--keyring", str(world.keyring), "--upstream-mirror", str(world.mirror)],
             capture_output=True, text=True, env=env,
         )
         assert done.returncode == 1, done.stderr
-        assert "hash-mismatch" in done.stdout and "signed" in done.stdout
+        assert _table_statuses(done.stdout, sep, column) == expected, (fmt, done.stdout)
+        if fmt == "markdown":
+            assert done.stdout.startswith(f"## commitguard sources: {verified} of {len(expected)} packages verified upstream\n")

@@ -34,7 +34,7 @@ from commitguard.sources.model import UPSTREAM_STATUSES, FetcherCall
 from commitguard.upstream import ContinuityStore, compare_versions, evaluate_upstream
 from commitguard.upstream import nar
 
-_TOOLS = ("git", "gpg", "gpgconf", "ssh-keygen", "tar", "xz", "unzip")
+_TOOLS = ("git", "gpg", "gpgconf", "ssh-keygen", "tar", "xz", "unzip", "nix-hash")  # nix-hash: the NAR oracle
 _MISSING = [t for t in _TOOLS if shutil.which(t) is None]
 pytestmark = pytest.mark.skipif(bool(_MISSING) and not os.environ.get("CI"),
                                 reason=f"missing tools: {', '.join(_MISSING)}")

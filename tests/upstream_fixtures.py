@@ -7,9 +7,8 @@ The hashes a package expression would pin are computed the way nixpkgs
 computes them: ``git archive`` of the tag unpacked with ``tar`` and hashed
 with Nix's own ``nix-hash`` (fetchFromGitHub downloads exactly that
 archive), ``tar``/``unzip`` then ``nix-hash`` for fetchzip, the file's bytes
-for fetchurl. Only when ``nix-hash`` is missing outside CI does the NAR hash
-of the unpacked directory come from commitguard itself (the archive and its
-unpacking stay independent of the code under test).
+for fetchurl. ``nix-hash`` is required (CI installs nix-bin): an oracle that
+fell back to commitguard's own NAR code would test that code against itself.
 
 Layout (``MIRROR/HOST/PATH``, SPEC "Offline upstream mirror")::
 
@@ -51,12 +50,20 @@ def nix_hash_available() -> bool:
     return shutil.which("nix-hash") is not None
 
 
+def require_nix_hash() -> None:
+    """Fail loudly: the test modules skip (outside CI) when nix-hash is missing,
+    so reaching this without it is a misconfigured CI."""
+    if not nix_hash_available():
+        raise AssertionError("nix-hash is required as the reference NAR hasher (CI installs nix-bin)")
+
+
 def nix_hash(directory: Path) -> str:
     """Nix's own NAR hash of a directory, as SRI.
 
     Older nix-hash (Debian's 2.8) has no ``--sri``; its base16 output is
     converted, which is only a change of notation.
     """
+    require_nix_hash()
     proc = subprocess.run(["nix-hash", "--type", "sha256", "--sri", str(directory)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode == 0 and proc.stdout.strip().startswith(b"sha256-"):
@@ -66,11 +73,7 @@ def nix_hash(directory: Path) -> str:
 
 
 def reference_nar_hash(directory: Path) -> str:
-    if nix_hash_available():
-        return nix_hash(directory)
-    from commitguard.upstream import nar  # only outside CI, and only without nix-hash
-
-    return nar.hash_path(directory)
+    return nix_hash(directory)  # never commitguard's own nar module: that is the code under test
 
 
 @dataclass
@@ -409,5 +412,5 @@ def hostile_tar(path: Path, kind: str) -> None:
             raise ValueError(kind)
 
 
-__all__ = ["UpstreamWorld", "build", "flat_sri", "nix_hash", "nix_hash_available", "reference_nar_hash",
+__all__ = ["UpstreamWorld", "build", "flat_sri", "nix_hash", "nix_hash_available", "reference_nar_hash", "require_nix_hash",
            "hostile_tar", "RELEASES", "PYPI_URL", "WHEN"]

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Write the hand mutants of issue 14 as patches under mutation/hand/.
+
+Each mutant is one textual replacement in one file of security code, with
+the tests that must kill it. The patches are what .ci/mutation-smoke applies;
+this script only regenerates them when the code they touch has moved (run it
+from the repository root; it refuses a replacement whose text is not found
+exactly once, so a mutant never silently stops mutating anything).
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+# name, file, original text, mutated text, what the mutant does, tests that must kill it
+MUTANTS = [
+    ("01-ssh-valid-before-inclusive", "commitguard/signatures/ssh.py",
+     "committed_at >= entry.valid_before", "committed_at > entry.valid_before",
+     "SSH key valid_before checked with > instead of >=: a commit made exactly at valid_before is trusted",
+     "tests/test_key_validity.py"),
+    ("02-ssh-valid-after-exclusive", "commitguard/signatures/ssh.py",
+     "committed_at < entry.valid_after", "committed_at <= entry.valid_after",
+     "SSH key valid_after checked with <= instead of <: a commit made exactly at valid_after is refused",
+     "tests/test_key_validity.py"),
+    ("03-openpgp-keyring-window-off", "commitguard/signatures/openpgp.py",
+     "        if entry.valid_after is not None and created < entry.valid_after:",
+     "        if False and entry.valid_after is not None and created < entry.valid_after:",
+     "OpenPGP keyring valid_after ignored",
+     "tests/test_key_validity.py"),
+    ("04-openpgp-keyring-valid-before-off", "commitguard/signatures/openpgp.py",
+     "        if entry.valid_before is not None and created >= entry.valid_before:",
+     "        if False and entry.valid_before is not None and created >= entry.valid_before:",
+     "OpenPGP keyring valid_before ignored",
+     "tests/test_key_validity.py"),
+    ("05-openpgp-fast-path-revocation-off", "commitguard/signatures/openpgp.py",
+     "        if facts is not None and facts.revoked:\n            return _verdict(Status.REVOKED_KEY",
+     "        if False and facts is not None and facts.revoked:\n            return _verdict(Status.REVOKED_KEY",
+     "certificate revocation not checked when Sequoia accepts the signature (fast path)",
+     "tests/test_key_validity.py"),
+    ("06-pr-author-login-dropped", "commitguard/checkpr.py",
+     "            wrote.add(person, f\"GitHub login {pr.author_login} (opened the pull request)\")",
+     "            pass  # mutant: the login-only author is dropped",
+     "the PR author known only by GitHub login is not an author",
+     "tests/test_pr_author_login.py"),
+    ("07-repo-keyring-any-parent", "commitguard/repository_keyring.py",
+     "by_person = all(v is not None", "by_person = any(v is not None",
+     "a keyring change by a merge needs the trust of any parent instead of every parent",
+     "tests/test_security_mutants.py::test_merge_editing_the_keyring_needs_every_parents_trust tests/test_repository_keyring.py"),
+    ("08-ssh-namespaces-ignored", "commitguard/signatures/ssh.py",
+     "        if not cand.entry.allows_namespace(self.namespace.decode()):",
+     "        if False and not cand.entry.allows_namespace(self.namespace.decode()):",
+     "per-key namespaces ignored: an approval-only key signs commits, a git-only key signs approvals",
+     "tests/test_key_validity.py tests/test_security_mutants.py::test_approval_by_a_key_restricted_to_git_does_not_count"),
+    ("09-ssh-keyring-revoked-ignored", "commitguard/signatures/ssh.py",
+     "        if entry.revoked:\n", "        if False and entry.revoked:\n",
+     "revoked = true on an SSH key ignored",
+     "tests/test_verify_cli.py::test_status_main_keyring"),
+    ("10-exclude-author-ignored", "commitguard/rules.py",
+     "if rule.exclude_author else []", "if False else []",
+     "exclude_author ignored: authors approve their own pull request",
+     "tests/test_check_pr_local.py::test_authors_approvals_do_not_count_with_exclude_author"),
+    # found by mutation/run_mutants.py (cosmic-ray), killed by tests added for them
+    ("11-openpgp-fast-path-weak-algorithm-off", "commitguard/signatures/openpgp.py",
+     "if facts is not None and (weak := facts.weak_algorithm):",
+     "if not facts is not None and (weak := facts.weak_algorithm):",
+     "a weak key (DSA) whose signature Sequoia accepts is not refused on the fast path",
+     "tests/test_key_validity.py"),
+    ("12-openpgp-sha1-binding-check-inverted", "commitguard/signatures/openpgp.py",
+     "if facts.binding_hashes and not (set(facts.binding_hashes)",
+     "if facts.binding_hashes and (set(facts.binding_hashes)",
+     "a certificate bound with SHA-1 self-signatures is trusted under openpgp_sha1 = reject",
+     "tests/test_key_validity.py"),
+    ("13-openpgp-expiry-exclusive", "commitguard/signatures/openpgp.py",
+     "and created >= facts.expires", "and created > facts.expires",
+     "a signature made exactly at the certificate's expiry is not expired",
+     "tests/test_key_validity.py"),
+    ("14-ssh-forge-key-as-person", "commitguard/signatures/ssh.py",
+     'if cand.holder.kind == "forge":', 'if cand.holder.kind < "forge":',
+     "an SSH [[forge]] key's signature reads as a person's (trusted under policy.forge = reject)",
+     "tests/test_key_validity.py"),
+    ("15-approval-pull-request-number-ordered", "commitguard/approvals/verify.py",
+     "and approval.pull_request != context.pull_request:", "and approval.pull_request < context.pull_request:",
+     "an approval signed for a higher pull request number counts on a lower one",
+     "tests/test_security_mutants.py::test_approval_for_another_pull_request_number_is_invalid"),
+]
+
+
+def patch_for(root: Path, name: str, path: str, old: str, new: str, what: str, tests: str) -> str:
+    text = (root / path).read_text()
+    count = text.count(old)
+    if count != 1:
+        sys.exit(f"mutant {name}: {old!r} occurs {count} times in {path}, not once: update MUTANTS")
+    mutated = text.replace(old, new)
+    diff = difflib.unified_diff(text.splitlines(keepends=True), mutated.splitlines(keepends=True),
+                                f"a/{path}", f"b/{path}", n=3)
+    return f"Mutant: {what}\nTests: {tests}\n\ndiff --git a/{path} b/{path}\n" + "".join(diff)
+
+
+def main() -> None:
+    root = Path.cwd()
+    out = root / "mutation" / "hand"
+    out.mkdir(parents=True, exist_ok=True)
+    for old_patch in out.glob("*.patch"):
+        old_patch.unlink()
+    for name, path, old, new, what, tests in MUTANTS:
+        (out / f"{name}.patch").write_text(patch_for(root, name, path, old, new, what, tests))
+    print(f"{len(MUTANTS)} patches in {out}")
+
+
+if __name__ == "__main__":
+    main()
