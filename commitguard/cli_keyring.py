@@ -1,5 +1,6 @@
 """``commitguard keyring``: curate keyrings. Parsing and printing only; the
-work is in :mod:`commitguard.keyring.report` and the importers."""
+work is in :mod:`commitguard.keyring.check`, ``.show``, ``.diff``, ``.revision``
+and the importers."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from commitguard.history import open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
 
 if TYPE_CHECKING:
-    from commitguard.keyring.report import CheckResult, DiffResult, HolderRow
+    from commitguard.keyring.check import CheckResult
+    from commitguard.keyring.diff import DiffResult
+    from commitguard.keyring.show import HolderRow
 
-# commitguard.keyring.report is imported by the commands that use it: every
+# commitguard.keyring.check/show/diff are imported by the commands that use them: every
 # other command (verify, check-pr) would pay for it at start-up.
 
 keyring_app = typer.Typer(
@@ -110,7 +113,7 @@ def check(
     least one error; 2: the keyring cannot be read.
     """
     fmt = _format(format)
-    from commitguard.keyring.report import check_keyring
+    from commitguard.keyring.check import check_keyring
 
     result = check_keyring(load_keyring(_keyring_dir(keyring, repo)), _now())
     if fmt == "json":
@@ -160,7 +163,7 @@ def show(
     """
     fmt = _format(format)
     loaded = load_keyring(_keyring_dir(keyring, repo))
-    from commitguard.keyring.report import show_keyring
+    from commitguard.keyring.show import show_keyring
 
     rows = show_keyring(loaded, _now())
     if fmt == "json":
@@ -245,7 +248,8 @@ def diff(
     trust. Exit 2: a keyring cannot be read.
     """
     fmt = _format(format)
-    from commitguard.keyring.report import diff_keyrings, load_keyring_spec
+    from commitguard.keyring.diff import diff_keyrings
+    from commitguard.keyring.revision import load_keyring_spec
 
     result = diff_keyrings(load_keyring_spec(old, repo), load_keyring_spec(new, repo))
     if fmt == "json":

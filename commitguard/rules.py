@@ -84,26 +84,6 @@ class RuleResult:
         }
 
 
-def declared_handles(keyring: Keyring) -> dict[str, str]:
-    """person id -> the nixpkgs handle the keyring declares for that person (``handle = ...``).
-
-    The loader accepts the field without modelling it, so it is read from the
-    parsed TOML, matched to its person by id; anything but a string is an error.
-    """
-    raw = keyring.raw.get("person") if isinstance(keyring.raw, dict) else None
-    out: dict[str, str] = {}
-    for index, table in enumerate(raw if isinstance(raw, list) else []):
-        if not isinstance(table, dict) or "handle" not in table:
-            continue
-        handle = table["handle"]
-        if not isinstance(handle, str) or not handle:
-            raise KeyringError("must be a non-empty string (a maintainer handle)", path=keyring.path,
-                               field=f"person[{index}].handle")
-        if isinstance(table.get("id"), str):
-            out[table["id"]] = handle
-    return out
-
-
 def handle_index(keyring: Keyring) -> dict[str, str]:
     """Maintainer handle -> person id.
 
@@ -113,14 +93,15 @@ def handle_index(keyring: Keyring) -> dict[str, str]:
     namespace and are never consulted: a login that happens to equal someone
     else's handle must not inherit their packages. A handle that could name two
     persons makes the keyring ambiguous, and it is refused rather than guessed.
+    The loader already refuses such a keyring (and handles that merely look
+    alike); this check stays for keyrings built otherwise.
     """
-    declared = declared_handles(keyring)
     index: dict[str, str] = {}
     how: dict[str, str] = {}
     for person in keyring.persons:
         names = {person.id: "id"}
-        if person.id in declared:
-            names.setdefault(declared[person.id], "handle")
+        if person.handle is not None:
+            names.setdefault(person.handle, "handle")
         for name, kind in names.items():
             other = index.get(name)
             if other is not None and other != person.id:

@@ -483,7 +483,7 @@ def test_handle_nobody_declares_is_unresolved_not_a_login(sc):
 
 def test_handle_that_could_mean_two_persons_is_refused(sc):
     line = one_line_error(sc("handle_namespaces").ambiguous)
-    assert line.endswith("person.handle: maintainer handle 'carolgh' could mean person 'carolgh' (its id) or person "
+    assert line.endswith("person[2].handle: maintainer handle 'carolgh' could mean person 'carolgh' (its id) or person "
                          "'carol' (its handle): rename one, a handle must name one person"), line
 
 

@@ -313,7 +313,8 @@ def cli_scratch(tmp_path):
 
 
 def test_keyring_check_and_diff_see_openpgp_namespaces_and_signing_keys(pgp, tmp_path):
-    from commitguard.keyring.report import check_keyring, diff_keyrings
+    from commitguard.keyring.check import check_keyring
+    from commitguard.keyring.diff import diff_keyrings
 
     old = keyring_with(tmp_path / "old", [{"id": "alice", "keys": [
         {"openpgp": pgp["alice_cert"], "fingerprint": pgp["alice"], "signing_keys": [pgp["alice_sub"]]}]}])

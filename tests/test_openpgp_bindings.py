@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import pytest
 
 from commitguard.keyring.loader import load_keyring
-from commitguard.keyring.report import check_keyring
+from commitguard.keyring.check import check_keyring
 from commitguard.signatures import openpgp_packets
 from commitguard.signatures.dispatch import SignatureVerifier
 from fixtures_git import Gpg, PgpSigner, Repo, write_keyring

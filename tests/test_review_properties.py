@@ -1,7 +1,7 @@
 """Property tests (hypothesis) of who may approve, who wrote a change, and the lock file.
 
 Keyrings here are built as the loaded model (``Keyring``/``Person``/``Rule``),
-with ``raw`` holding the TOML tables a declared ``handle`` is read from. The
+bypassing the loader, so ``rules`` must refuse an ambiguous handle on its own. The
 expected answers are computed in the test from the inputs alone:
 
 * eligibility: an approval counts for a package only when its person holds a
@@ -42,26 +42,23 @@ HANDLES = [*NAMES, *(f"h-{n}" for n in NAMES), "gh1", "gh2"]
 @st.composite
 def keyrings(draw):
     ids = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=5, unique=True))
-    persons, tables = [], []
+    persons = []
     for pid in ids:
         # logins, ids and handles share spellings, as nixpkgs handles and GitHub logins do
         github = draw(st.one_of(st.none(), st.sampled_from(HANDLES)))
         handle = draw(st.one_of(st.none(), st.none(), st.just(f"h-{pid}"), st.sampled_from(HANDLES)))
         roles = tuple(draw(st.lists(st.sampled_from(ROLES), max_size=2, unique=True)))
-        persons.append(Person(id=pid, github=github, roles=roles, emails=(f"{pid}@example.org",)))
-        tables.append({"id": pid, **({"handle": handle} if handle else {})})
+        persons.append(Person(id=pid, github=github, roles=roles, emails=(f"{pid}@example.org",), handle=handle))
     approvers = tuple(draw(st.lists(st.sampled_from(["maintainers", "role:committer", "role:security", *NAMES]),
                                     min_size=1, max_size=3, unique=True)))
     rule = Rule(paths=("pkgs/**",), approvals=draw(st.integers(1, 2)), approvers=approvers,
                 exclude_author=draw(st.booleans()))
-    return Keyring(path="keyring", digest="x", policy=Policy(), persons=tuple(persons), rules=(rule,),
-                   raw={"person": tables})
+    return Keyring(path="keyring", digest="x", policy=Policy(), persons=tuple(persons), rules=(rule,))
 
 
 def names_of(keyring: Keyring) -> dict[str, set[str]]:
     """Each person's names in the handle namespace: the id, and a declared handle."""
-    declared = {t["id"]: t["handle"] for t in keyring.raw["person"] if "handle" in t}
-    return {p.id: {p.id, *([declared[p.id]] if p.id in declared else [])} for p in keyring.persons}
+    return {p.id: {p.id, *([p.handle] if p.handle is not None else [])} for p in keyring.persons}
 
 
 @CI

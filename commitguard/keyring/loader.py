@@ -164,6 +164,7 @@ def parse_keyring(raw_bytes: bytes, directory: Path, toml_path: Path, read_file=
     persons = tuple(_person(ctx, i, p) for i, p in enumerate(_table_list(ctx, "person", data.get("person", []))))
     forges = tuple(_forge(ctx, i, f) for i, f in enumerate(_table_list(ctx, "forge", data.get("forge", []))))
     _distinct_names(ctx, persons, forges)
+    _distinct_handles(ctx, persons)
     rules = tuple(_rule(ctx, i, r) for i, r in enumerate(_table_list(ctx, "rule", data.get("rule", []))))
     upstreams = tuple(
         _upstream(ctx, i, u) for i, u in enumerate(_table_list(ctx, "upstream", data.get("upstream", [])))
@@ -302,7 +303,30 @@ def _person(ctx: _Ctx, index: int, table: dict) -> Person:
         keys=tuple(keys),
         github_id=github_id,
         pins=tuple(pins),
+        handle=_handle(ctx, f"{where}.handle", table.get("handle")),
     )
+
+
+def _handle(ctx: _Ctx, field: str, value: Any) -> str | None:
+    """A maintainer handle: non-empty, with nothing around or inside it a reader cannot see.
+
+    ``meta.maintainers`` entries are matched to it byte for byte, so a stray
+    space would silently match nobody, and an invisible character or a mix of
+    scripts would make two handles that read alike name different persons.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.error(field, "must be a non-empty string (a maintainer handle)")
+    if value != value.strip():
+        raise ctx.error(field, f"maintainer handle {value!r} begins or ends with white space")
+    hidden = identifiers.invisible_characters(value)
+    if hidden:
+        raise ctx.error(field, f"maintainer handle {value!r} contains invisible character(s) {', '.join(hidden)}")
+    scripts = identifiers.mixed_scripts(value)
+    if scripts:
+        raise ctx.error(field, f"maintainer handle {value!r} mixes {' and '.join(s.title() for s in scripts)} letters")
+    return value
 
 
 def _forge(ctx: _Ctx, index: int, table: dict) -> Forge:
@@ -508,6 +532,43 @@ def _distinct_names(ctx: _Ctx, persons: tuple[Person, ...], forges: tuple[Forge,
     found = identifiers.problems(logins, "GitHub login")
     if found is not None:
         raise ctx.error(*found)
+
+
+def _distinct_handles(ctx: _Ctx, persons: tuple[Person, ...]) -> None:
+    """Each maintainer handle names one person; anything else is refused, naming both persons.
+
+    A package's ``meta.maintainers`` names people by handle, and a person
+    answers to their id and to their declared ``handle``. If one name (or two
+    a reader cannot tell apart, see :mod:`commitguard.keyring.identifiers`)
+    could be either of two persons, one of them would approve the other's
+    packages. A person's own id and handle may coincide or look alike: they
+    name the same person. GitHub logins are another namespace and are not
+    compared here (``_distinct_names`` keeps them apart from one another).
+    """
+    seen: dict[str, tuple[int, str, str, str]] = {}  # skeleton -> (index, person id, "id"|"handle", name)
+    for index, person in enumerate(persons):
+        names = [("id", person.id)]
+        if person.handle is not None:
+            names.append(("handle", person.handle))
+        for kind, name in names:
+            key = identifiers.skeleton(name)
+            previous = seen.get(key)
+            if previous is None:
+                seen[key] = (index, person.id, kind, name)
+                continue
+            other_index, other_id, other_kind, other = previous
+            if other_id == person.id:
+                continue
+            # ids among themselves are _distinct_names' to refuse: here one side is a handle
+            field = f"person[{index}].handle" if kind == "handle" else f"person[{other_index}].handle"
+            if other == name:
+                message = (f"maintainer handle {name!r} could mean person {other_id!r} (its {other_kind}) or person "
+                           f"{person.id!r} (its {kind}): rename one, a handle must name one person")
+            else:
+                why = "differ only in case" if other.casefold() == name.casefold() else "look alike"
+                message = (f"maintainer handles {other!r} (the {other_kind} of person {other_id!r}) and {name!r} "
+                           f"(the {kind} of person {person.id!r}) {why}: rename one, a handle must name one person")
+            raise ctx.error(field, message)
 
 
 def _no_shared_keys(ctx: _Ctx, persons: tuple[Person, ...], forges: tuple[Forge, ...]) -> None:

@@ -119,6 +119,10 @@ class Person:
     # OpenPGP fingerprints named without a certificate (nixpkgs'
     # maintainer-list gives only fingerprints): listed, never usable.
     pins: tuple[str, ...] = ()
+    # The nixpkgs maintainer handle (``meta.maintainers``) this person answers
+    # to besides their id, when the two differ. A separate namespace from
+    # GitHub logins; the loader refuses a handle another person could claim.
+    handle: str | None = None
 
 
 @dataclass(frozen=True)

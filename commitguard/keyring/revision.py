@@ -1,0 +1,69 @@
+"""Keyrings as committed: ``REV:PATH`` for ``keyring diff``.
+
+A reviewer compares the keyring a pull request proposes with the one on
+the base branch (``main:.commitguard/keyring``). Reading it from the
+commit's tree, not the working directory, means the comparison is about
+what the commit vouches for: a key file present only on disk, or reached
+through a symlink or submodule, is not part of it and is not found.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pygit2
+
+from commitguard.errors import KeyringError
+from commitguard.history import open_repository, resolve_commit
+from commitguard.keyring.loader import KEYRING_FILE, load_keyring, parse_keyring
+from commitguard.keyring.model import Keyring
+
+_REGULAR = {0o100644, 0o100755}
+
+
+def load_keyring_spec(spec: str, repo: str) -> Keyring:
+    """A keyring from a directory, or from ``REV:PATH`` in the repository at ``repo``.
+
+    A directory that exists wins, so a path that happens to hold a colon
+    still works; otherwise ``REV:PATH`` names a keyring as committed, which
+    is what a reviewer compares (``main:.commitguard/keyring``).
+    """
+    if Path(spec).is_dir() or ":" not in spec:
+        return load_keyring(spec)
+    rev, _, path = spec.partition(":")
+    if not rev:
+        raise KeyringError("REV:PATH needs a revision before the colon (e.g. main:.commitguard/keyring)", field=spec)
+    repository = open_repository(repo)
+    commit = repository[resolve_commit(repository, rev)]
+    root = commit.tree  # type: ignore[attr-defined]
+    path = path.strip("/")
+    label = Path(f"{rev}:{path}")
+    directory = _tree_at(root, path)
+    if directory is None:
+        raise KeyringError(f"no directory {path or '/'} at {rev}", path=str(label))
+    toml = _blob_at(directory, KEYRING_FILE)
+    if toml is None:
+        raise KeyringError(f"no {KEYRING_FILE} in the keyring directory at {rev}", path=str(label))
+    return parse_keyring(toml, label, label / KEYRING_FILE, read_file=lambda rel: _blob_at(directory, rel))
+
+
+def _tree_at(root: pygit2.Tree, path: str) -> pygit2.Tree | None:
+    if not path:
+        return root
+    try:
+        obj = root[path]
+    except (KeyError, ValueError):
+        return None
+    return obj if isinstance(obj, pygit2.Tree) else None
+
+
+def _blob_at(tree: pygit2.Tree, relative: str) -> bytes | None:
+    """A regular file's bytes; symlinks and submodules are not followed, as
+    their target is not part of what the commit vouches for."""
+    try:
+        obj = tree[relative.strip("/")]
+    except (KeyError, ValueError):
+        return None
+    if not isinstance(obj, pygit2.Blob) or obj.filemode not in _REGULAR:
+        return None
+    return obj.data
