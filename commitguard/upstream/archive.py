@@ -27,11 +27,13 @@ and the caller reports the hash as not checked.
 
 from __future__ import annotations
 
+import lzma
 import os
 import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 # Limits a CI runner can afford (SECURITY.md "Upstream archives").
@@ -299,7 +301,8 @@ def unpack(path: Path, dest: Path, name: str | None = None) -> None:
             _unpack_zip(path, tree)
         else:
             _unpack_tar(path, tree)
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError,
+            zlib.error, lzma.LZMAError) as exc:
         raise ArchiveError(f"archive is damaged or uses an unsupported feature ({exc})") from None
     except (OSError, ValueError) as exc:
         if isinstance(exc, ArchiveError):
