@@ -26,9 +26,8 @@ def _tree(tmp_path):
     return src.parent
 
 
-def _flip(path, start_fraction=0.4, count=48):
+def _flip(path, start, count):
     data = bytearray(path.read_bytes())
-    start = int(len(data) * start_fraction)
     for i in range(start, min(start + count, len(data) - 30)):
         data[i] ^= 0x5A
     path.write_bytes(bytes(data))
@@ -43,7 +42,11 @@ def test_damaged_compressed_member_is_an_archive_error(tmp_path, kind):
     else:
         flag = "-z" if kind == "tar.gz" else "-J"
         subprocess.run(["tar", flag, "-cf", str(out), "pkg-1.0"], cwd=top, check=True)
-    _flip(out)
+    if kind == "zip":
+        # just past the first member's local header: inside its deflate stream
+        _flip(out, start=out.read_bytes().index(b"data.txt") + len("data.txt") + 5, count=35)
+    else:
+        _flip(out, start=len(out.read_bytes()) * 2 // 5, count=48)
     dest = tmp_path / "dest"
     dest.mkdir()
     if kind == "zip":
