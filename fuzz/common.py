@@ -74,8 +74,8 @@ class World:
 def build_world() -> World:
     import pygit2
 
-    from commitguard.approvals.statement import Approval, Envelope, pae
     from fixtures_git import Gpg, PgpSigner, Repo, SshKey, SshSigner, write_keyring
+    from oracles import approval_statement, dsse_envelope, dsse_pae
 
     root = Path(tempfile.mkdtemp(prefix="commitguard-fuzz-"))
     gpg = Gpg(root / "gnupg", root)
@@ -100,11 +100,12 @@ def build_world() -> World:
         oid = repo.commit(f"pkgs: signed with {kind}", signer=signer)
         signature, payload = objects[oid].gpg_signature
         signed[kind] = SignedCommit(kind, signature, payload)
-    approval = Approval(repository="example.org/nixpkgs", base="1" * 40, head="2" * 40, head_tree="3" * 40,
-                        pull_request=7, timestamp="2025-01-01T00:00:00Z")
+    # the approval is written from the formats (oracles.py), not with commitguard's own Approval/pae/Envelope
+    payload = approval_statement(repository="example.org/nixpkgs", base="1" * 40, head="2" * 40, head_tree="3" * 40,
+                                 pull_request=7, timestamp="2025-01-01T00:00:00Z")
     sig = subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-n", "commitguard-approval", "-f", ssh_key.path],
-                         input=pae(approval.payload()), capture_output=True, check=True).stdout
-    envelope = Envelope(payload=approval.payload(), signature=sig, keyid="ssh").to_json()
+                         input=dsse_pae(payload), capture_output=True, check=True).stdout
+    envelope = dsse_envelope(payload, sig, keyid="ssh")
     return World(root, keyring_dir, ssh_key.pub_line, ssh_key.path, gpg.home, cert.read_bytes(),
                  signed["ssh"], signed["openpgp"], envelope)
 

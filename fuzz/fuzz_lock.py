@@ -7,8 +7,8 @@ Input: the bytes of a ``commitguard.lock``. Findings:
 * a lock accepted although it breaks the format SPEC.md gives it: ``rev`` a
   40-hex commit id, ``packages`` a non-empty object of objects each with a
   non-empty string ``path``, ``branch``/``trust_root``/``chain_digest``/
-  ``last_change`` strings or null where present (checked here, on the
-  parsed JSON, by code independent of the reader);
+  ``last_change`` strings or null where present (checked on the parsed
+  JSON by ``tests/oracles.py``, independent of the reader);
 * an accepted lock whose data differs from the JSON it was read from (the
   reader only checks: it must not rewrite what the lock says).
 """
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import atexit
 import json
-import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from common import fuzz, instrumented
+from oracles import lock_is_well_formed
 
 with instrumented():
     from commitguard.errors import CommitguardError
@@ -32,25 +32,6 @@ with instrumented():
 SANDBOX = Path(tempfile.mkdtemp(prefix="commitguard-fuzz-lock-"))
 atexit.register(shutil.rmtree, SANDBOX, True)
 LOCK = SANDBOX / "commitguard.lock"
-HEX40 = re.compile(r"[0-9a-f]{40}")
-
-
-def _well_formed(doc) -> bool:
-    if not isinstance(doc, dict):
-        return False
-    if not (isinstance(doc.get("rev"), str) and HEX40.fullmatch(doc["rev"])):
-        return False
-    if any(doc.get(k) is not None and not isinstance(doc[k], str) for k in ("branch", "trust_root")):
-        return False
-    packages = doc.get("packages")
-    if not isinstance(packages, dict) or not packages:
-        return False
-    for entry in packages.values():
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or not entry["path"]:
-            return False
-        if any(entry.get(k) is not None and not isinstance(entry[k], str) for k in ("chain_digest", "last_change")):
-            return False
-    return True
 
 
 def TestOneInput(data: bytes) -> None:
@@ -67,7 +48,7 @@ def TestOneInput(data: bytes) -> None:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise AssertionError("a lock that is not UTF-8 JSON was accepted") from None
-    assert _well_formed(doc), f"accepted a malformed lock: {data[:300]!r}"
+    assert lock_is_well_formed(doc), f"accepted a malformed lock: {data[:300]!r}"
     assert lock == doc, "the reader changed what the lock says"
 
 

@@ -9,7 +9,7 @@ judged against properties the harness checks on its own:
 
 * coverage fails closed: every changed file is covered by a rule or listed
   uncovered, and a file is uncovered exactly when no rule's glob matches it
-  (globs are matched by an independent matcher written here);
+  (globs are matched by the independent matcher of ``tests/oracles.py``);
 * an approval counts only if it is valid, from an eligible keyring person,
   and (with ``exclude_author``) not from an author of the change;
 * a person is eligible only through the rule's ``approvers``: by id, by a
@@ -29,10 +29,10 @@ the generated keyring is refused) or a violated property.
 from __future__ import annotations
 
 import sys
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from common import fuzz, instrumented, tolerate_known
+from oracles import glob_match
 
 with instrumented():
     from commitguard.errors import CommitguardError
@@ -101,30 +101,6 @@ def keyring_toml(persons, rules) -> bytes:
         out += ["[[rule]]", f"paths = {_toml_list(r['paths'])}", f"approvers = {_toml_list(r['approvers'])}",
                 f"approvals = {r['approvals']}", f"exclude_author = {'true' if r['exclude_author'] else 'false'}"]
     return ("\n".join(out) + "\n").encode()
-
-
-def glob_match(pattern: str, path: str) -> bool:
-    """Git-style globs, matched segment by segment (not with a regex, so that
-    it checks ``rules.glob_regex`` rather than repeating it): ``**`` as a
-    whole segment is any number of whole segments (at the end: at least
-    one), ``*``/``?`` stay inside one segment; a leading ``/`` changes
-    nothing, a trailing ``/`` means everything below."""
-    pattern = pattern.lstrip("/")
-    if pattern.endswith("/"):
-        pattern += "**"
-    ps, ss = pattern.split("/"), path.split("/")
-
-    def rec(i: int, j: int) -> bool:
-        if i == len(ps):
-            return j == len(ss)
-        if ps[i] == "**":
-            if i == len(ps) - 1:
-                return j < len(ss)
-            return any(rec(i + 1, k) for k in range(j, len(ss) + 1))
-        assert "**" not in ps[i], "the pool has no '**' inside a segment"
-        return j < len(ss) and fnmatchcase(ss[j], ps[i]) and rec(i + 1, j + 1)
-
-    return rec(0, 0)
 
 
 def _check_per_package(result, maintainers_of, rule_approvers) -> None:

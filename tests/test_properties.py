@@ -21,6 +21,7 @@ targets for longer.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import shutil
 import warnings
@@ -36,10 +37,7 @@ from hypothesis import strategies as st
 from commitguard.approvals.interface import RawApproval
 from commitguard.approvals.statement import (
     PAYLOAD_TYPE,
-    Approval,
-    Envelope,
     EnvelopeError,
-    pae,
     parse_envelope,
     parse_statement,
 )
@@ -54,6 +52,7 @@ from commitguard.signatures.dispatch import SignatureVerifier
 from commitguard.signatures.openpgp import OpenPGPScheme
 from commitguard.signatures.ssh import SshScheme
 from fixtures_git import Gpg, PgpSigner, Repo, SshKey, SshSigner, pgp_signed_part, run, write_keyring
+from oracles import approval_statement, dsse_envelope, dsse_pae
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("git", "gpg", "gpgconf", "ssh-keygen")),
@@ -173,12 +172,12 @@ def world(tmp_path_factory) -> World:
         ssh_oid = repo.commit("pkgs: signed with ssh", signer=SshSigner(ssh_key))
         pgp_oid = repo.commit("pkgs: signed with openpgp", signer=PgpSigner(gpg, signing))
 
-        approval = Approval(repository="example.org/nixpkgs", base="1" * 40, head="2" * 40, head_tree="3" * 40,
-                            pull_request=7, timestamp="2025-01-01T00:00:00Z")
-        payload = approval.payload()
+        # written from the formats (tests/oracles.py), not with commitguard's own Approval/pae/Envelope
+        payload = approval_statement(repository="example.org/nixpkgs", base="1" * 40, head="2" * 40,
+                                     head_tree="3" * 40, pull_request=7, timestamp="2025-01-01T00:00:00Z")
         sig = run(["ssh-keygen", "-q", "-Y", "sign", "-n", "commitguard-approval", "-f", ssh_key.path],
-                  input=pae(payload)).stdout
-        envelope = Envelope(payload=payload, signature=sig, keyid="ssh").to_json()
+                  input=dsse_pae(payload)).stdout
+        envelope = dsse_envelope(payload, sig, keyid="ssh")
         context = ReviewContext("example.org/nixpkgs", "1" * 40, "2" * 40, "3" * 40, 7)
         yield World(root, keyring_dir, ssh_key, gpg, cert, _signed_commit(repo, ssh_oid, "ssh"),
                     _signed_commit(repo, pgp_oid, "openpgp"), envelope, context, old_cert)
@@ -360,11 +359,17 @@ def keyring_files(world) -> dict[str, bytes]:
 
 
 def _load(raw: bytes, files: dict[str, bytes]):
+    """The keyring, or None when it is refused; a refusal must be one line naming keyring.toml."""
     try:
-        return parse_keyring(raw, Path("/nonexistent/keyring"), Path("/nonexistent/keyring/keyring.toml"),
-                             read_file=files.get)
-    except CommitguardError:
+        keyring = parse_keyring(raw, Path("/nonexistent/keyring"), Path("/nonexistent/keyring/keyring.toml"),
+                                read_file=files.get)
+    except CommitguardError as exc:
+        message = str(exc)
+        assert message and "\n" not in message and "\r" not in message, repr(message)
+        assert message.startswith("/nonexistent/keyring/keyring.toml: "), repr(message)
         return None
+    assert len(keyring.digest) == 64 and len({p.id for p in keyring.persons}) == len(keyring.persons)
+    return keyring
 
 
 @CI
@@ -375,11 +380,11 @@ def test_keyring_documents_load_or_fail_with_commitguard_error(world, keyring_fi
     strings = [world.ssh_key.pub_line, "keys/alice.asc", "keys/garbage.asc", "keys/empty.asc", "../etc/passwd",
                "/etc/passwd", "ssh-ed25519 AAAA", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQ=="]
     document = data.draw(_documents(strings))
-    try:
-        text = tomlkit.dumps(document)
-    except Exception:  # noqa: BLE001 - tomlkit cannot write every generated shape; not under test
-        assume(False)
-    _load(text.encode(), keyring_files)
+    keyring = _load(tomlkit.dumps(document).encode(), keyring_files)
+    if keyring is not None:  # what loads is what the document says, person for person
+        assert document["version"] == 1
+        assert [p.id for p in keyring.persons] == [p["id"] for p in document.get("person", [])]
+        assert len(keyring.rules) == len(document.get("rule", []))
 
 
 @CI
@@ -393,7 +398,8 @@ def test_mutated_keyring_toml_loads_or_fails_with_commitguard_error(world, keyri
 @CI
 @given(raw=st.binary(max_size=512))
 def test_keyring_bytes_load_or_fail_with_commitguard_error(keyring_files, raw):
-    _load(raw, keyring_files)
+    keyring = _load(raw, keyring_files)
+    assert keyring is None or b"version" in raw  # no keyring loads without its version line
 
 
 # =========================================================================== certificates
@@ -536,7 +542,30 @@ def test_mutated_approval_is_never_valid(world, keyring, data):
     verdict = ApprovalVerifier(keyring).verify(RawApproval(json.dumps(doc), "test"), world.context, WHEN)
     if verdict.status is ApprovalStatus.VALID:
         assert payload == base64.b64decode(json.loads(world.approval)["payload"])
-        assert world.ssh_keygen_accepts(sig, pae(payload), "commitguard-approval"), sig
+        assert world.ssh_keygen_accepts(sig, dsse_pae(payload), "commitguard-approval"), sig
+
+
+_CONTEXT_FIELDS = {
+    "repository": st.sampled_from(["example.org/nixpkgs2", "example.org/other", "Example.org/nixpkgs", ""]),
+    "base": st.sampled_from(["0" * 40, "1" * 39 + "2", "2" * 40]),
+    "head": st.sampled_from(["1" * 40, "2" * 39 + "3", "3" * 40]),
+    "head_tree": st.sampled_from(["2" * 40, "3" * 39 + "4", "4" * 40]),
+    "pull_request": st.sampled_from([6, 8, 70]),  # None: a local check that knows no number
+}
+
+
+@CI
+@given(data=st.data())
+def test_a_valid_approval_counts_only_for_the_review_it_names(world, keyring, data):
+    """The untouched, validly signed approval of one review is never valid for
+    another: any one of repository, base, head, head tree or pull request changed."""
+    field = data.draw(st.sampled_from(sorted(_CONTEXT_FIELDS)))
+    value = data.draw(_CONTEXT_FIELDS[field])
+    other = dataclasses.replace(world.context, **{field: value})
+    assume(other != world.context)
+    verdict = ApprovalVerifier(keyring).verify(RawApproval(world.approval, "test"), other, WHEN)
+    assert verdict.status is not ApprovalStatus.VALID, (field, value, verdict)
+    assert verdict.reason
 
 
 # =========================================================================== Nix
