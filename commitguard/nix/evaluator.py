@@ -1620,11 +1620,10 @@ def _first_unresolved(*values):
 
 
 def _to_string(ev: Evaluator, value, depth: int = 0):
-    """``toString``: a list is walked element by element, each one charged,
-    so a list shared with itself a million times over (``a1 = [ a0 a0 ]``)
-    costs what walking it costs; the result counts as characters built."""
-    if not ev.charge():
-        return ev._budget
+    """``toString``: every list is walked and charged (``walk``) each time it
+    is met, so a list shared with itself a million times over
+    (``a1 = [ a0 a0 ]``) costs what walking it costs; the result counts as
+    characters built."""
     if depth > MAX_DATA_DEPTH:
         return Unresolved("toString of a list nested too deeply")
     value = ev.force(value)
@@ -1637,6 +1636,8 @@ def _to_string(ev: Evaluator, value, depth: int = 0):
     if isinstance(value, float):
         return f"{value:.6f}"
     if isinstance(value, list):
+        if not ev.walk(len(value)):
+            return ev._budget
         parts = []
         size = 0
         for item in value:
