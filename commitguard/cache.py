@@ -5,7 +5,8 @@ keyring digest names exactly what the user trusted; a verdict is a pure
 function of the two (plus this verifier's version, folded into the digest),
 so re-verifying a long history after one new commit costs one verification,
 and a changed keyring can never reuse a stale verdict. Verdicts that depend
-on the clock or on a missing tool are never stored.
+on the clock or on a missing tool are never stored. The cache only saves
+time, so a damaged cache file is rebuilt, never an error.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,22 +36,67 @@ def cache_key(keyring_digest: str) -> str:
 
 
 class VerdictCache:
+    """The verdict store. It is disposable: a cache file that is not a
+    database, is damaged, or holds another schema is reported with one
+    warning line naming it, removed and rebuilt, and the run carries on
+    (verdicts are recomputed); a cache that cannot be opened or written for
+    another reason (locked, read-only, a directory in the way) is left alone
+    and the run carries on without it. A broken cache never changes a
+    verdict or the exit code."""
+
     def __init__(self, directory: str | os.PathLike):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = self.directory / "verdicts.sqlite3"
-        self._db = sqlite3.connect(self.path, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS verdicts (keyring TEXT NOT NULL, commit_id TEXT NOT NULL, "
-            "verdict TEXT NOT NULL, PRIMARY KEY (keyring, commit_id)) WITHOUT ROWID"
-        )
+        self.path = self.directory / DB_NAME
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            _warn(f"{self.directory}: cannot create the cache directory ({exc.strerror or exc}); running without a cache")
+            return
+        try:
+            self._db = _open(self.path)
+        except sqlite3.DatabaseError as exc:
+            self._db = None
+            self._recover(exc)
+
+    def _recover(self, exc: sqlite3.DatabaseError) -> None:
+        """After ``exc``: rebuild a damaged or foreign cache file, or go on without a cache."""
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+        if not _damaged(exc):
+            _warn(f"{self.path}: cache unusable ({_describe(exc)}); running without a cache")
+            return
+        try:
+            if self.path.is_symlink() or not self.path.is_file():
+                raise OSError(f"{self.path} is not a regular file")
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                try:
+                    os.unlink(f"{self.path}{suffix}")
+                except FileNotFoundError:
+                    pass
+            self._db = _open(self.path)
+        except (OSError, sqlite3.Error) as again:
+            self._db = None
+            _warn(f"{self.path}: cache damaged ({_describe(exc)}) and cannot be rebuilt "
+                  f"({_describe(again)}); running without a cache")
+            return
+        _warn(f"{self.path}: cache damaged ({_describe(exc)}); rebuilt empty, verdicts are recomputed")
 
     def load(self, key: str, ids: list[str] | tuple[str, ...]) -> dict[str, SignatureVerdict]:
         """Cached verdicts for those of ``ids`` that have one."""
+        try:
+            return self._load(key, ids)
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+            return {}
+
+    def _load(self, key: str, ids: list[str] | tuple[str, ...]) -> dict[str, SignatureVerdict]:
         found: dict[str, SignatureVerdict] = {}
-        if not ids:
+        if not ids or self._db is None:
             return found
         if len(ids) > 2000:
             wanted = set(ids)
@@ -62,19 +109,72 @@ class VerdictCache:
             )
         shared: dict = {}  # one copy of each reason, signer and key (see verify._share_strings)
         for commit_id, text in rows:
-            verdict = _decode(text, shared)
+            verdict = _decode(text, shared) if isinstance(commit_id, str) else None
             if verdict is not None:
                 found[commit_id] = verdict
         return found
 
     def store(self, key: str, verdicts: dict[str, SignatureVerdict]) -> None:
         rows = [(key, cid, _encode(v)) for cid, v in verdicts.items() if v.cacheable]
-        if rows:
+        if not rows or self._db is None:
+            return
+        try:
             with self._db:
                 self._db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?)", rows)
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+
+
+DB_NAME = "verdicts.sqlite3"
+_SCHEMA = (
+    "CREATE TABLE verdicts (keyring TEXT NOT NULL, commit_id TEXT NOT NULL, "
+    "verdict TEXT NOT NULL, PRIMARY KEY (keyring, commit_id)) WITHOUT ROWID"
+)
+# SQLite's own words for "this file is not (or no longer) a database".
+_DAMAGED_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+class _ForeignSchema(sqlite3.DatabaseError):
+    """A readable SQLite file whose tables are not this cache's."""
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        tables = db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        if not tables:
+            db.execute(_SCHEMA.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+        elif tables != [("table", "verdicts", _SCHEMA)]:
+            names = ", ".join(sorted(str(name) for _, name, _ in tables))
+            raise _ForeignSchema(f"holds {names}, not this cache's verdicts table")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    return isinstance(exc, _ForeignSchema) or getattr(exc, "sqlite_errorcode", None) in _DAMAGED_CODES
+
+
+def _describe(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _warn(message: str) -> None:
+    """One line on stderr, control characters escaped (the path is the user's, the error SQLite's)."""
+    line = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+    print(f"commitguard: warning: {line}", file=sys.stderr)
 
 
 def _encode(v: SignatureVerdict) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import base64
-import json
 import os
 import random
 import shutil
@@ -22,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,36 +72,11 @@ class World:
         return b"[GNUPG:] VALIDSIG" in done.stdout and b"[GNUPG:] GOODSIG" in done.stdout
 
 
-# An approval as SPEC describes it, built here and not with commitguard's own
-# Approval/Envelope/pae (the code under test must not make its own fixture).
-APPROVAL_PAYLOAD_TYPE = "application/vnd.in-toto+json"
-
-
-def approval_payload(*, repository: str, base: str, head: str, head_tree: str, pull_request: int) -> bytes:
-    statement = {"_type": "https://in-toto.io/Statement/v1",
-                 "subject": [{"name": repository, "digest": {"gitCommit": head}}],
-                 "predicateType": "https://commitguard.dev/approval/v1",
-                 "predicate": {"repository": repository, "base": base, "head": head, "headTree": head_tree,
-                               "pullRequest": pull_request, "verdict": "approve",
-                               "timestamp": "2025-01-01T00:00:00Z"}}
-    return json.dumps(statement).encode()
-
-
-def dsse_pae(payload: bytes, payload_type: str = APPROVAL_PAYLOAD_TYPE) -> bytes:
-    """DSSE v1 pre-authentication encoding, from the DSSE specification."""
-    t = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
-
-
-def dsse_envelope(payload: bytes, signature: bytes, keyid: str) -> str:
-    return json.dumps({"payloadType": APPROVAL_PAYLOAD_TYPE, "payload": base64.b64encode(payload).decode(),
-                       "signatures": [{"keyid": keyid, "sig": base64.b64encode(signature).decode()}]})
-
-
 def build_world() -> World:
     import pygit2
 
     from fixtures_git import Gpg, PgpSigner, Repo, SshKey, SshSigner, write_keyring
+    from oracles import approval_statement, dsse_envelope, dsse_pae
 
     root = Path(tempfile.mkdtemp(prefix="commitguard-fuzz-"))
     gpg = Gpg(root / "gnupg", root)
@@ -126,11 +101,12 @@ def build_world() -> World:
         oid = repo.commit(f"pkgs: signed with {kind}", signer=signer)
         signature, payload = objects[oid].gpg_signature
         signed[kind] = SignedCommit(kind, signature, payload)
-    payload = approval_payload(repository="example.org/nixpkgs", base="1" * 40, head="2" * 40, head_tree="3" * 40,
-                               pull_request=7)
+    # the approval is written from the formats (oracles.py), not with commitguard's own Approval/pae/Envelope
+    payload = approval_statement(repository="example.org/nixpkgs", base="1" * 40, head="2" * 40, head_tree="3" * 40,
+                                 pull_request=7, timestamp="2025-01-01T00:00:00Z")
     sig = subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-n", "commitguard-approval", "-f", ssh_key.path],
                          input=dsse_pae(payload), capture_output=True, check=True).stdout
-    envelope = dsse_envelope(payload, sig, "ssh")
+    envelope = dsse_envelope(payload, sig, keyid="ssh")
     return World(root, keyring_dir, ssh_key.pub_line, ssh_key.path, gpg.home, cert.read_bytes(),
                  signed["ssh"], signed["openpgp"], envelope)
 
@@ -183,10 +159,26 @@ def pgp_armor(binary: bytes) -> bytes:
 # Bugs a target has found that are not yet fixed in commitguard go here, so a
 # run is not stopped by the first input that hits them: name -> (exception type,
 # function it is raised in). Tolerated (and counted) unless
-# COMMITGUARD_FUZZ_STRICT=1. Both findings so far (split_certs letting
+# COMMITGUARD_FUZZ_STRICT=1. The first two findings (split_certs letting
 # RuntimeError through, _collect recursing per nesting level) are fixed, with
-# regression tests in tests/test_properties.py, so nothing is tolerated now.
-KNOWN: dict[str, tuple[type, str]] = {}
+# regression tests in tests/test_properties.py; the two below are issue 14's
+# items 5 and 6, found again by fuzz_rules.py, fixed on another branch.
+KNOWN: dict[str, tuple[type, str]] = {
+    # issue 14 item 5 (fix in another branch): maintainers' approvals pooled across packages
+    "pooled-maintainer-approvals": (AssertionError, "_check_per_package"),
+    # issue 14 item 6 (fix in another branch): a handle matched against other persons' GitHub logins
+    "handle-matches-a-github-login": (AssertionError, "_check_handle_namespace"),
+    # found by tests/test_properties_hostile.py (reported, archive.py is another branch's): a zip member
+    # with an empty name makes unpack raise IndexError from zipfile's is_dir(), not ArchiveError
+    "zip-member-with-an-empty-name": (IndexError, "is_dir"),
+    # found by fuzz_archive.py (reported): a zip name flagged UTF-8 (0x800) that is not, in the
+    # central directory (ZipFile()) or a local header (ZipFile.open), makes unpack raise
+    # UnicodeDecodeError, not ArchiveError
+    "zip-name-flagged-utf8-is-not": (UnicodeDecodeError, "_unpack_zip"),
+    # found by fuzz_archive.py (reported): a zip member whose deflate data is damaged makes unpack
+    # raise zlib.error (from ZipExtFile.read), not ArchiveError
+    "zip-member-with-damaged-deflate-data": (zlib.error, "_unpack_zip"),
+}
 known_hits: dict[str, int] = {}
 
 

@@ -14,9 +14,10 @@ Two rules shape everything here:
   :data:`BUILTINS`) evaluates to :class:`Unresolved` carrying the reason,
   and that propagates; a caller reports it instead of a value.
 * The input is hostile. Evaluation is lazy like Nix (an unused attribute
-  that cannot be evaluated costs nothing), every step is counted against a
-  budget, nesting depth, string, list and file sizes are capped, and files
-  are only read below ``root``. Exceeding a limit yields
+  that cannot be evaluated costs nothing), every step and every value built
+  is counted against the allowances of :mod:`commitguard.nix.limits`,
+  nesting depth, string, list and file sizes are capped, and files are
+  only read below ``root``. Exceeding a limit stops evaluation: the rest is
   :class:`Unresolved`, never an exception or a hang.
 
 Values are plain Python where Nix has an obvious counterpart (``str``,
@@ -33,14 +34,17 @@ import re
 import tomllib
 from pathlib import Path
 
+from commitguard.nix.limits import (  # noqa: F401  (MAX_* re-exported: callers import them from here)
+    MAX_ATTRPATH,
+    MAX_COLLECTION,
+    MAX_DATA_DEPTH,
+    MAX_DEPTH,
+    MAX_READ_BYTES,
+    MAX_STEPS,
+    MAX_STRING,
+    Limits,
+)
 from commitguard.nix.parser import text as node_text
-
-MAX_STEPS = 200_000
-MAX_DEPTH = 150
-MAX_STRING = 1 << 20
-MAX_COLLECTION = 100_000
-MAX_READ_BYTES = 1 << 20
-MAX_DATA_DEPTH = 64
 
 # Fetchers named by the last component of the callee (``fetchurl``,
 # ``pkgs.fetchurl``, ``python3Packages.fetchPypi``); any other ``fetch*``
@@ -326,9 +330,10 @@ def _canonical_lib(path: str) -> str | None:
     return ".".join(parts) if parts else None
 
 
-class Evaluator:
+class Evaluator(Limits):
     """Evaluates one parsed file; ``fetches`` collects every fetcher result
-    created, in creation order."""
+    created, in creation order. The accounting (``charge``, ``build``,
+    ``stop``, ``exhausted``, ``limit_note``) is :class:`Limits`."""
 
     def __init__(
         self,
@@ -346,11 +351,8 @@ class Evaluator:
         self.base_dir = str(self.file.parent)
         self.root = os.path.realpath(root if root is not None else self.file.parent)
         self.system = system
-        self.max_steps = max_steps
-        self.steps = 0
+        self._init_limits(max_steps)
         self.depth = 0
-        self.exhausted = False
-        self._budget = Unresolved(f"evaluation step budget of {max_steps} exhausted")
         self.fetches: list[FetcherValue] = []
         self.scopes: dict[int, Env] = {}
         self._indented_plans: dict[int, object] = {}
@@ -387,13 +389,6 @@ class Evaluator:
 
     def text(self, node) -> str:
         return node_text(node, self.source)
-
-    def charge(self, steps: int = 1) -> bool:
-        """Count work; False once the budget is gone (then stay gone)."""
-        self.steps += steps
-        if self.steps > self.max_steps:
-            self.exhausted = True
-        return not self.exhausted
 
     def eval(self, node, env: Env):
         """The value of ``node`` in ``env``, in weak head normal form."""
@@ -523,10 +518,10 @@ class Evaluator:
             else:
                 continue
             size += len(piece)
-            if size > MAX_STRING:
-                return Unresolved(f"string longer than {MAX_STRING} characters")
+            if not self.string_fits(size):
+                return self._budget
             parts.append(piece)
-        if not self.charge(size // 4096):
+        if not (self.charge(size // 4096) and self.build(chars=size)):
             return self._budget
         return "".join(parts)
 
@@ -549,9 +544,15 @@ class Evaluator:
         if isinstance(value, External):
             return Unresolved(f"{value.path} is not known statically")
         if isinstance(value, Attrs):
-            if "outPath" in value.items:
-                return self.coerce_to_string(self.force(value.items["outPath"]))
-            return Unresolved("cannot coerce an attribute set to a string")
+            for _ in range(MAX_DEPTH):  # { outPath = { outPath = ...; }; }, or a set that is its own outPath
+                if "outPath" not in value.items:
+                    return Unresolved("cannot coerce an attribute set to a string")
+                if not self.charge():
+                    return self._budget
+                value = self.force(value.items["outPath"])
+                if not isinstance(value, Attrs):
+                    return self.coerce_to_string(value)
+            return Unresolved(f"outPath chain longer than {MAX_DEPTH}")
         return Unresolved(f"cannot coerce {self.type_name(value)} to a string")
 
     def _eval_indented(self, node, env):
@@ -569,10 +570,10 @@ class Evaluator:
                 if isinstance(piece, Unresolved):
                     return piece
             size += len(piece)
-            if size > MAX_STRING:
-                return Unresolved(f"string longer than {MAX_STRING} characters")
+            if not self.string_fits(size):
+                return self._budget
             out.append(piece)
-        if not self.charge(size // 4096):
+        if not (self.charge(size // 4096) and self.build(chars=size)):
             return self._budget
         return "".join(out)
 
@@ -608,9 +609,9 @@ class Evaluator:
                 continue
             first = False
             size += len(piece)
-            if size > MAX_STRING:
-                return Unresolved(f"string longer than {MAX_STRING} characters")
-        if not self.charge(size // 256):
+            if not self.string_fits(size):
+                return self._budget
+        if not (self.charge(size // 256) and self.build(chars=size)):
             return self._budget
         min_indent = math.inf
         at_start, cur = True, 0
@@ -680,8 +681,8 @@ class Evaluator:
         return self.eval(expr, env) if expr is not None else Unresolved("empty parentheses")
 
     def _eval_list(self, node, env):
-        if node.named_child_count > MAX_COLLECTION:
-            return Unresolved(f"list longer than {MAX_COLLECTION} elements")
+        if not (self.list_fits(node.named_child_count) and self.build(cells=node.named_child_count)):
+            return self._budget
         items = [Thunk(child, env) for child in node.named_children if child.type != "comment"]
         self.charge(len(items) // 64)
         return items
@@ -746,6 +747,12 @@ class Evaluator:
         return Unresolved(f"unsupported attribute name {part.type}")
 
     def _attrpath_parts(self, node):
+        """The parts of an attribute path, or the limit's Unresolved for a path
+        longer than ``MAX_ATTRPATH``."""
+        if node is None:
+            return []
+        if not self.path_fits(node.named_child_count) or not self.walk(node.named_child_count):
+            return self._budget
         return [c for c in node.named_children if c.type != "comment"]
 
     def _eval_select(self, node, env):
@@ -753,7 +760,10 @@ class Evaluator:
         path = node.child_by_field_name("attrpath")
         default = node.child_by_field_name("default")
         value = self.eval(base, env)
-        for part in self._attrpath_parts(path):
+        parts = self._attrpath_parts(path)
+        if isinstance(parts, Unresolved):
+            return parts
+        for part in parts:
             key = self.attr_key(part, env)
             if isinstance(key, Unresolved):
                 return key
@@ -773,7 +783,10 @@ class Evaluator:
 
     def _eval_has_attr(self, node, env):
         value = self.eval(node.child_by_field_name("expression"), env)
-        for part in self._attrpath_parts(node.child_by_field_name("attrpath")):
+        parts = self._attrpath_parts(node.child_by_field_name("attrpath"))
+        if isinstance(parts, Unresolved):
+            return parts
+        for part in parts:
             key = self.attr_key(part, env)
             if isinstance(key, Unresolved):
                 return key
@@ -1014,7 +1027,8 @@ class Evaluator:
                     incomplete = True
                     continue
                 parts = self._attrpath_parts(path_node)
-                if not parts:
+                if not parts or isinstance(parts, Unresolved):
+                    incomplete = incomplete or isinstance(parts, Unresolved)
                     continue
                 key = self.attr_key(parts[0], inherit_env)
                 if key is None:
@@ -1032,10 +1046,13 @@ class Evaluator:
                     if key in items and key not in nested:
                         items[key] = Unresolved(f"attribute '{key}' defined both whole and by path")
                         continue
-                    nested.setdefault(key, []).append((parts[1:], expr))
+                    nested.setdefault(key, []).append((parts, 1, expr))
                     items[key] = None  # placeholder, replaced below
             elif kind == "inherit":
-                for name in self._inherited_names(binding, inherit_env):
+                names = self._inherited_names(binding, inherit_env)
+                if not self.walk(len(names)):
+                    break
+                for name in names:
                     if isinstance(name, Unresolved):
                         incomplete = True
                         continue
@@ -1043,14 +1060,17 @@ class Evaluator:
             elif kind == "inherit_from":
                 source_node = binding.child_by_field_name("expression")
                 source = Thunk(source_node, inherit_from_env)
-                for name in self._inherited_names(binding, inherit_env):
+                names = self._inherited_names(binding, inherit_env)
+                if not self.walk(len(names)):
+                    break
+                for name in names:
                     if isinstance(name, Unresolved):
                         incomplete = True
                         continue
                     items[name] = Thunk(fn=self._select_later(source, name))
         for key, entries in nested.items():
             items[key] = Thunk(fn=self._nested_later(entries, value_env, inherit_env))
-        if len(items) > MAX_COLLECTION:
+        if not (self.set_fits(len(items)) and self.build(cells=len(items))):
             return Attrs({}, incomplete=True)
         return Attrs(items, incomplete)
 
@@ -1080,29 +1100,33 @@ class Evaluator:
         return select
 
     def _nested_later(self, entries, value_env, key_env):
-        """``a.b = 1; a.c = 2;`` as ``a = { b = 1; c = 2; }``, built when ``a`` is used."""
+        """``a.b = 1; a.c = 2;`` as ``a = { b = 1; c = 2; }``, built when ``a``
+        is used. ``entries`` are (path parts, index of the next part, value):
+        a long path is walked by index, never copied per level."""
 
         def build():
             items: dict = {}
             deeper: dict[str, list] = {}
             incomplete = False
-            for parts, expr in entries:
+            if not self.build(cells=len(entries)):
+                return self._budget
+            for parts, at, expr in entries:
                 if not self.charge():
                     return self._budget
-                key = self.attr_key(parts[0], key_env)
+                key = self.attr_key(parts[at], key_env)
                 if key is None:
                     continue
                 if isinstance(key, Unresolved):
                     incomplete = True
                     continue
-                if len(parts) == 1:
+                if at == len(parts) - 1:
                     if key in items or key in deeper:
                         items[key] = Unresolved(f"attribute '{key}' defined more than once")
                         deeper.pop(key, None)
                     else:
                         items[key] = Thunk(expr, value_env)
                 else:
-                    deeper.setdefault(key, []).append((parts[1:], expr))
+                    deeper.setdefault(key, []).append((parts, at + 1, expr))
             for key, more in deeper.items():
                 if key in items and isinstance(items[key], Unresolved):
                     continue
@@ -1263,9 +1287,10 @@ class Evaluator:
             return self._add(left, right)
         if op == "++":
             if isinstance(left, list) and isinstance(right, list):
-                if len(left) + len(right) > MAX_COLLECTION:
-                    return Unresolved(f"list longer than {MAX_COLLECTION} elements")
-                self.charge((len(left) + len(right)) // 64)
+                size = len(left) + len(right)
+                if not (self.list_fits(size) and self.build(cells=size)):
+                    return self._budget
+                self.charge(size // 64)
                 return left + right
             return self._type_error(op, left, right)
         if op == "//":
@@ -1296,9 +1321,8 @@ class Evaluator:
 
     def _add(self, left, right):
         if isinstance(left, str) and isinstance(right, str):
-            if len(left) + len(right) > MAX_STRING:
-                return Unresolved(f"string longer than {MAX_STRING} characters")
-            if not self.charge((len(left) + len(right)) // 4096):
+            size = len(left) + len(right)
+            if not (self.string_fits(size) and self.charge(size // 4096) and self.build(chars=size)):
                 return self._budget
             return left + right
         if _is_number(left) and _is_number(right):
@@ -1322,9 +1346,10 @@ class Evaluator:
             right = self._derivation_attrs(right)
         if not (isinstance(left, Attrs) and isinstance(right, Attrs)):
             return self._type_error("//", left, right)
-        if len(left.items) + len(right.items) > MAX_COLLECTION:
-            return Unresolved(f"attribute set larger than {MAX_COLLECTION}")
-        self.charge((len(left.items) + len(right.items)) // 64)
+        size = len(left.items) + len(right.items)
+        if not (self.set_fits(size) and self.build(cells=size)):
+            return self._budget
+        self.charge(size // 64)
         if right.incomplete:
             doubt = Unresolved("may be overridden by a dynamic attribute")
             items = {k: doubt for k in left.items}
@@ -1461,12 +1486,12 @@ class Evaluator:
         if not self.charge():
             return self._budget
         if isinstance(data, dict):
-            if len(data) > MAX_COLLECTION:
-                return Unresolved("data set too large")
+            if not (self.set_fits(len(data)) and self.build(cells=len(data))):
+                return self._budget
             return Attrs({str(k): self.from_data(v, depth + 1) for k, v in data.items()})
         if isinstance(data, list):
-            if len(data) > MAX_COLLECTION:
-                return Unresolved("data list too large")
+            if not (self.list_fits(len(data)) and self.build(cells=len(data))):
+                return self._budget
             return [self.from_data(v, depth + 1) for v in data]
         if isinstance(data, (str, bool, int, float)) or data is None:
             return data
@@ -1576,6 +1601,8 @@ def _attrs_arg(ev: Evaluator, value, what: str):
 
 
 def _strings(ev: Evaluator, items, what: str):
+    if not ev.walk(len(items)):
+        return ev._budget
     out = []
     for item in items:
         item = _str_arg(ev, item, what)
@@ -1592,7 +1619,13 @@ def _first_unresolved(*values):
     return None
 
 
-def _to_string(ev: Evaluator, value):
+def _to_string(ev: Evaluator, value, depth: int = 0):
+    """``toString``: every list is walked and charged (``walk``) each time it
+    is met, so a list shared with itself a million times over
+    (``a1 = [ a0 a0 ]``) costs what walking it costs; the result counts as
+    characters built."""
+    if depth > MAX_DATA_DEPTH:
+        return Unresolved("toString of a list nested too deeply")
     value = ev.force(value)
     if isinstance(value, bool):
         return "1" if value else ""
@@ -1603,12 +1636,20 @@ def _to_string(ev: Evaluator, value):
     if isinstance(value, float):
         return f"{value:.6f}"
     if isinstance(value, list):
+        if not ev.walk(len(value)):
+            return ev._budget
         parts = []
+        size = 0
         for item in value:
-            part = _to_string(ev, item)
+            part = _to_string(ev, item, depth + 1)
             if isinstance(part, Unresolved):
                 return part
+            size += len(part) + 1
+            if not ev.string_fits(size):
+                return ev._budget
             parts.append(part)
+        if not ev.build(chars=size):
+            return ev._budget
         return " ".join(parts)
     if isinstance(value, NixPath):
         return Unresolved("toString of a path depends on where the repository is checked out")
@@ -1625,6 +1666,8 @@ def _map(ev, fn, items):
     items = _list_arg(ev, items, "map")
     if isinstance(items, Unresolved):
         return items
+    if not ev.build(cells=len(items)):
+        return ev._budget
     return [Thunk(fn=_apply_later(ev, fn, item)) for item in items]
 
 
@@ -1637,6 +1680,8 @@ def _filter(ev, fn, items):
     if isinstance(items, Unresolved):
         return items
     fn = ev.force(fn)
+    if not ev.build(cells=len(items)):
+        return ev._budget
     out = []
     for item in items:
         keep = ev.apply(fn, item)
@@ -1657,6 +1702,8 @@ def _concat_strings_sep(ev, sep, items):
     bad = _first_unresolved(sep, items)
     if bad:
         return bad
+    if not ev.walk(len(items)):
+        return ev._budget
     parts = []
     size = 0
     for item in items:
@@ -1664,10 +1711,11 @@ def _concat_strings_sep(ev, sep, items):
         if isinstance(item, Unresolved):
             return item
         size += len(item) + len(sep)
-        if size > MAX_STRING:
-            return Unresolved(f"string longer than {MAX_STRING} characters")
+        if not ev.string_fits(size):
+            return ev._budget
         parts.append(item)
-    ev.charge(size // 4096)
+    if not (ev.charge(size // 4096) and ev.build(chars=size)):
+        return ev._budget
     return sep.join(parts)
 
 
@@ -1697,10 +1745,15 @@ def _replace_strings(ev, old, new, s):
         table = {}
         for pattern, replacement in zip(old, new):
             table.setdefault(pattern, replacement)
+        # The result's size is known before it is made: each match changes it
+        # by its replacement's length minus its own (an upper bound when matches overlap).
+        grow = sum(s.count(p) * max(0, len(table[p]) - len(p)) for p in table)
+        if not ev.string_fits(len(s) + grow):
+            return ev._budget
         regex = re.compile("|".join(re.escape(p) for p in old))
         out = regex.sub(lambda m: table[m.group(0)], s)
-        if len(out) > MAX_STRING:
-            return Unresolved(f"string longer than {MAX_STRING} characters")
+        if not (ev.string_fits(len(out)) and ev.build(chars=len(out))):
+            return ev._budget
         return out
     # An empty pattern matches between every two characters; Nix's own loop.
     if not ev.charge(len(s) * len(old) // 16 + 1):
@@ -1726,8 +1779,10 @@ def _replace_strings(ev, old, new, s):
                 out.append(s[p])
             p += 1
         size += 1
-        if size > MAX_STRING:
-            return Unresolved(f"string longer than {MAX_STRING} characters")
+        if not ev.string_fits(size):
+            return ev._budget
+    if not ev.build(chars=size):
+        return ev._budget
     return "".join(out)
 
 
@@ -1764,10 +1819,9 @@ def _split_string(ev, sep, s):
         return bad
     if not sep:
         return Unresolved("splitString with an empty separator")
-    parts = s.split(sep)
-    if len(parts) > MAX_COLLECTION:
-        return Unresolved("too many parts")
-    return parts
+    if not (ev.list_fits(s.count(sep) + 1) and ev.build(cells=s.count(sep) + 1, chars=len(s))):
+        return ev._budget
+    return s.split(sep)
 
 
 def _substring(ev, start, length, s):
@@ -1779,9 +1833,8 @@ def _substring(ev, start, length, s):
         return bad
     if start < 0:
         return Unresolved("substring with a negative start")
-    if length < 0:
-        return s[start:]
-    return s[start : start + length]
+    out = s[start:] if length < 0 else s[start : start + length]
+    return out if ev.build(chars=len(out)) else ev._budget
 
 
 def _string_length(ev, s):
@@ -1795,11 +1848,15 @@ _LOWER = "abcdefghijklmnopqrstuvwxyz"
 
 def _to_lower(ev, s):
     s = _str_arg(ev, s, "toLower")
+    if not isinstance(s, Unresolved) and not ev.build(chars=len(s)):
+        return ev._budget
     return s if isinstance(s, Unresolved) else s.translate(str.maketrans(_UPPER, _LOWER))
 
 
 def _to_upper(ev, s):
     s = _str_arg(ev, s, "toUpper")
+    if not isinstance(s, Unresolved) and not ev.build(chars=len(s)):
+        return ev._budget
     return s if isinstance(s, Unresolved) else s.translate(str.maketrans(_LOWER, _UPPER))
 
 
@@ -1845,7 +1902,9 @@ def _version_pad(ev, n, v):
     bad = _first_unresolved(n, v)
     if bad:
         return bad
-    parts = split_version(v)[:n]
+    parts = split_version(v)[: max(n, 0)]
+    if not (ev.string_fits(len(v) + 2 * max(0, n - len(parts))) and ev.build(cells=max(n, 0))):
+        return ev._budget
     parts += ["0"] * (n - len(parts))
     return ".".join(parts)
 
@@ -1942,6 +2001,8 @@ def _tail(ev, items):
     items = _list_arg(ev, items, "tail")
     if isinstance(items, Unresolved):
         return items
+    if items and not ev.build(cells=len(items) - 1):
+        return ev._budget
     return items[1:] if items else Unresolved("tail of an empty list")
 
 
@@ -1959,26 +2020,36 @@ def _length(ev, items):
 
 def _take(ev, n, items):
     n, items = _int_arg(ev, n, "take"), _list_arg(ev, items, "take")
-    return _first_unresolved(n, items) or items[: max(n, 0)]
+    bad = _first_unresolved(n, items)
+    if bad:
+        return bad
+    out = items[: max(n, 0)]
+    return out if ev.build(cells=len(out)) else ev._budget
 
 
 def _drop(ev, n, items):
     n, items = _int_arg(ev, n, "drop"), _list_arg(ev, items, "drop")
-    return _first_unresolved(n, items) or items[max(n, 0) :]
+    bad = _first_unresolved(n, items)
+    if bad:
+        return bad
+    out = items[max(n, 0) :]
+    return out if ev.build(cells=len(out)) else ev._budget
 
 
 def _concat_lists(ev, lists):
     lists = _list_arg(ev, lists, "concatLists")
     if isinstance(lists, Unresolved):
         return lists
+    if not ev.walk(len(lists)):
+        return ev._budget
     out = []
     for item in lists:
         item = _list_arg(ev, item, "concatLists")
         if isinstance(item, Unresolved):
             return item
+        if not (ev.list_fits(len(out) + len(item)) and ev.build(cells=len(item))):
+            return ev._budget
         out.extend(item)
-        if len(out) > MAX_COLLECTION:
-            return Unresolved(f"list longer than {MAX_COLLECTION} elements")
     return out
 
 
@@ -1986,6 +2057,8 @@ def _elem(ev, x, items):
     items = _list_arg(ev, items, "elem")
     if isinstance(items, Unresolved):
         return items
+    if not ev.walk(len(items)):
+        return ev._budget
     for item in items:
         eq = ev.equal(x, item)
         if eq is True or isinstance(eq, Unresolved):
@@ -2122,7 +2195,10 @@ def _remove_attrs(ev, attrs, names):
         return names
     if attrs.incomplete:
         return Unresolved("removeAttrs on a set with dynamic attributes")
-    return Attrs({k: v for k, v in attrs.items.items() if k not in set(names)})
+    if not ev.build(cells=len(attrs.items)):
+        return ev._budget
+    gone = set(names)
+    return Attrs({k: v for k, v in attrs.items.items() if k not in gone})
 
 
 def _attr_names(ev, attrs):
@@ -2131,6 +2207,8 @@ def _attr_names(ev, attrs):
         return attrs
     if attrs.incomplete:
         return Unresolved("attrNames of a set with dynamic attributes")
+    if not ev.build(cells=len(attrs.items)):
+        return ev._budget
     return sorted(attrs.items)
 
 
@@ -2140,6 +2218,8 @@ def _attr_values(ev, attrs):
         return attrs
     if attrs.incomplete:
         return Unresolved("attrValues of a set with dynamic attributes")
+    if not ev.build(cells=len(attrs.items)):
+        return ev._budget
     return [attrs.items[k] for k in sorted(attrs.items)]
 
 
@@ -2169,6 +2249,8 @@ def _list_to_attrs(ev, items):
     items = _list_arg(ev, items, "listToAttrs")
     if isinstance(items, Unresolved):
         return items
+    if not ev.build(cells=len(items)):
+        return ev._budget
     out: dict = {}
     for item in items:
         pair = _attrs_arg(ev, item, "listToAttrs")
@@ -2190,6 +2272,8 @@ def _map_attrs(ev, fn, attrs):
     attrs = _attrs_arg(ev, attrs, "mapAttrs")
     if isinstance(attrs, Unresolved):
         return attrs
+    if not ev.build(cells=len(attrs.items)):
+        return ev._budget
     return Attrs(
         {k: Thunk(fn=_apply2_later(ev, fn, k, v)) for k, v in attrs.items.items()},
         attrs.incomplete,
@@ -2207,6 +2291,8 @@ def _gen_attrs(ev, names, fn):
     names = _strings(ev, names, "genAttrs")
     if isinstance(names, Unresolved):
         return names
+    if not ev.build(cells=len(names)):
+        return ev._budget
     return Attrs({name: Thunk(fn=_apply_later(ev, fn, name)) for name in names})
 
 

@@ -147,7 +147,7 @@ def _read(ev: Evaluator, tree, display: str) -> PackageExpression:
         name, version = _name_version(ev, attrs, notes)
         extra = _extra_attrs(ev, attrs, by_value, notes)
     if ev.exhausted:
-        notes.append(f"evaluation stopped after {ev.max_steps} steps; what it had not reached is unresolved")
+        notes.append(ev.limit_note())
     return PackageExpression(display, name, version, tuple(calls), extra, tuple(dict.fromkeys(notes)))
 
 
