@@ -2,7 +2,7 @@
 
 The library is usable without the CLI: load a keyring with
 :func:`commitguard.keyring.load_keyring` and verify history with
-:func:`commitguard.verify.verify_revisions`.
+:func:`commitguard.verify.commits.verify_revisions`.
 """
 
 import os as _os

@@ -1,3 +1,3 @@
-from commitguard.cli import main
+from commitguard.cli.app import main
 
 main()

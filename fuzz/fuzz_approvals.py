@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from common import build_world, fuzz, instrumented
 
 with instrumented():
-    from commitguard.approvals.interface import RawApproval
-    from commitguard.approvals.statement import EnvelopeError, parse_envelope, parse_statement
-    from commitguard.approvals.verify import ApprovalStatus, ApprovalVerifier, ReviewContext
+    from commitguard.review.approvals.interface import RawApproval
+    from commitguard.review.approvals.statement import EnvelopeError, parse_envelope, parse_statement
+    from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerifier, ReviewContext
     from commitguard.keyring.loader import load_keyring
 
 WORLD = build_world()

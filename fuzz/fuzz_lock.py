@@ -27,7 +27,7 @@ from oracles import lock_is_well_formed
 
 with instrumented():
     from commitguard.errors import CommitguardError
-    from commitguard.pin import read_lock
+    from commitguard.chain.pin import read_lock
 
 SANDBOX = Path(tempfile.mkdtemp(prefix="commitguard-fuzz-lock-"))
 atexit.register(shutil.rmtree, SANDBOX, True)

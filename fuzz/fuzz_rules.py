@@ -37,7 +37,7 @@ from oracles import glob_match
 with instrumented():
     from commitguard.errors import CommitguardError
     from commitguard.keyring.loader import parse_keyring
-    from commitguard.rules import evaluate_rules
+    from commitguard.review.rules import evaluate_rules
 
 IDS = ["alice", "bob", "carol", "dave", "Alice", "eve-1"]
 LOGINS = ["alice", "bob", "carol", "mallory", "ALICE", "trent"]

@@ -22,7 +22,7 @@ from common import armor_content, build_world, fuzz, instrumented, pgp_armor, pg
 
 with instrumented():
     from commitguard.keyring.loader import load_keyring
-    from commitguard.model import Status
+    from commitguard.model.verdicts import Status
     from commitguard.signatures.dispatch import SignatureVerifier
     from commitguard.signatures.openpgp import OpenPGPScheme
     from commitguard.signatures.ssh import SshScheme

@@ -441,7 +441,7 @@ def test_path_not_in_revision_is_a_usage_error(fx):
 def test_index_records_authorship_and_renames(fx, tmp_path):
     import pygit2
 
-    from commitguard.history_index import HistoryIndex
+    from commitguard.git.path_index import HistoryIndex
 
     repo = pygit2.Repository(str(fx.repo.path))
     index = HistoryIndex(tmp_path / "idx")
@@ -462,7 +462,7 @@ def test_evil_merge_is_a_change_of_its_own(fx, tmp_path):
     """A merge whose result differs from both sides wrote that content itself."""
     import pygit2
 
-    from commitguard.history_index import HistoryIndex
+    from commitguard.git.path_index import HistoryIndex
 
     r = fx.copy("evil-merge")
     r.git("checkout", "-q", "-b", "other", fx.ids["c5"])

@@ -46,7 +46,7 @@ from commitguard.bump import (
 )
 from commitguard.errors import CommitguardError
 from commitguard.keyring.loader import load_keyring
-from commitguard.sources.model import FetcherCall
+from commitguard.model.sources import FetcherCall
 from commitguard.upstream import ContinuityStore
 
 _TOOLS = ("git", "gpg", "gpgconf", "tar", "gzip", "nix-hash")  # nix-hash: the NAR and nix32 oracle

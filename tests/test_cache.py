@@ -197,8 +197,8 @@ def test_cache_damaged_while_in_use_is_rebuilt(tmp_path, capsys):
     """Damage SQLite only notices on a query (overwritten data pages)
     is handled where the query runs: the load answers nothing, the cache is
     rebuilt, later stores land in the new file."""
-    from commitguard.cache import VerdictCache
-    from commitguard.model import SignatureInfo, SignatureType, SignatureVerdict, Status
+    from commitguard.verify.cache import VerdictCache
+    from commitguard.model.verdicts import SignatureInfo, SignatureType, SignatureVerdict, Status
 
     cache = tmp_path / "cache"
     cache.mkdir()

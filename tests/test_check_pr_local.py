@@ -7,7 +7,7 @@ Fixtures are built with the real tools (see ``test_approvals.py``, whose
 helpers this module shares); commitguard runs as ``python -m commitguard``.
 Approvals other than those under test are signed by hand with ssh-keygen,
 exactly as SPEC describes them. At the end, unit tests of the rule globs
-(``commitguard.rules.matches``) and of ``meta.maintainers`` extraction
+(``commitguard.review.rules.matches``) and of ``meta.maintainers`` extraction
 (``commitguard.nix.maintainers.read_maintainers``).
 """
 
@@ -579,7 +579,7 @@ def test_unknown_base_revision_is_exit_2(sc):
 
 # =========================================================================== unit: rule globs
 
-from commitguard.rules import matches  # noqa: E402
+from commitguard.review.rules import matches  # noqa: E402
 
 GLOBS = [
     ("pkgs/**", "pkgs/by-name/he/hello/package.nix", True),

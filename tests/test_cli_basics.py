@@ -135,7 +135,7 @@ def test_help_lists_only_the_formats_the_command_accepts(scratch, command):
 
 def test_format_table_matches_the_renderers():
     """Each format a command lists can render it; each renderer of a command is listed."""
-    from commitguard.cli_support import FORMATS as table
+    from commitguard.cli.options import FORMATS as table
     from commitguard.output.interface import _FORMATS, Formatter, formatter_for
 
     method = {"verify": "verify", "check-pr": "check_pr", "sources": "sources", "annotate": "annotate",

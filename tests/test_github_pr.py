@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from commitguard.approvals.github_reviews import MARKER_CLOSE, MARKER_OPEN, approval_blocks, review_body
+from commitguard.review.approvals.github_reviews import MARKER_CLOSE, MARKER_OPEN, approval_blocks, review_body
 from commitguard.output.markdown import code, text
 from fixtures_git import Repo, SshKey, run_cli
 

@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 
-from commitguard.commit_object import read_plain_commit
+from commitguard.git.commit_object import read_plain_commit
 from fixtures_git import (
     EMPTY_TREE,
     Gpg,

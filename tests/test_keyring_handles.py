@@ -22,7 +22,7 @@ import pytest
 from commitguard.errors import KeyringError
 from commitguard.keyring.loader import load_keyring
 from commitguard.keyring.model import Keyring, Person, Policy, Rule
-from commitguard.rules import evaluate_rules, handle_index
+from commitguard.review.rules import evaluate_rules, handle_index
 from fixtures_git import SshKey, run_cli, write_keyring
 
 TAIL = "rename one, a handle must name one person"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from commitguard.approvals.interface import RawApproval
-from commitguard.approvals.verify import ApprovalStatus, ApprovalVerifier, ReviewContext
+from commitguard.review.approvals.interface import RawApproval
+from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerifier, ReviewContext
 from commitguard.errors import KeyringError
 from commitguard.keyring.loader import load_keyring
 from commitguard.signatures.dispatch import SignatureVerifier

@@ -6,7 +6,7 @@ import io
 import json
 from datetime import datetime, timezone
 
-from commitguard.model import CommitVerdict, SignatureInfo, SignatureType, Status, VerifyReport
+from commitguard.model.verdicts import CommitVerdict, SignatureInfo, SignatureType, Status, VerifyReport
 from commitguard.output.json import JsonFormatter
 
 
@@ -43,7 +43,7 @@ def _as_table(report: VerifyReport) -> VerifyReport:
     """The same verdicts as a column table, built the way verify builds it."""
     from array import array
 
-    from commitguard.model import NO_TIME, CommitVerdictTable
+    from commitguard.model.verdicts import NO_TIME, CommitVerdictTable
 
     shapes: list[tuple] = []
     index: dict[tuple, int] = {}

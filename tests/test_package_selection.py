@@ -352,8 +352,8 @@ def test_name_search_in_a_revision_is_bounded_in_time(tmp_path):
     path from the root again took 64 s for 10,000 packages, 0.13 s now)."""
     import time
 
-    from commitguard.history import open_repository
-    from commitguard.sources.selection import select_in_revision
+    from commitguard.git.revisions import open_repository
+    from commitguard.nix.selection import select_in_revision
 
     (tmp_path / "scratch").mkdir()
     (tmp_path / "big").mkdir()

@@ -34,17 +34,17 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from commitguard.approvals.interface import RawApproval
-from commitguard.approvals.statement import (
+from commitguard.review.approvals.interface import RawApproval
+from commitguard.review.approvals.statement import (
     PAYLOAD_TYPE,
     EnvelopeError,
     parse_envelope,
     parse_statement,
 )
-from commitguard.approvals.verify import ApprovalStatus, ApprovalVerifier, ReviewContext
+from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerifier, ReviewContext
 from commitguard.errors import CommitguardError
 from commitguard.keyring.loader import load_keyring, parse_keyring
-from commitguard.model import Status
+from commitguard.model.verdicts import Status
 from commitguard.nix.maintainers import read_maintainers
 from commitguard.nix.parser import MAX_NIX_BYTES, parse
 from commitguard.signatures import openpgp_packets

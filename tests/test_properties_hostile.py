@@ -37,8 +37,8 @@ from commitguard.nix import limits
 from commitguard.nix.evaluator import Evaluator
 from commitguard.nix.fetchers import read_package
 from commitguard.nix.parser import parse
-from commitguard.pin import read_lock
-from commitguard.rules import evaluate_rules
+from commitguard.chain.pin import read_lock
+from commitguard.review.rules import evaluate_rules
 from commitguard.upstream.archive import ArchiveError, unpack
 from oracles import glob_match, lock_is_well_formed
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("git", "ssh-keygen")), reason="needs git and ssh-keygen"
 )
 
-LIMIT = 20  # commitguard.annotate.MAX_RENAME_ROUNDS, as SECURITY.md states it
+LIMIT = 20  # commitguard.chain.annotate.MAX_RENAME_ROUNDS, as SECURITY.md states it
 FINAL = "pkgs/by-name/re/renamed/package.nix"
 EXPR = '{ stdenv }:\nstdenv.mkDerivation {\n  pname = "renamed";\n  version = "1.0";\n  src = ./.;\n}\n'
 

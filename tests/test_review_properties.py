@@ -25,11 +25,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commitguard.authorship import IdentityMap, co_authors
+from commitguard.review.authorship import IdentityMap, co_authors
 from commitguard.errors import CommitguardError, KeyringError
 from commitguard.keyring.model import Keyring, Person, Policy, Rule
-from commitguard.pin import read_lock
-from commitguard.rules import evaluate_rules, handle_index
+from commitguard.chain.pin import read_lock
+from commitguard.review.rules import evaluate_rules, handle_index
 
 CI = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

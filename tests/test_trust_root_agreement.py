@@ -195,7 +195,7 @@ def gen(tmp_path_factory) -> Generated:
 
 
 def run_annotate(g: Generated, root: str, rev: str) -> dict[str, dict]:
-    from commitguard.annotate import AnnotateOptions, annotate
+    from commitguard.chain.annotate import AnnotateOptions, annotate
     from commitguard.keyring import load_keyring
 
     report = annotate(str(g.repo.path), load_keyring(g.keyring), AnnotateOptions(
@@ -205,7 +205,7 @@ def run_annotate(g: Generated, root: str, rev: str) -> dict[str, dict]:
 
 def run_pin(g: Generated, root: str, name: str, lock: Path):
     from commitguard.keyring import load_keyring
-    from commitguard.pin import PinOptions, pin
+    from commitguard.chain.pin import PinOptions, pin
 
     return pin(str(g.repo.path), load_keyring(g.keyring), [name], PinOptions(branch="main", lock=str(lock),
                                                                               trust_root=root))
@@ -213,7 +213,7 @@ def run_pin(g: Generated, root: str, name: str, lock: Path):
 
 def run_check(g: Generated, root: str, lock: Path):
     from commitguard.keyring import load_keyring
-    from commitguard.pin import PinOptions, check_lock
+    from commitguard.chain.pin import PinOptions, check_lock
 
     return check_lock(str(g.repo.path), load_keyring(g.keyring), [], PinOptions(branch="main", lock=str(lock),
                                                                                  trust_root=root))
@@ -307,7 +307,7 @@ def test_package_without_history_since_the_trust_root_is_never_trusted(gen, tmp_
     from b4a (a branch forked at m1, merged only later). pkg0 was last changed
     by m1, which the cut removes: no commit of what is left touched it, and the
     trust root is not part of it. Nothing vouches for pkg0 there."""
-    from commitguard.annotate import AnnotateOptions, annotate
+    from commitguard.chain.annotate import AnnotateOptions, annotate
     from commitguard.keyring import load_keyring
 
     root = gen.ids["b4a"]

@@ -30,7 +30,7 @@ from upstream_fixtures import (
 )
 
 from commitguard.keyring.loader import load_keyring
-from commitguard.sources.model import UPSTREAM_STATUSES, FetcherCall
+from commitguard.model.sources import UPSTREAM_STATUSES, FetcherCall
 from commitguard.upstream import ContinuityStore, compare_versions, evaluate_upstream
 from commitguard.upstream import nar
 
@@ -227,8 +227,8 @@ def test_fetch_submodules_without_submodules_changes_nothing(uw, keyring):
 def test_wrong_hash_with_altering_arguments_is_unbound_never_verified(uw, keyring, arg):
     """The pull request writes these arguments: a wrong hash beside a genuinely signed tag must not read as
     verified (issue 14, item 2)."""
-    from commitguard.sources.scan import PackageSources
-    from commitguard.sources.model import PackageExpression
+    from commitguard.upstream.scan import PackageSources
+    from commitguard.model.sources import PackageExpression
 
     call = gh("v1.0", hash=uw.hashes["v1.1"], **arg)
     e = evaluate(uw, keyring, call)

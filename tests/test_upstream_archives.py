@@ -27,7 +27,7 @@ import pytest
 from fixtures_git import Gpg, run
 
 from commitguard.keyring.loader import load_keyring
-from commitguard.sources.model import FetcherCall
+from commitguard.model.sources import FetcherCall
 from commitguard.upstream import archive, evaluate_upstream, nar
 
 RELEASES = "https://dl.example.org/rel/"
@@ -464,7 +464,7 @@ _CHILD = r"""
 import json, sys, threading, time
 from pathlib import Path
 from commitguard.keyring.loader import load_keyring
-from commitguard.sources.model import FetcherCall
+from commitguard.model.sources import FetcherCall
 from commitguard.upstream import evaluate_upstream
 
 def anon_mib():

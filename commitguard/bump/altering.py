@@ -11,7 +11,7 @@ high-severity finding, whatever the upstream evidence says.
 
 from __future__ import annotations
 
-from commitguard.sources.model import FetcherCall
+from commitguard.model.sources import FetcherCall
 from commitguard.upstream.binding import HASH_ALTERING_ARGS, altering_args
 
 CODE = "hash-altering-argument-added"

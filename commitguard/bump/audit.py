@@ -35,7 +35,7 @@ from commitguard.bump.sides import is_package, package_dirs, read_side, select_o
 from commitguard.bump.signers import UpstreamComparison, compare_upstream
 from commitguard.bump.tarball import TarballCheck, check_tarball
 from commitguard.errors import RepositoryError
-from commitguard.history import resolve_commit
+from commitguard.git.revisions import resolve_commit
 from commitguard.keyring.model import Keyring, Policy
 from commitguard.upstream import ContinuityStore, compare_versions
 
@@ -266,7 +266,7 @@ def keyring_for_audit(option: str | None, repo: pygit2.Repository, base: str) ->
     """``--keyring`` or ``$COMMITGUARD_KEYRING``; else the base's own keyring, never the head's (a change
     must not bring the upstream keys it is judged by); else none."""
     from commitguard.keyring import choose_keyring_dir, load_keyring
-    from commitguard.repository_keyring import TreeKeyrings
+    from commitguard.verify.in_repository import TreeKeyrings
 
     if option or os.environ.get("COMMITGUARD_KEYRING"):
         directory, _ = choose_keyring_dir(option, repo.workdir)

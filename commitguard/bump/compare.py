@@ -21,7 +21,7 @@ from commitguard.bump.normalise import Normaliser, is_hash_like, is_rev_like
 from commitguard.bump.sides import Side, blob
 from commitguard.bump.syntax import ExpressionSummary, describe, short
 from commitguard.nix.fetchers import HASH_ATTRS
-from commitguard.sources.model import FetcherCall, PackageExpression
+from commitguard.model.sources import FetcherCall, PackageExpression
 from commitguard.upstream import mirror as mirror_layout
 from commitguard.upstream.matching import fetcher_name, identity
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from commitguard.errors import CommitguardError
-from commitguard.sources.model import UpstreamEvidence
+from commitguard.model.sources import UpstreamEvidence
 
 KINDS = ("version-bump", "bump-with-changes", "source-origin-changed", "not-a-bump")
 SEVERITIES = ("high", "medium", "low")

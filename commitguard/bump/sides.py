@@ -23,7 +23,7 @@ from commitguard.errors import CommitguardError
 from commitguard.nix.evaluator import Attrs, Derivation, Evaluator
 from commitguard.nix.fetchers import read_package
 from commitguard.nix.parser import parse
-from commitguard.sources.model import PackageExpression
+from commitguard.model.sources import PackageExpression
 
 MAIN_FILES = ("package.nix", "default.nix")
 

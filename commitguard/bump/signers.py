@@ -14,7 +14,7 @@ from pathlib import Path
 
 from commitguard.bump.model import Finding, finding
 from commitguard.keyring.model import Keyring
-from commitguard.sources.model import FetcherCall, UpstreamEvidence
+from commitguard.model.sources import FetcherCall, UpstreamEvidence
 from commitguard.upstream import ContinuityStore, evaluate_upstream
 from commitguard.upstream.matching import identity, matching_upstreams
 from commitguard.upstream.signing import UpstreamVerifier

@@ -21,7 +21,7 @@ import pygit2
 from commitguard.bump.limits import MAX_LISTED, MAX_TARBALL_FILE_BYTES
 from commitguard.bump.model import Finding, TarballComparison, finding
 from commitguard.bump.sides import Side, homepage, walk_tree
-from commitguard.sources.model import FetcherCall
+from commitguard.model.sources import FetcherCall
 from commitguard.upstream import archive, mirror as mirror_layout
 from commitguard.upstream.matching import fetcher_name
 

@@ -30,7 +30,7 @@ from commitguard.forge.github_pr import (
     require_commits,
     write_step_summary,
 )
-from commitguard.history import open_repository
+from commitguard.git.revisions import open_repository
 from commitguard.output.interface import Formatter
 from commitguard.output.markdown import MarkdownFormatter
 from commitguard.upstream import ContinuityStore

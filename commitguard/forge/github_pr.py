@@ -5,7 +5,7 @@ and hands over the review bodies that may carry signed approvals. Everything
 else comes from the local clone: the commits are read there by sha (GitHub
 Actions checks the repository out; a reviewer has it anyway), the keyring is
 the base's own or the one the user names, and the verdict is
-:func:`commitguard.checkpr.check_pull_request`'s. A forge that lies about
+:func:`commitguard.review.check_pr.check_pull_request`'s. A forge that lies about
 the head therefore can only make the check judge another commit, which the
 approvals (bound to the exact head) will not cover.
 
@@ -25,19 +25,19 @@ from dataclasses import dataclass
 
 import pygit2
 
-from commitguard.approvals.create import build_approval, sign_approval
-from commitguard.approvals.github_reviews import GitHubReviewStore
-from commitguard.approvals.notes import GitNotesStore
-from commitguard.checkpr import MAX_PR_COMMITS, CheckReport, PullRequest, check_pull_request, normalise_remote
+from commitguard.review.approvals.create import build_approval, sign_approval
+from commitguard.review.approvals.github_reviews import GitHubReviewStore
+from commitguard.review.approvals.notes import GitNotesStore
+from commitguard.review.check_pr import MAX_PR_COMMITS, CheckReport, PullRequest, check_pull_request, normalise_remote
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.forge import github_client, github_errors, parse_slug
-from commitguard.history import open_repository, select_commits
+from commitguard.git.revisions import open_repository, select_commits
 from commitguard.keyring import choose_keyring_dir, load_keyring
 from commitguard.keyring.model import Keyring
 from commitguard.output.interface import Formatter
 from commitguard.output.markdown import MarkdownFormatter
 from commitguard.output.sarif import SarifFormatter
-from commitguard.verify import VerifyOptions
+from commitguard.verify.commits import VerifyOptions
 
 # Listing a pull request's files costs one call per 100 files; beyond this
 # the cross-check is not worth a treewide change's API budget.

@@ -5,7 +5,7 @@ naming a role nobody holds never lets anything through, it silently
 rejects the work of people the curator meant to trust. ``check_keyring``
 lists those states as findings; errors are what make verification reject
 someone the curator listed, warnings describe deliberate or harmless
-states. Nothing here prints; ``commitguard.cli_keyring`` renders.
+states. Nothing here prints; ``commitguard.cli.keyring`` renders.
 """
 
 from __future__ import annotations

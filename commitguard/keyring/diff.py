@@ -7,7 +7,7 @@ statement added, removed or altered, and marks the ones that *loosen*
 trust, because those are what a reviewer must not wave through. An
 updated certificate file is compared key by key, since it can add a
 signing subkey or drop a revocation without keyring.toml changing.
-Nothing here prints; ``commitguard.cli_keyring`` renders.
+Nothing here prints; ``commitguard.cli.keyring`` renders.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 import pygit2
 
 from commitguard.errors import KeyringError
-from commitguard.history import open_repository, resolve_commit
+from commitguard.git.revisions import open_repository, resolve_commit
 from commitguard.keyring.loader import KEYRING_FILE, load_keyring, parse_keyring
 from commitguard.keyring.model import Keyring
 

@@ -5,7 +5,7 @@ certificate signs with subkeys whose fingerprints, expiry and revocation
 are inside the certificate file, not in keyring.toml. ``show_keyring``
 lays those facts out per person and forge, and says whether each key is
 usable now, judged exactly as ``keyring check`` and verification judge it.
-Nothing here prints; ``commitguard.cli_keyring`` renders.
+Nothing here prints; ``commitguard.cli.keyring`` renders.
 """
 
 from __future__ import annotations

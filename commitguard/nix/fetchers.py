@@ -36,7 +36,7 @@ from commitguard.nix.evaluator import (
     parse_drv_name,
 )
 from commitguard.nix.parser import parse
-from commitguard.sources.model import FetcherCall, PackageExpression
+from commitguard.model.sources import FetcherCall, PackageExpression
 
 # Top-level attributes later checks compare across versions (audit-bump:
 # a version bump changes these hashes and nothing else).

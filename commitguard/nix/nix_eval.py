@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from commitguard.nix.hashes import HashError, to_sri
-from commitguard.sources.model import FetcherCall
+from commitguard.model.sources import FetcherCall
 
 EVAL_TIMEOUT = 120  # seconds per attribute: a nixpkgs evaluation of one package takes a few
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC
 
 from commitguard.errors import CommitguardError
-from commitguard.model import VerifyReport
+from commitguard.model.verdicts import VerifyReport
 
 
 class Formatter(ABC):
@@ -24,19 +24,19 @@ class Formatter(ABC):
         stream.write(self.verify(report))
 
     def check_pr(self, report) -> str:
-        """The whole output of ``check-pr`` for a :class:`commitguard.checkpr.CheckReport`."""
+        """The whole output of ``check-pr`` for a :class:`commitguard.review.check_pr.CheckReport`."""
         raise CommitguardError(f"--format {self.name} is not available for check-pr", field="--format")
 
     def sources(self, report) -> str:
-        """The whole output of ``sources`` for a :class:`commitguard.sources.scan.SourcesReport`."""
+        """The whole output of ``sources`` for a :class:`commitguard.upstream.scan.SourcesReport`."""
         raise CommitguardError(f"--format {self.name} is not available for sources", field="--format")
 
     def annotate(self, report) -> str:
-        """The whole output of ``annotate`` for a :class:`commitguard.annotate.AnnotateReport`."""
+        """The whole output of ``annotate`` for a :class:`commitguard.chain.annotate.AnnotateReport`."""
         raise CommitguardError(f"--format {self.name} is not available for annotate", field="--format")
 
     def pin(self, report) -> str:
-        """The whole output of ``pin`` (and ``pin --check``) for a :class:`commitguard.pin.PinReport`."""
+        """The whole output of ``pin`` (and ``pin --check``) for a :class:`commitguard.chain.pin.PinReport`."""
         raise CommitguardError(f"--format {self.name} is not available for pin", field="--format")
 
     def audit_bump(self, report) -> str:

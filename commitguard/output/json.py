@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from commitguard.model import CommitVerdict, VerifyReport, utc_iso
+from commitguard.model.verdicts import CommitVerdict, VerifyReport, utc_iso
 from commitguard.output.interface import Formatter
 
 

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from rich.table import Table
 
-from commitguard.model import Status, VerifyReport
+from commitguard.model.verdicts import Status, VerifyReport
 from commitguard.output.interface import Formatter
 
 _STYLE = {

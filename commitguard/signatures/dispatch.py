@@ -6,7 +6,7 @@ from datetime import datetime
 
 from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import Keyring
-from commitguard.model import SignatureInfo, SignatureVerdict, Status
+from commitguard.model.verdicts import SignatureInfo, SignatureVerdict, Status
 from commitguard.signatures.interface import SignatureScheme
 from commitguard.signatures.openpgp import OpenPGPScheme
 from commitguard.signatures.ssh import SshScheme

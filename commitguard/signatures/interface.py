@@ -2,7 +2,7 @@
 
 A scheme is built for one keyring and answers for one (signature, payload)
 pair. It never decides what "trusted" means for the caller beyond its own
-statuses: forge policy and the per-commit summary live in :mod:`commitguard.verify`.
+statuses: forge policy and the per-commit summary live in :mod:`commitguard.verify.commits`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import datetime
 
-from commitguard.model import SignatureType, SignatureVerdict
+from commitguard.model.verdicts import SignatureType, SignatureVerdict
 
 
 class SignatureScheme(ABC):

@@ -18,7 +18,7 @@ from pysequoia.packet import PacketPile, SignatureType as PgpSigType, Tag
 
 from commitguard.keyring.index import Candidate, KeyIndex
 from commitguard.keyring.model import Keyring
-from commitguard.model import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
+from commitguard.model.verdicts import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
 from commitguard.signatures import openpgp_packets
 from commitguard.signatures.gnupg_opinion import GnuPGOpinion
 from commitguard.signatures.interface import SignatureScheme

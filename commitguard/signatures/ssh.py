@@ -18,7 +18,7 @@ from sshsig.ssh_public_key import PublicKey
 
 from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import Keyring
-from commitguard.model import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
+from commitguard.model.verdicts import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
 from commitguard.signatures import ssh_algorithms
 from commitguard.signatures.interface import SignatureScheme
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from commitguard.model import SignatureInfo, SignatureType, SignatureVerdict, Status
+from commitguard.model.verdicts import SignatureInfo, SignatureType, SignatureVerdict, Status
 from commitguard.signatures.interface import SignatureScheme
 
 ARMOR_HEADERS = (b"-----BEGIN SIGNED MESSAGE-----", b"-----BEGIN PKCS7-----", b"-----BEGIN CMS-----")

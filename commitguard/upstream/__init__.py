@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from commitguard.keyring.model import Keyring
-from commitguard.sources.model import FetcherCall, UpstreamEvidence
+from commitguard.model.sources import FetcherCall, UpstreamEvidence
 from commitguard.upstream.continuity import ContinuityStore, compare_versions
 from commitguard.upstream.detached import DetachedSignatureSource
 from commitguard.upstream.forge import ForgeSource

@@ -17,7 +17,7 @@ is certain (``hash-mismatch``) or merely not excluded (``unbound``).
 
 from __future__ import annotations
 
-from commitguard.sources.model import UpstreamEvidence
+from commitguard.model.sources import UpstreamEvidence
 
 # Arguments that change which hash a fetcher's output has, per nixpkgs'
 # fetchers: scripts run on the output, a .git directory kept, submodules or

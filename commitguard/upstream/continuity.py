@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from functools import cmp_to_key
 from pathlib import Path
 
-from commitguard.cache import default_cache_dir
+from commitguard.verify.cache import default_cache_dir
 # One implementation of Nix's builtins.compareVersions, shared with the evaluator.
 from commitguard.nix.evaluator import compare_versions
 

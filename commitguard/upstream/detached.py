@@ -17,7 +17,7 @@ import lzma
 from datetime import datetime, timezone
 from pathlib import Path
 
-from commitguard.sources.model import FetcherCall, UpstreamEvidence
+from commitguard.model.sources import FetcherCall, UpstreamEvidence
 from commitguard.upstream import archive, mirror, nar
 from commitguard.upstream.binding import unbound
 from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators

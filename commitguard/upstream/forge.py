@@ -15,7 +15,7 @@ import os
 import re
 from urllib.parse import quote
 
-from commitguard.sources.model import FetcherCall, UpstreamEvidence
+from commitguard.model.sources import FetcherCall, UpstreamEvidence
 from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators
 from commitguard.upstream.matching import fetcher_name, identity
 from commitguard.upstream.signed_tag import GIT_FETCHERS

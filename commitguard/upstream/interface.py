@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from commitguard.keyring.model import Keyring
-from commitguard.sources.model import FetcherCall, UpstreamEvidence
+from commitguard.model.sources import FetcherCall, UpstreamEvidence
 from commitguard.upstream.matching import identity, matching_upstreams
 from commitguard.upstream.signing import UpstreamVerifier
 

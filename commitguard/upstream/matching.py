@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from commitguard.keyring.model import Keyring, Upstream
-from commitguard.sources.model import FetcherCall
+from commitguard.model.sources import FetcherCall
 
 GITHUB_HOSTS = ("github.com", "www.github.com", "codeload.github.com")
 _PYPI_SOURCE_HOSTS = ("files.pythonhosted.org", "pypi.org", "pypi.io", "pypi.python.org")

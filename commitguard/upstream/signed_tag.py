@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 import pygit2
 
-from commitguard.sources.model import FetcherCall, UpstreamEvidence
+from commitguard.model.sources import FetcherCall, UpstreamEvidence
 from commitguard.upstream import export, mirror, nar
 from commitguard.upstream.binding import unbound
 from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators

@@ -21,7 +21,7 @@ import pysequoia
 
 from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import KeyEntry, Keyring, Person, Upstream
-from commitguard.model import SignatureInfo, SignatureVerdict, Status
+from commitguard.model.verdicts import SignatureInfo, SignatureVerdict, Status
 from commitguard.signatures.dispatch import SignatureVerifier
 from commitguard.signatures.openpgp import OpenPGPScheme
 from commitguard.signatures.ssh import SshScheme

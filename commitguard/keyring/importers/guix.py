@@ -21,7 +21,7 @@ import pygit2
 import pysequoia
 
 from commitguard.errors import CommitguardError
-from commitguard.history import open_repository, resolve_commit
+from commitguard.git.revisions import open_repository, resolve_commit
 from commitguard.keyring.importers.interface import ImportedKey, ImportedPerson, Importer, ImportResult
 from commitguard.keyring.importers.registry import ImportRequest
 from commitguard.signatures import openpgp_packets

@@ -15,19 +15,19 @@ from pathlib import PurePosixPath
 
 import pygit2
 
-from commitguard.approvals.interface import ApprovalStore, RawApproval
-from commitguard.approvals.notes import GitNotesStore
-from commitguard.approvals.statement import EnvelopeError, parse_envelope, parse_statement
-from commitguard.approvals.verify import ApprovalStatus, ApprovalVerdict, ApprovalVerifier, ReviewContext
-from commitguard.authorship import IdentityMap, change_authors
+from commitguard.review.approvals.interface import ApprovalStore, RawApproval
+from commitguard.review.approvals.notes import GitNotesStore
+from commitguard.review.approvals.statement import EnvelopeError, parse_envelope, parse_statement
+from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerdict, ApprovalVerifier, ReviewContext
+from commitguard.review.authorship import IdentityMap, change_authors
 from commitguard.errors import CommitguardError, RepositoryError
-from commitguard.history import resolve_commit, select_commits
+from commitguard.git.revisions import resolve_commit, select_commits
 from commitguard.keyring.model import Keyring
-from commitguard.model import CommitVerdict
+from commitguard.model.verdicts import CommitVerdict
 from commitguard.nix.maintainers import read_maintainers
-from commitguard.repository_keyring import TreeKeyrings
-from commitguard.rules import RuleResult, evaluate_rules
-from commitguard.verify import VerifyOptions, verify_commit_ids
+from commitguard.verify.in_repository import TreeKeyrings
+from commitguard.review.rules import RuleResult, evaluate_rules
+from commitguard.verify.commits import VerifyOptions, verify_commit_ids
 
 MAX_PR_COMMITS = 10_000
 
@@ -194,7 +194,7 @@ def check_pull_request(
     """Judge a pull request. ``keyring=None`` reads the keyring kept in the
     repository at the base commit. ``forge_logins`` are (login, how) pairs the
     forge attributes the pull request and its commits to: their persons are
-    authors too (see :mod:`commitguard.authorship`)."""
+    authors too (see :mod:`commitguard.review.authorship`)."""
     base = str(resolve_commit(repo, pr.base, "base"))
     head = str(resolve_commit(repo, pr.head, "head"))
     pr = PullRequest(base, head, pr.repository, pr.number, pr.author_login, pr.title)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from commitguard.approvals.interface import ApprovalStore, RawApproval
-from commitguard.approvals.statement import EnvelopeError, parse_envelope, parse_statement
+from commitguard.review.approvals.interface import ApprovalStore, RawApproval
+from commitguard.review.approvals.statement import EnvelopeError, parse_envelope, parse_statement
 from commitguard.errors import CommitguardError
 from commitguard.forge import api_url, github_errors
 

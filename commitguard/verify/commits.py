@@ -18,11 +18,11 @@ from datetime import datetime, timezone
 
 import pygit2
 
-from commitguard.cache import VerdictCache, cache_key
-from commitguard.commit_object import read_plain_commit
-from commitguard.history import HistoryWalk, commits_read_once, open_repository
+from commitguard.verify.cache import VerdictCache, cache_key
+from commitguard.git.commit_object import read_plain_commit
+from commitguard.git.revisions import HistoryWalk, commits_read_once, open_repository
 from commitguard.keyring.model import Keyring
-from commitguard.model import NO_TIME, CommitVerdict, CommitVerdictTable, SignatureInfo, SignatureVerdict, Status, VerifyReport
+from commitguard.model.verdicts import NO_TIME, CommitVerdict, CommitVerdictTable, SignatureInfo, SignatureVerdict, Status, VerifyReport
 from commitguard.signatures.dispatch import SignatureVerifier
 
 # Below this many uncached commits, starting workers costs more than it saves.

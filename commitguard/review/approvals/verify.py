@@ -11,11 +11,11 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from commitguard.approvals.interface import RawApproval
-from commitguard.approvals.statement import SSH_NAMESPACE, Approval, EnvelopeError, pae, parse_envelope, parse_statement
+from commitguard.review.approvals.interface import RawApproval
+from commitguard.review.approvals.statement import SSH_NAMESPACE, Approval, EnvelopeError, pae, parse_envelope, parse_statement
 from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import Keyring
-from commitguard.model import Status
+from commitguard.model.verdicts import Status
 from commitguard.signatures.openpgp import OpenPGPScheme
 from commitguard.signatures.ssh import SshScheme
 

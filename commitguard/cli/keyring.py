@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from commitguard.cli_support import CONTEXT, Command, Group, examples, format_option
-from commitguard.history import open_repository
+from commitguard.cli.options import CONTEXT, Command, Group, examples, format_option
+from commitguard.git.revisions import open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pygit2
 
-from commitguard.approvals.interface import ApprovalStore, RawApproval
+from commitguard.review.approvals.interface import ApprovalStore, RawApproval
 
 NOTES_REF = "refs/notes/commitguard"
 MAX_NOTE_BYTES = 1024 * 1024

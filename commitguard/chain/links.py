@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from commitguard.model import CommitVerdict
+from commitguard.model.verdicts import CommitVerdict
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Candidates are the branch's first-parent line, newest first: the revisions
 the branch actually pointed at. A mainline revision R contains exactly the
 commits that reached the mainline at R or before it (see
-:class:`commitguard.annotate.History`), so one look at the tip tells, for
+:class:`commitguard.chain.annotate.History`), so one look at the tip tells, for
 every untrusted commit of the packages' chains, from which revision on it is
 part of history; the newest candidate older than all of them is then checked
 on its own (the packages may have lived under another path there), and the
@@ -18,7 +18,7 @@ changed digest is reported. The lock only records: the trust root and the
 branch come from the keyring and the command line, never from the lock, which
 anyone able to edit it could otherwise use to hide history.
 
-Chains are built by :mod:`commitguard.chain`, as ``annotate`` builds them, so
+Chains are built by :mod:`commitguard.chain.links`, as ``annotate`` builds them, so
 the two commands agree on every package, trust root included.
 """
 
@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 
 import pygit2
 
-from commitguard.annotate import (
+from commitguard.chain.annotate import (
     EXPRESSION_NAMES,
     Approvals,
     Chain,
@@ -47,10 +47,10 @@ from commitguard.annotate import (
     resolve_trust_root,
 )
 from commitguard.errors import CommitguardError, RepositoryError
-from commitguard.history import open_repository, resolve_commit
-from commitguard.history_index import HistoryIndex, TreeReader, decode_path, split_entry
+from commitguard.git.revisions import open_repository, resolve_commit
+from commitguard.git.path_index import HistoryIndex, TreeReader, decode_path, split_entry
 from commitguard.keyring.model import Keyring
-from commitguard.verify import VerifyOptions, default_jobs
+from commitguard.verify.commits import VerifyOptions, default_jobs
 
 DEFAULT_LOCK = "commitguard.lock"
 BY_NAME = "pkgs/by-name"

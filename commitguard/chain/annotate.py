@@ -7,7 +7,7 @@ chain is, in history order:
 
 * ``upstream``: who signed the release the expression fetches (``sources``);
 * ``commit``: the trust root, when the package was already there (it vouches
-  for the files as they were; see :mod:`commitguard.chain`), and every commit
+  for the files as they were; see :mod:`commitguard.chain.links`), and every commit
   since that changed those files,
   with the signer and status ``verify`` gives it; a package directory that
   was moved keeps the commits made under its old name (renames are followed
@@ -24,7 +24,7 @@ signed audit of that exact commit (a review of a whole pull request never
 makes up for an unsigned commit inside it).
 
 Everything is computed once for all packages: one selection of history,
-the commit-to-paths index (:mod:`commitguard.history_index`), one batch of
+the commit-to-paths index (:mod:`commitguard.git.path_index`), one batch of
 verification through the verdict cache.
 """
 
@@ -39,17 +39,17 @@ from pathlib import Path, PurePosixPath
 
 import pygit2
 
-from commitguard.approvals.notes import GitNotesStore
-from commitguard.approvals.statement import EnvelopeError, parse_envelope, parse_statement
-from commitguard.approvals.verify import ApprovalStatus, ApprovalVerdict, ApprovalVerifier, ReviewContext
-from commitguard.chain import Chain, ChainLink, build_chain, chain_commits
+from commitguard.review.approvals.notes import GitNotesStore
+from commitguard.review.approvals.statement import EnvelopeError, parse_envelope, parse_statement
+from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerdict, ApprovalVerifier, ReviewContext
+from commitguard.chain.links import Chain, ChainLink, build_chain, chain_commits
 from commitguard.errors import CommitguardError, KeyringError, RepositoryError
-from commitguard.history import open_repository, resolve_commit, select_commits
-from commitguard.history_index import HistoryIndex, TreeReader, decode_path, split_entry
+from commitguard.git.revisions import open_repository, resolve_commit, select_commits
+from commitguard.git.path_index import HistoryIndex, TreeReader, decode_path, split_entry
 from commitguard.keyring.model import Keyring
-from commitguard.model import CommitVerdict, Status
-from commitguard.repository_keyring import IN_REPO_KEYRING, TreeKeyrings, verify_with_repository_keyring
-from commitguard.verify import VerifyOptions, default_jobs, verify_commit_ids
+from commitguard.model.verdicts import CommitVerdict, Status
+from commitguard.verify.in_repository import IN_REPO_KEYRING, TreeKeyrings, verify_with_repository_keyring
+from commitguard.verify.commits import VerifyOptions, default_jobs, verify_commit_ids
 
 EXPRESSION_NAMES = ("package.nix", "default.nix")
 # A pull request review is followed over at most this many commits.
@@ -339,7 +339,7 @@ class Approvals:
         """``repository`` is the name approvals must carry; by default it is
         derived as ``approve`` derives it, and only when there is an approval
         to check (naming a repository without a remote walks its history)."""
-        from commitguard.checkpr import repository_name
+        from commitguard.review.check_pr import repository_name
 
         self.covering: dict[str, list[ApprovalLink]] = {}
         self.audits: dict[str, list[ApprovalLink]] = {}
@@ -404,7 +404,7 @@ class AnnotateOptions:
 
 @dataclass(frozen=True)
 class PackageChain:
-    sources: object  # commitguard.sources.scan.PackageSources
+    sources: object  # commitguard.upstream.scan.PackageSources
     prefix: str
     upstream: ChainLink
     chain: Chain
@@ -466,7 +466,7 @@ def annotate(repo_path: str, keyring: Keyring | None, options: AnnotateOptions) 
     ``keyring=None`` judges commits by the keyring kept in the repository,
     which needs ``options.trust_root``.
     """
-    from commitguard.sources.scan import scan_sources
+    from commitguard.upstream.scan import scan_sources
 
     repo = open_repository(repo_path)
     tip = str(resolve_commit(repo, options.rev))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from commitguard.errors import CommitguardError
 from commitguard.keyring.model import Keyring, Policy
-from commitguard.sources.model import FetcherCall, PackageExpression, UpstreamEvidence
+from commitguard.model.sources import FetcherCall, PackageExpression, UpstreamEvidence
 
 # A tree larger than this is not walked in one run (nixpkgs has ~40,000 .nix files).
 MAX_FILES = 200_000

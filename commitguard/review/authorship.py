@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pygit2
 
 from commitguard.keyring.model import Keyring
-from commitguard.model import CommitVerdict
+from commitguard.model.verdicts import CommitVerdict
 
 # ``12345+login@users.noreply.github.com`` (since 2017) and ``login@users.noreply.github.com``.
 _NOREPLY = re.compile(r"^(?:(\d{1,20})\+)?([a-z0-9](?:[a-z0-9-]{0,38}))@users\.noreply\.github\.com$", re.IGNORECASE)

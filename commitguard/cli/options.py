@@ -2,7 +2,7 @@
 checked before any work, the one line that says why a command exits 1, and a
 plain message for a repository without commits.
 
-Kept apart from :mod:`commitguard.cli` so ``keyring`` commands use the same
+Kept apart from :mod:`commitguard.cli.app` so ``keyring`` commands use the same
 rules without importing every other command.
 """
 

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from commitguard.keyring import load_keyring
 from commitguard.output.text import TextFormatter
-from commitguard.verify import VerifyOptions, verify_revisions
+from commitguard.verify.commits import VerifyOptions, verify_revisions
 
 PACKAGE = """{{ lib, stdenv, fetchurl }}:
 

@@ -11,14 +11,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from commitguard import __version__
-from commitguard.cli_keyring import keyring_app
-from commitguard.cli_support import CONTEXT, Command, Group, examples, format_option, require_commits, why_exit_1
+from commitguard.cli.keyring import keyring_app
+from commitguard.cli.options import CONTEXT, Command, Group, examples, format_option, require_commits, why_exit_1
 from commitguard.errors import CommitguardError
-from commitguard.history import DEFAULT_MAX_COMMITS, open_repository
+from commitguard.git.revisions import DEFAULT_MAX_COMMITS, open_repository
 from commitguard.keyring import choose_keyring_dir, load_keyring
 from commitguard.output import formatter_for
-from commitguard.repository_keyring import verify_with_repository_keyring
-from commitguard.verify import VerifyOptions, verify_revisions
+from commitguard.verify.in_repository import verify_with_repository_keyring
+from commitguard.verify.commits import VerifyOptions, verify_revisions
 
 app = typer.Typer(
     cls=Group,
@@ -121,7 +121,7 @@ def verify(
     keyring_dir, in_repo = choose_keyring_dir(keyring, repository.workdir)
     loaded = None if in_repo else load_keyring(keyring_dir)
     if cache is None and not no_cache:
-        from commitguard.cache import default_cache_dir
+        from commitguard.verify.cache import default_cache_dir
 
         cache = str(default_cache_dir())
     update, stop = _progress_printer(format == "text" and sys.stderr.isatty())
@@ -151,7 +151,7 @@ def demo(
                                               help="Where to build the demo (default: a new temporary directory)."),
 ) -> None:
     """Build a small signed nixpkgs-style repository with throwaway keys and verify it."""
-    from commitguard.demo import run_demo
+    from commitguard.cli.demo import run_demo
 
     raise typer.Exit(run_demo(directory, Console()))
 
@@ -174,7 +174,7 @@ def check_pr(
     no_cache: bool = NoCacheOpt,
 ) -> None:
     """Pre-merge check: every commit signed by a keyring person, enough signed approvals per rule."""
-    from commitguard.checkpr import PullRequest, check_pull_request, repository_name
+    from commitguard.review.check_pr import PullRequest, check_pull_request, repository_name
 
     formatter = formatter_for(format, color=sys.stdout.isatty())
     if github:
@@ -221,9 +221,9 @@ def approve(
     no_store: bool = typer.Option(False, "--no-store", help="Do not write refs/notes/commitguard; print the approval."),
 ) -> None:
     """Sign an approval of exactly this head with your own key; store it in git notes and/or post it."""
-    from commitguard.approvals.create import build_approval, sign_approval
-    from commitguard.approvals.notes import GitNotesStore
-    from commitguard.checkpr import repository_name
+    from commitguard.review.approvals.create import build_approval, sign_approval
+    from commitguard.review.approvals.notes import GitNotesStore
+    from commitguard.review.check_pr import repository_name
 
     repository_obj = open_repository(repo)
     if github:
@@ -259,8 +259,8 @@ def sources(
     """Map package expressions to their upstream sources and check upstream's signatures."""
     from pathlib import Path
 
-    from commitguard.sources.scan import scan_sources
-    from commitguard.sources.selection import select_in_worktree
+    from commitguard.upstream.scan import scan_sources
+    from commitguard.nix.selection import select_in_worktree
 
     formatter = formatter_for(format, color=sys.stdout.isatty())
     repository_obj = open_repository(repo)
@@ -371,9 +371,9 @@ def annotate(
     no_cache: bool = typer.Option(False, "--no-cache", help="Verify and index afresh; store nothing."),
 ) -> None:
     """For each package: upstream signer, the signers of every commit that touched it, approvers, mergers."""
-    from commitguard.annotate import AnnotateOptions, annotate as annotate_packages
-    from commitguard.history import resolve_commit
-    from commitguard.sources.selection import select_in_revision
+    from commitguard.chain.annotate import AnnotateOptions, annotate as annotate_packages
+    from commitguard.git.revisions import resolve_commit
+    from commitguard.nix.selection import select_in_revision
 
     formatter = _formatter_supporting(format, "annotate")
     repository_obj = open_repository(repo)
@@ -419,7 +419,7 @@ def pin(
     no_cache: bool = typer.Option(False, "--no-cache", help="Verify and index afresh; store nothing."),
 ) -> None:
     """The newest revision whose history for these packages is fully trusted; writes or checks a lock file."""
-    from commitguard.pin import PinOptions, check_lock, pin as pin_packages
+    from commitguard.chain.pin import PinOptions, check_lock, pin as pin_packages
 
     formatter = _formatter_supporting(format, "pin")
     repository_obj = open_repository(repo)
@@ -464,8 +464,8 @@ def _nonempty(selected: list[str], arguments) -> list[str]:
 def _pin_selection(repository_obj, branch: str, arguments: list[str]) -> list[str]:
     """Paths made repository-relative and names nixpkgs would resolve; by-name names and
     directory names are left to pin, which locks them under the name given."""
-    from commitguard.history import resolve_commit
-    from commitguard.sources.selection import resolve_in_revision
+    from commitguard.git.revisions import resolve_commit
+    from commitguard.nix.selection import resolve_in_revision
 
     commit_id = str(resolve_commit(repository_obj, branch, "branch"))
     out = []
@@ -477,8 +477,8 @@ def _pin_selection(repository_obj, branch: str, arguments: list[str]) -> list[st
 def _bump_selection(repository_obj, base: str, head: str, arguments: list[str]) -> tuple[str, ...]:
     """The chosen packages' expression files, looked up in the head (a package the
     change removes: in the base)."""
-    from commitguard.history import resolve_commit
-    from commitguard.sources.selection import select_in_revision
+    from commitguard.git.revisions import resolve_commit
+    from commitguard.nix.selection import select_in_revision
 
     out: dict[str, None] = {}
     for argument in arguments:
@@ -511,7 +511,7 @@ def _cache_dir(cache: str | None, no_cache: bool) -> str | None:
         return None
     if cache:
         return cache
-    from commitguard.cache import default_cache_dir
+    from commitguard.verify.cache import default_cache_dir
 
     return str(default_cache_dir())
 

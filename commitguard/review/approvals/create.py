@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pygit2
 
-from commitguard.approvals.signers import sign_openpgp, sign_ssh
-from commitguard.approvals.statement import Approval, Envelope, now_utc
+from commitguard.review.approvals.signers import sign_openpgp, sign_ssh
+from commitguard.review.approvals.statement import Approval, Envelope, now_utc
 from commitguard.errors import CommitguardError
-from commitguard.history import resolve_commit
+from commitguard.git.revisions import resolve_commit
 
 
 def build_approval(

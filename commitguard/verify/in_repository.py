@@ -35,11 +35,11 @@ from pathlib import PurePosixPath
 import pygit2
 
 from commitguard.errors import KeyringError, RepositoryError
-from commitguard.history import open_repository, parse_revisions, select_commits, topological_order
+from commitguard.git.revisions import open_repository, parse_revisions, select_commits, topological_order
 from commitguard.keyring.loader import KEYRING_FILE, parse_keyring
 from commitguard.keyring.model import Keyring
-from commitguard.model import CommitVerdict, SignatureInfo, Status, VerifyReport
-from commitguard.verify import VerifyOptions, to_commit_verdict, verify_commit_ids
+from commitguard.model.verdicts import CommitVerdict, SignatureInfo, Status, VerifyReport
+from commitguard.verify.commits import VerifyOptions, to_commit_verdict, verify_commit_ids
 
 IN_REPO_KEYRING = ".commitguard/keyring"
 

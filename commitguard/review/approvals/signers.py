@@ -15,7 +15,7 @@ import subprocess
 
 import gnupg
 
-from commitguard.approvals.statement import SSH_NAMESPACE, pae
+from commitguard.review.approvals.statement import SSH_NAMESPACE, pae
 from commitguard.errors import CommitguardError
 
 

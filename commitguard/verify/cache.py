@@ -21,7 +21,7 @@ from pathlib import Path
 
 import platformdirs
 
-from commitguard.model import SignatureInfo, SignatureType, SignatureVerdict, Status
+from commitguard.model.verdicts import SignatureInfo, SignatureType, SignatureVerdict, Status
 
 # Bump when verification logic changes, so old verdicts are not served.
 VERIFIER_VERSION = "verify-2"

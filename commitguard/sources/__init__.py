@@ -1,1 +1,0 @@
-"""Package expressions mapped to their upstream sources, and the upstream's own signatures."""
