@@ -161,14 +161,14 @@ def pgp_armor(binary: bytes) -> bytes:
 # function it is raised in). Tolerated (and counted) unless
 # COMMITGUARD_FUZZ_STRICT=1. The first two findings (split_certs letting
 # RuntimeError through, _collect recursing per nesting level) are fixed, with
-# regression tests in tests/test_properties.py; the two below are issue 14's
+# regression tests in tests/security/test_properties.py; the two below are issue 14's
 # items 5 and 6, found again by fuzz_rules.py, fixed on another branch.
 KNOWN: dict[str, tuple[type, str]] = {
     # issue 14 item 5 (fix in another branch): maintainers' approvals pooled across packages
     "pooled-maintainer-approvals": (AssertionError, "_check_per_package"),
     # issue 14 item 6 (fix in another branch): a handle matched against other persons' GitHub logins
     "handle-matches-a-github-login": (AssertionError, "_check_handle_namespace"),
-    # found by tests/test_properties_hostile.py (reported, archive.py is another branch's): a zip member
+    # found by tests/security/test_properties_hostile.py (reported, archive.py is another branch's): a zip member
     # with an empty name makes unpack raise IndexError from zipfile's is_dir(), not ArchiveError
     "zip-member-with-an-empty-name": (IndexError, "is_dir"),
     # found by fuzz_archive.py (reported): a zip name flagged UTF-8 (0x800) that is not, in the

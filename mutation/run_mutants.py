@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMESPACE_TESTS = ("tests/test_security_mutants.py::test_approval_by_a_key_restricted_to_git_does_not_count",
-                   "tests/test_security_mutants.py::test_approval_by_a_key_allowed_for_approvals_counts")
+NAMESPACE_TESTS = ("tests/security/test_security_mutants.py::test_approval_by_a_key_restricted_to_git_does_not_count",
+                   "tests/security/test_security_mutants.py::test_approval_by_a_key_allowed_for_approvals_counts")
 
 # Operators that change a decision (cosmic-ray names, matched as prefixes after "core/").
 DECISION_OPERATORS = re.compile(
@@ -64,32 +64,32 @@ class Target:
 
 TARGETS = [
     Target("ssh", "commitguard/signatures/ssh.py", ("verify", "_check"),
-           ("tests/test_key_validity.py",),
-           ("tests/test_verify_cli.py", "tests/test_ssh_algorithms.py", *NAMESPACE_TESTS, "tests/test_hostile_commits.py")),
+           ("tests/signatures/test_key_validity.py",),
+           ("tests/verify/test_verify_cli.py", "tests/signatures/test_ssh_algorithms.py", *NAMESPACE_TESTS, "tests/security/test_hostile_commits.py")),
     Target("openpgp", "commitguard/signatures/openpgp.py", ("verify", "_fast_path", "_judge_valid", "_slow_path"),
-           ("tests/test_key_validity.py",),
-           ("tests/test_verify_cli.py", "tests/test_vectors.py", "tests/test_gnupg_opinion.py",
-            "tests/test_hostile_commits.py")),
+           ("tests/signatures/test_key_validity.py",),
+           ("tests/verify/test_verify_cli.py", "tests/signatures/test_vectors.py", "tests/signatures/test_gnupg_opinion.py",
+            "tests/security/test_hostile_commits.py")),
     Target("key-facts", "commitguard/signatures/openpgp_packets.py",
            ("key_facts", "_self_sig_facts", "weak_algorithm", "weak_hash_name", "_earliest"),
-           ("tests/test_key_validity.py",),
-           ("tests/test_verify_cli.py", "tests/test_vectors.py", "tests/test_keyring_commands.py",
-            "tests/test_hostile_commits.py")),
+           ("tests/signatures/test_key_validity.py",),
+           ("tests/verify/test_verify_cli.py", "tests/signatures/test_vectors.py", "tests/keyring/test_keyring_commands.py",
+            "tests/security/test_hostile_commits.py")),
     Target("key-namespaces", "commitguard/keyring/model.py", ("allows_namespace",),
-           ("tests/test_key_validity.py",), NAMESPACE_TESTS),
+           ("tests/signatures/test_key_validity.py",), NAMESPACE_TESTS),
     Target("rules", "commitguard/review/rules.py", ("eligible_persons", "evaluate_rules", "missing", "ok", "matches"),
-           ("tests/test_pr_author_login.py", "tests/test_check_pr_local.py"),
-           ("tests/test_github_pr.py", "tests/test_approvals.py"), slow=True),
+           ("tests/review/test_pr_author_login.py", "tests/review/test_check_pr_local.py"),
+           ("tests/review/test_github_pr.py", "tests/review/test_approvals.py"), slow=True),
     Target("approvals", "commitguard/review/approvals/verify.py", ("verify",),
-           (*NAMESPACE_TESTS, "tests/test_security_mutants.py::test_approval_for_another_pull_request_number_is_invalid",
-            "tests/test_approvals.py"),
-           ("tests/test_check_pr_local.py", "tests/test_github_pr.py"), slow=True),
+           (*NAMESPACE_TESTS, "tests/security/test_security_mutants.py::test_approval_for_another_pull_request_number_is_invalid",
+            "tests/review/test_approvals.py"),
+           ("tests/review/test_check_pr_local.py", "tests/review/test_github_pr.py"), slow=True),
     Target("repo-keyring", "commitguard/verify/in_repository.py",
            ("verify_with_repository_keyring", "_combine", "_distinct"),
-           ("tests/test_security_mutants.py::test_merge_editing_the_keyring_needs_every_parents_trust",
-            "tests/test_security_mutants.py::test_merge_editing_the_keyring_trusted_by_both_parents_takes_effect",
-            "tests/test_repository_keyring.py"),
-           ("tests/test_check_pr_local.py",), slow=True),
+           ("tests/security/test_security_mutants.py::test_merge_editing_the_keyring_needs_every_parents_trust",
+            "tests/security/test_security_mutants.py::test_merge_editing_the_keyring_trusted_by_both_parents_takes_effect",
+            "tests/verify/test_repository_keyring.py"),
+           ("tests/review/test_check_pr_local.py",), slow=True),
 ]
 
 

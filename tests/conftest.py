@@ -19,7 +19,7 @@ from typing import Callable
 
 import pytest
 
-from fixtures_git import (
+from tests.fixtures_git import (
     Gpg,
     PgpSigner,
     Raw,

@@ -520,7 +520,7 @@ def assert_report_shape(res: CliResult) -> dict:
     return data
 
 
-# Shared by tests/test_properties.py and fuzz/common.py: the reference for
+# Shared by tests/security/test_properties.py and fuzz/common.py: the reference for
 # "a changed signature that still makes the same signed claim".
 def pgp_signed_part(binary: bytes | None):
     """What a v4 OpenPGP signature packet commits to, or None if it is not one.

@@ -35,7 +35,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixtures_git import Gpg, PgpSigner, Repo, SshKey, run
+from tests.fixtures_git import Gpg, PgpSigner, Repo, SshKey, run
 
 WHEN = "2024-06-01T00:00:00Z"
 RELEASES = "https://releases.example.org/pkg/"

@@ -17,7 +17,7 @@ class _CommitEncoder:
     Thousands of commits share a key, signer and reason, so the text around
     the two fields that differ per commit (id and signature time) is encoded
     once per distinct verdict and reused. The output is byte for byte that of
-    ``to_json`` (tests/test_output_stream.py holds it to that).
+    ``to_json`` (tests/cli/test_output_stream.py holds it to that).
     """
 
     def __init__(self, dumps):
