@@ -23,9 +23,11 @@ merge trusted, every commit trusted or, failing that, covered by a valid
 signed audit of that exact commit (a review of a whole pull request never
 makes up for an unsigned commit inside it).
 
-Everything is computed once for all packages: one selection of history,
-the commit-to-paths index (:mod:`commitguard.git.path_index`), one batch of
-verification through the verdict cache.
+Everything is computed once for all packages: one selection of history
+over the commit-to-paths index (:mod:`commitguard.chain.history`), one batch
+of verification through the verdict cache (:mod:`commitguard.chain.judge`),
+one look at the approvals (:mod:`commitguard.chain.approvals`). This module
+only assembles the report.
 """
 
 from __future__ import annotations

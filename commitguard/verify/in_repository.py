@@ -40,7 +40,7 @@ from commitguard.git.trees import entry_at, read_blob, tree_at
 from commitguard.keyring.loader import KEYRING_FILE, parse_keyring
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import CommitVerdict, SignatureInfo, Status, VerifyReport
-from commitguard.verify.commits import VerifyOptions, to_commit_verdict, verify_commit_ids
+from commitguard.verify.commits import VerifyOptions, verify_commit_ids
 
 IN_REPO_KEYRING = ".commitguard/keyring"
 
