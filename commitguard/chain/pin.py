@@ -243,7 +243,7 @@ class _Evaluation:
 
 def _judge(repo: pygit2.Repository, keyring: Keyring | None, trust_root: str | None, options: PinOptions) -> CommitJudge:
     return CommitJudge(repo, keyring, trust_root, VerifyOptions(trust_root=trust_root, jobs=options.jobs,
-                                                          cache_dir=options.cache_dir))
+                                                                cache_dir=options.cache_dir))
 
 
 def pin(repo: pygit2.Repository, keyring: Keyring | None, packages: list[str], options: PinOptions) -> PinReport:
