@@ -13,13 +13,13 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
 
 import pygit2
 
 from commitguard.bump.limits import MAX_BLOB_BYTES, MAX_CHECKOUT_BYTES, MAX_PACKAGE_FILES
 from commitguard.bump.syntax import ExpressionSummary
 from commitguard.errors import CommitguardError
+from commitguard.git.trees import read_blob, tree_at, walk_tree
 from commitguard.nix.evaluator import Attrs, Derivation, Evaluator
 from commitguard.nix.fetchers import read_package
 from commitguard.nix.parser import parse
@@ -49,47 +49,12 @@ class Side:
         return self.expression.version if self.expression is not None else None
 
 
-def tree_at(repo: pygit2.Repository, tree: pygit2.Tree, directory: str):
-    """The subtree at ``directory`` (the tree itself for ""), or None when there is none."""
-    if not directory:
-        return tree
-    try:
-        entry = tree[directory]
-    except (KeyError, ValueError):
-        return None
-    obj = repo.get(entry.id)
-    return obj if isinstance(obj, pygit2.Tree) else None
-
-
 def _has_main(tree) -> bool:
     return any(name in tree for name in MAIN_FILES)
 
 
 def _safe_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and not any(c in name for c in ("/", "\\", "\0"))
-
-
-def walk_tree(repo: pygit2.Repository, top: pygit2.Tree, keep: Callable[[pygit2.Object], bool] = lambda entry: True,
-              descend: Callable[[pygit2.Tree], bool] = lambda tree: True) -> Iterator[tuple[str, pygit2.Object]]:
-    """Every entry below ``top`` that is not a tree, as (relative path, entry), lazily.
-
-    ``keep`` drops an entry (and, for a tree, all below it); ``descend`` says
-    whether to enter a subtree. An explicit stack, so a hostile nesting depth
-    cannot exhaust Python's own.
-    """
-    stack = [(top, "")]
-    while stack:
-        current, prefix = stack.pop()
-        for entry in current:
-            if not keep(entry):
-                continue
-            rel = prefix + entry.name
-            if entry.type_str == "tree":
-                sub = repo.get(entry.id)
-                if isinstance(sub, pygit2.Tree) and descend(sub):
-                    stack.append((sub, rel + "/"))
-            else:
-                yield rel, entry
 
 
 def _directory_files(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, notes: list[str]) -> Files:
@@ -116,10 +81,8 @@ def _directory_files(repo: pygit2.Repository, tree: pygit2.Tree, directory: str,
 
 
 def blob(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes | None:
-    obj = repo.get(oid)
-    if not isinstance(obj, pygit2.Blob) or obj.size > MAX_BLOB_BYTES:
-        return None
-    return obj.data
+    """A file of either side, within the byte bound an author-controlled blob is read to."""
+    return read_blob(repo, oid, limit=MAX_BLOB_BYTES)
 
 
 def _checkout(repo: pygit2.Repository, files: Files, dest: Path, first: str,

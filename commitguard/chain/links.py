@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pygit2
 
+from commitguard.git.trees import entry_at, root_tree
 from commitguard.model.verdicts import CommitVerdict
 
 
@@ -92,14 +93,8 @@ def trust_root_in(history) -> str | None:
 
 def present_at(repo: pygit2.Repository, commit_id: str, prefixes: list[str]) -> bool:
     """Whether any of the package's paths (its own, or one it was moved from) exists in a revision."""
-    tree = repo[commit_id].tree
-    for prefix in prefixes:
-        try:
-            tree[prefix]
-            return True
-        except (KeyError, ValueError):
-            continue
-    return False
+    tree = root_tree(repo, commit_id)
+    return any(entry_at(tree, prefix) is not None for prefix in prefixes)
 
 
 def root_vouches(history, trail) -> bool:

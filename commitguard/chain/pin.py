@@ -3,7 +3,7 @@
 Candidates are the branch's first-parent line, newest first: the revisions
 the branch actually pointed at. A mainline revision R contains exactly the
 commits that reached the mainline at R or before it (see
-:class:`commitguard.chain.annotate.History`), so one look at the tip tells, for
+:class:`commitguard.chain.history.PackageHistory`), so one look at the tip tells, for
 every untrusted commit of the packages' chains, from which revision on it is
 part of history; the newest candidate older than all of them is then checked
 on its own (the packages may have lived under another path there), and the
@@ -34,21 +34,14 @@ from pathlib import Path, PurePosixPath
 
 import pygit2
 
-from commitguard.chain.annotate import (
-    EXPRESSION_NAMES,
-    Approvals,
-    Chain,
-    History,
-    Judge,
-    Trail,
-    build_chain,
-    chain_commits,
-    package_prefix,
-    resolve_trust_root,
-)
+from commitguard.chain.approvals import HistoryApprovals
+from commitguard.chain.history import EXPRESSION_NAMES, PackageHistory, Trail, package_prefix
+from commitguard.chain.judge import CommitJudge, resolve_trust_root
+from commitguard.chain.links import Chain, build_chain, chain_commits
 from commitguard.errors import CommitguardError, RepositoryError
-from commitguard.git.revisions import open_repository, resolve_commit
-from commitguard.git.path_index import HistoryIndex, TreeReader, decode_path, split_entry
+from commitguard.git.path_index import HistoryIndex
+from commitguard.git.revisions import resolve_commit
+from commitguard.git.trees import TREE_MODE, TreeReader, entry_at, root_tree, walk_entries
 from commitguard.keyring.model import Keyring
 from commitguard.verify.commits import VerifyOptions, default_jobs
 
@@ -142,15 +135,12 @@ class PinOptions:
 
 def expression_at(repo: pygit2.Repository, commit_id: str, prefix: str) -> str | None:
     """The package expression for ``prefix`` in a revision, if it has one there."""
-    tree = repo[commit_id].tree
+    tree = root_tree(repo, commit_id)
     candidates = [prefix] if prefix.endswith(".nix") else []
     candidates += [f"{prefix}/{name}" for name in EXPRESSION_NAMES]
     for candidate in candidates:
-        try:
-            if tree[candidate].type_str == "blob":
-                return candidate
-        except (KeyError, ValueError):
-            continue
+        if isinstance(entry_at(tree, candidate), pygit2.Blob):
+            return candidate
     return None
 
 
@@ -181,22 +171,12 @@ def resolve_package(repo: pygit2.Repository, commit_id: str, argument: str) -> t
 
 def _directories_named(repo: pygit2.Repository, commit_id: str, name: str) -> list[str]:
     """Expressions in directories called ``name`` anywhere in the tree (outside by-name layouts)."""
-    reader = TreeReader(repo)
     found: list[str] = []
-    stack = [(repo[commit_id].tree_id.raw, "")]
-    while stack:
-        tree, prefix = stack.pop()
-        entries = [split_entry(e) for e in reader.entries(tree)]
-        for mode, raw, oid in entries:
-            if mode != b"40000":
-                continue
-            child = decode_path(raw)
-            path = f"{prefix}{child}"
-            if child == name:
-                expression = expression_at(repo, commit_id, path)
-                if expression is not None:
-                    found.append(expression)
-            stack.append((oid, path + "/"))
+    for prefix, child, mode, _ in walk_entries(TreeReader(repo), repo[commit_id].tree_id.raw):
+        if mode == TREE_MODE and child == name:
+            expression = expression_at(repo, commit_id, f"{prefix}{child}")
+            if expression is not None:
+                found.append(expression)
     return sorted(found)
 
 
@@ -215,13 +195,13 @@ def _locate(repo: pygit2.Repository, commit_id: str, trail: Trail) -> str | None
 class _Evaluation:
     """Chains of some packages in the history of one revision."""
 
-    def __init__(self, repo, judge: Judge, index: HistoryIndex, tip: str, trust_root: str | None,
+    def __init__(self, repo, judge: CommitJudge, index: HistoryIndex, tip: str, trust_root: str | None,
                  expressions: dict[str, str], repository: str | None, jobs: int, approval_keyring: Keyring | None = None):
-        self.history = History(repo, tip, trust_root, index, jobs=jobs)
+        self.history = PackageHistory(repo, tip, trust_root, index, jobs=jobs)
         self.expressions = expressions
         self.trails = self.history.trails({name: package_prefix(path) for name, path in expressions.items()})
         self.approval_keyring = approval_keyring or judge.approval_keyring(self.history)
-        approvals = Approvals(repo, self.approval_keyring, self.history, repository)
+        approvals = HistoryApprovals(repo, self.approval_keyring, self.history, repository)
         self.verdicts = judge.verdicts(self.history, chain_commits(self.history, self.trails))
         self.chains: dict[str, Chain] = {
             name: build_chain(self.history, trail, self.verdicts, approvals) for name, trail in self.trails.items()
@@ -261,16 +241,16 @@ class _Evaluation:
                              chain.digest, self.reason(name), locked_digest)
 
 
-def _judge(repo: pygit2.Repository, keyring: Keyring | None, trust_root: str | None, options: PinOptions) -> Judge:
-    return Judge(repo, keyring, trust_root, VerifyOptions(trust_root=trust_root, jobs=options.jobs,
-                                                          cache_dir=options.cache_dir))
+def _judge(repo: pygit2.Repository, keyring: Keyring | None, trust_root: str | None, options: PinOptions) -> CommitJudge:
+    return CommitJudge(repo, keyring, trust_root, VerifyOptions(trust_root=trust_root, jobs=options.jobs,
+                                                                cache_dir=options.cache_dir))
 
 
-def pin(repo_path: str, keyring: Keyring | None, packages: list[str], options: PinOptions) -> PinReport:
-    """Choose the revision and write the lock (only when one is found)."""
+def pin(repo: pygit2.Repository, keyring: Keyring | None, packages: list[str], options: PinOptions) -> PinReport:
+    """Choose the revision and write the lock (only when one is found); ``repo`` is open
+    (:func:`commitguard.git.revisions.open_repository`)."""
     if not packages:
         raise CommitguardError("name at least one PACKAGE (or use --check)", field="PACKAGE")
-    repo = open_repository(repo_path)
     repository, jobs = options.repository, options.jobs or default_jobs()
     branch = options.branch or _checked_out_branch(repo)
     tip = str(resolve_commit(repo, branch, "branch"))
@@ -325,7 +305,7 @@ def pin(repo_path: str, keyring: Keyring | None, packages: list[str], options: P
     return dataclasses.replace(report, written=True)
 
 
-def check_lock(repo_path: str, keyring: Keyring | None, packages: list[str], options: PinOptions) -> PinReport:
+def check_lock(repo: pygit2.Repository, keyring: Keyring | None, packages: list[str], options: PinOptions) -> PinReport:
     """Re-judge a lock: still on the branch, still trusted, and what changed.
 
     The lock only records. The trust root and the branch come from the
@@ -335,7 +315,6 @@ def check_lock(repo_path: str, keyring: Keyring | None, packages: list[str], opt
     accept a revision the followed branch never had.
     """
     lock = read_lock(options.lock)
-    repo = open_repository(repo_path)
     repository, jobs = options.repository, options.jobs or default_jobs()
     branch = options.branch or _checked_out_branch(repo)
     tip = str(resolve_commit(repo, branch, "branch"))

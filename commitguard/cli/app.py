@@ -135,9 +135,9 @@ def verify(
     )
     try:
         if loaded is None:
-            report = verify_with_repository_keyring(repo, options)
+            report = verify_with_repository_keyring(repository, options)
         else:
-            report = verify_revisions(repo, loaded, options)
+            report = verify_revisions(repository, loaded, options)
     finally:
         if stop:
             stop()
@@ -390,7 +390,7 @@ def annotate(
         rev=rev, paths=tuple(selected), trust_root=trust_root, mirror=mirror, online=online and mirror is None,
         repository=repository, cache_dir=_cache_dir(cache, no_cache), jobs=jobs, system=system,
     )
-    report = annotate_packages(repo, loaded, options)
+    report = annotate_packages(repository_obj, loaded, options)
     sys.stdout.write(formatter.annotate(report))
     _exit("annotate", report)
 
@@ -431,7 +431,7 @@ def pin(
     options = PinOptions(branch=branch, lock=lock, trust_root=trust_root, repository=repository,
                          cache_dir=_cache_dir(cache, no_cache), jobs=jobs)
     run = check_lock if check else pin_packages
-    report = run(repo, loaded, names, options)
+    report = run(repository_obj, loaded, names, options)
     sys.stdout.write(formatter.pin(report))
     _exit("pin", report)
 

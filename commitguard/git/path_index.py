@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,27 +36,16 @@ from pathlib import Path
 import pygit2
 
 from commitguard.errors import RepositoryError
+from commitguard.git.trees import TREE_MODE, TreeReader, decode_path, split_entry
 
 INDEX_VERSION = "history-1"
 INDEX_FILE = "history-index.sqlite3"
 # Below this many commits to index, starting workers costs more than it saves.
 PARALLEL_THRESHOLD = 2000
 CHUNK = 1000
-# Parsed tree objects kept for reuse: consecutive commits share most trees.
-TREE_CACHE_SIZE = 50_000
 _QUERY_BATCH = 900
 
-# A whole entry, "MODE NAME\0" and the 20-byte id, kept as one bytes object: set
-# operations on whole entries find what differs without splitting the rest.
-_ENTRY = re.compile(rb"[^\0]+\0.{20}", re.S)
-_TREE_MODE = b"40000"
-_EMPTY: frozenset = frozenset()
 _RENAMES = pygit2.enums.DiffFind.FIND_RENAMES
-
-
-def decode_path(raw: bytes) -> str:
-    """Tree entry names are bytes; every module that compares paths decodes them this way."""
-    return raw.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -68,37 +56,6 @@ class CommitChanges:
     parents: tuple[str, ...]
     paths: tuple[str, ...]
     renames: tuple[tuple[str, str], ...] = ()  # (old path, new path)
-
-
-class TreeReader:
-    """Raw tree objects parsed into sets of (mode, name, raw oid) entries."""
-
-    def __init__(self, repo: pygit2.Repository):
-        self.odb = repo.odb
-        self._cache: dict[bytes, frozenset] = {}
-
-    def entries(self, raw_oid: bytes | None) -> frozenset:
-        if raw_oid is None:
-            return _EMPTY
-        found = self._cache.get(raw_oid)
-        if found is None:
-            if len(self._cache) >= TREE_CACHE_SIZE:
-                self._cache.clear()
-            try:
-                kind, data = self.odb.read(pygit2.Oid(raw=raw_oid))
-            except (KeyError, ValueError, pygit2.GitError):
-                raise RepositoryError(
-                    f"tree {raw_oid.hex()} is missing from the object database (shallow or partial clone?)"
-                ) from None
-            found = frozenset(_ENTRY.findall(data)) if kind == pygit2.GIT_OBJECT_TREE else _EMPTY
-            self._cache[raw_oid] = found
-        return found
-
-
-def split_entry(entry: bytes) -> tuple[bytes, bytes, bytes]:
-    """(mode, name, raw id) of one whole entry as :class:`TreeReader` keeps it."""
-    mode, _, rest = entry.partition(b" ")
-    return mode, rest[:-21], rest[-20:]
 
 
 def _changed(reader: TreeReader, new: bytes | None, olds: list[bytes | None], prefix: bytes, out: list) -> None:
@@ -125,9 +82,9 @@ def _changed(reader: TreeReader, new: bytes | None, olds: list[bytes | None], pr
         seen.add(name)
         path = prefix + name
         olds_here = [table.get(name) for table in by_name]
-        old_subtrees = [o[1] if o is not None and o[0] == _TREE_MODE else None for o in olds_here]
-        old_files = any(o is not None and o[0] != _TREE_MODE for o in olds_here)
-        if mode == _TREE_MODE:
+        old_subtrees = [o[1] if o is not None and o[0] == TREE_MODE else None for o in olds_here]
+        old_files = any(o is not None and o[0] != TREE_MODE for o in olds_here)
+        if mode == TREE_MODE:
             _changed(reader, oid, old_subtrees, path + b"/", out)
             if old_files:
                 out.append((path, "D"))  # a file became a directory
@@ -145,10 +102,10 @@ def _changed(reader: TreeReader, new: bytes | None, olds: list[bytes | None], pr
         if any(o is None for o in olds_here):
             continue  # some parent lacks it too: the merge took that side
         path = prefix + name
-        subtrees = [o[1] if o[0] == _TREE_MODE else None for o in olds_here]
+        subtrees = [o[1] if o[0] == TREE_MODE else None for o in olds_here]
         if any(s is not None for s in subtrees):
             _changed(reader, None, subtrees, path + b"/", out)
-        if any(o[0] != _TREE_MODE for o in olds_here):
+        if any(o[0] != TREE_MODE for o in olds_here):
             out.append((path, "D"))
 
 

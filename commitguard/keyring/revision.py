@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pygit2
-
 from commitguard.errors import KeyringError
 from commitguard.git.revisions import open_repository, resolve_commit
+from commitguard.git.trees import blob_at, tree_at
 from commitguard.keyring.loader import KEYRING_FILE, load_keyring, parse_keyring
 from commitguard.keyring.model import Keyring
-
-_REGULAR = {0o100644, 0o100755}
 
 
 def load_keyring_spec(spec: str, repo: str) -> Keyring:
@@ -34,36 +31,18 @@ def load_keyring_spec(spec: str, repo: str) -> Keyring:
     if not rev:
         raise KeyringError("REV:PATH needs a revision before the colon (e.g. main:.commitguard/keyring)", field=spec)
     repository = open_repository(repo)
-    commit = repository[resolve_commit(repository, rev)]
-    root = commit.tree  # type: ignore[attr-defined]
+    commit = resolve_commit(repository, rev)
     path = path.strip("/")
     label = Path(f"{rev}:{path}")
-    directory = _tree_at(root, path)
+    directory = tree_at(repository, commit, path)
     if directory is None:
         raise KeyringError(f"no directory {path or '/'} at {rev}", path=str(label))
-    toml = _blob_at(directory, KEYRING_FILE)
+
+    def read(relative: str) -> bytes | None:
+        # regular files only: a symlink's or submodule's target is not part of what the commit vouches for
+        return blob_at(repository, directory, relative, regular=True)
+
+    toml = read(KEYRING_FILE)
     if toml is None:
         raise KeyringError(f"no {KEYRING_FILE} in the keyring directory at {rev}", path=str(label))
-    return parse_keyring(toml, label, label / KEYRING_FILE, read_file=lambda rel: _blob_at(directory, rel))
-
-
-def _tree_at(root: pygit2.Tree, path: str) -> pygit2.Tree | None:
-    if not path:
-        return root
-    try:
-        obj = root[path]
-    except (KeyError, ValueError):
-        return None
-    return obj if isinstance(obj, pygit2.Tree) else None
-
-
-def _blob_at(tree: pygit2.Tree, relative: str) -> bytes | None:
-    """A regular file's bytes; symlinks and submodules are not followed, as
-    their target is not part of what the commit vouches for."""
-    try:
-        obj = tree[relative.strip("/")]
-    except (KeyError, ValueError):
-        return None
-    if not isinstance(obj, pygit2.Blob) or obj.filemode not in _REGULAR:
-        return None
-    return obj.data
+    return parse_keyring(toml, label, label / KEYRING_FILE, read_file=read)

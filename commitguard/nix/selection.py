@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from commitguard.errors import CommitguardError
+from commitguard.git.trees import read_blob
 
 BY_NAME = "pkgs/by-name"
 TOP_LEVEL = "pkgs/top-level/all-packages.nix"
@@ -176,10 +177,7 @@ class RevisionTree(_Tree):
         entry = listing.get(name) if listing else None
         if not entry or entry[0] != "file":
             return None
-        blob = self.repo[entry[1]]
-        if blob.size > limit:
-            return None
-        return blob.data
+        return read_blob(self.repo, entry[1], limit=limit)
 
 
 # --------------------------------------------------------------------------- arguments

@@ -22,6 +22,7 @@ from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerdict,
 from commitguard.review.authorship import IdentityMap, change_authors
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.git.revisions import resolve_commit, select_commits
+from commitguard.git.trees import blob_at, root_tree
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import CommitVerdict
 from commitguard.nix.maintainers import read_maintainers
@@ -134,7 +135,7 @@ def changed_files(repo: pygit2.Repository, base: str, head: str) -> list[str]:
 
 def package_maintainers(repo: pygit2.Repository, base: str, files: list[str]) -> tuple[dict[str, tuple[str, ...]], list[str]]:
     """For each changed file, the maintainers of its package expression *at base*."""
-    tree = repo[base].tree
+    tree = root_tree(repo, base)
     out: dict[str, tuple[str, ...]] = {}
     notes: list[str] = []
     cache: dict[str, tuple[str, ...]] = {}
@@ -148,12 +149,9 @@ def package_maintainers(repo: pygit2.Repository, base: str, files: list[str]) ->
         for candidate in dict.fromkeys(candidates):
             if candidate not in cache:
                 cache[candidate] = ()
-                try:
-                    blob = repo[tree[candidate].id]
-                except KeyError:
-                    continue
-                if isinstance(blob, pygit2.Blob):
-                    found = read_maintainers(blob.data)
+                data = blob_at(repo, tree, candidate)
+                if data is not None:
+                    found = read_maintainers(data)
                     cache[candidate] = found.handles
                     for snippet in found.unresolved:
                         notes.append(f"{candidate}: cannot read maintainer {snippet!r}")

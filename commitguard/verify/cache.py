@@ -61,12 +61,7 @@ class VerdictCache:
 
     def _recover(self, exc: sqlite3.DatabaseError) -> None:
         """After ``exc``: rebuild a damaged or foreign cache file, or go on without a cache."""
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                pass
-            self._db = None
+        self.close()
         if not _damaged(exc):
             _warn(f"{self.path}: cache unusable ({_describe(exc)}); running without a cache")
             return
@@ -125,6 +120,7 @@ class VerdictCache:
             self._recover(exc)
 
     def close(self) -> None:
+        """Let go of the database (also before a rebuild); closing twice is harmless."""
         if self._db is not None:
             try:
                 self._db.close()

@@ -20,7 +20,7 @@ import pygit2
 
 from commitguard.verify.cache import VerdictCache, cache_key
 from commitguard.git.commit_object import read_plain_commit
-from commitguard.git.revisions import HistoryWalk, commits_read_once, open_repository
+from commitguard.git.revisions import HistoryWalk, commits_read_once
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import NO_TIME, CommitVerdict, CommitVerdictTable, SignatureInfo, SignatureVerdict, Status, VerifyReport
 from commitguard.signatures.dispatch import SignatureVerifier
@@ -47,14 +47,17 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def verify_revisions(repo_path: str, keyring: Keyring, options: VerifyOptions) -> VerifyReport:
+def verify_revisions(repo: pygit2.Repository, keyring: Keyring, options: VerifyOptions) -> VerifyReport:
     """Judge every commit selected by ``options.revs`` down to the trust root.
+
+    ``repo`` is open (:func:`commitguard.git.revisions.open_repository`):
+    whoever calls opens it once and passes it on, so every stage reads the
+    same repository.
 
     Commits are handed to the workers as the walk finds them: on a long
     history the walk is seconds of work that would otherwise leave both
     cores idle before the first signature is checked.
     """
-    repo = open_repository(repo_path)
     trust_root = options.trust_root or keyring.policy.trust_root
     with commits_read_once():
         walk = HistoryWalk(repo, list(options.revs), trust_root, max_commits=options.max_commits)

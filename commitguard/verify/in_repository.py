@@ -35,11 +35,12 @@ from pathlib import PurePosixPath
 import pygit2
 
 from commitguard.errors import KeyringError, RepositoryError
-from commitguard.git.revisions import open_repository, parse_revisions, select_commits, topological_order
+from commitguard.git.revisions import parse_revisions, select_commits, topological_order
+from commitguard.git.trees import entry_at, read_blob, tree_at
 from commitguard.keyring.loader import KEYRING_FILE, parse_keyring
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import CommitVerdict, SignatureInfo, Status, VerifyReport
-from commitguard.verify.commits import VerifyOptions, to_commit_verdict, verify_commit_ids
+from commitguard.verify.commits import VerifyOptions, verify_commit_ids
 
 IN_REPO_KEYRING = ".commitguard/keyring"
 
@@ -53,12 +54,8 @@ class TreeKeyrings:
         self._by_tree: dict[pygit2.Oid, Keyring | KeyringError] = {}
 
     def subtree_id(self, commit_id) -> pygit2.Oid | None:
-        tree = self.repo[commit_id].tree
-        try:
-            entry = tree[self.path]
-        except KeyError:
-            return None
-        return entry.id if entry.type_str == "tree" else None
+        subtree = tree_at(self.repo, commit_id, self.path)
+        return subtree.id if subtree is not None else None
 
     def load(self, commit_id) -> Keyring:
         """The keyring in the commit's tree; KeyringError if absent or invalid."""
@@ -78,17 +75,15 @@ class TreeKeyrings:
         tree = self.repo[subtree_id]
 
         def read(relative: str) -> bytes | None:
-            try:
-                entry = tree[str(PurePosixPath(relative))]
-            except KeyError:
+            entry = entry_at(tree, str(PurePosixPath(relative)))
+            if entry is None:
                 return None
             if entry.filemode == pygit2.enums.FileMode.LINK:
                 # a symlink's blob is its target's name, not a certificate; and what it
                 # names (possibly outside the keyring) is not what the commit reviewed
                 raise KeyringError(f"key file {relative} is a symlink; a keyring kept in the repository holds "
                                    "its key files themselves", path=f"{where}/{KEYRING_FILE}")
-            obj = self.repo[entry.id]
-            return obj.data if isinstance(obj, pygit2.Blob) else None
+            return read_blob(self.repo, entry.id)
 
         raw = read(KEYRING_FILE)
         if raw is None:
@@ -99,6 +94,15 @@ class TreeKeyrings:
             return exc
 
 
+def missing_trust_root() -> KeyringError:
+    """The refusal every command gives when a keyring kept in the repository has no trust root to start from."""
+    return KeyringError(
+        "a keyring kept inside the repository needs --trust-root COMMIT: the keyring cannot name "
+        "the commit that introduces it",
+        field="--trust-root",
+    )
+
+
 @dataclass
 class _Effective:
     """The keyring in effect after a commit; None where no trust reaches."""
@@ -107,14 +111,14 @@ class _Effective:
     subtree: pygit2.Oid | None
 
 
-def verify_with_repository_keyring(repo_path: str, options: VerifyOptions) -> VerifyReport:
+def verify_with_repository_keyring(repo: pygit2.Repository, options: VerifyOptions) -> VerifyReport:
+    """Judge the commits ``options.revs`` selects, each by the keyring in effect at its parents.
+
+    ``repo`` is open (:func:`commitguard.git.revisions.open_repository`); the
+    keyring is the one the trust root carries, as the module docstring says.
+    """
     if not options.trust_root:
-        raise KeyringError(
-            "a keyring kept inside the repository needs --trust-root COMMIT: the keyring cannot name "
-            "the commit that introduces it",
-            field="--trust-root",
-        )
-    repo = open_repository(repo_path)
+        raise missing_trust_root()
     include, _ = parse_revisions(repo, list(options.revs))
     reported = select_commits(repo, list(options.revs), options.trust_root, max_commits=options.max_commits)
     # The keyring in effect is decided by all history from the trust root to the

@@ -196,26 +196,29 @@ def gen(tmp_path_factory) -> Generated:
 
 def run_annotate(g: Generated, root: str, rev: str) -> dict[str, dict]:
     from commitguard.chain.annotate import AnnotateOptions, annotate
+    from commitguard.git.revisions import open_repository
     from commitguard.keyring import load_keyring
 
-    report = annotate(str(g.repo.path), load_keyring(g.keyring), AnnotateOptions(
+    report = annotate(open_repository(str(g.repo.path)), load_keyring(g.keyring), AnnotateOptions(
         rev=rev, paths=tuple(path_of(n) for n in PACKAGES if holds(g, rev, n)), trust_root=root, mirror=g.mirror))
     return {p["name"]: p for p in (package.to_json() for package in report.packages)}
 
 
 def run_pin(g: Generated, root: str, name: str, lock: Path):
+    from commitguard.git.revisions import open_repository
     from commitguard.keyring import load_keyring
     from commitguard.chain.pin import PinOptions, pin
 
-    return pin(str(g.repo.path), load_keyring(g.keyring), [name], PinOptions(branch="main", lock=str(lock),
+    return pin(open_repository(str(g.repo.path)), load_keyring(g.keyring), [name], PinOptions(branch="main", lock=str(lock),
                                                                               trust_root=root))
 
 
 def run_check(g: Generated, root: str, lock: Path):
+    from commitguard.git.revisions import open_repository
     from commitguard.keyring import load_keyring
     from commitguard.chain.pin import PinOptions, check_lock
 
-    return check_lock(str(g.repo.path), load_keyring(g.keyring), [], PinOptions(branch="main", lock=str(lock),
+    return check_lock(open_repository(str(g.repo.path)), load_keyring(g.keyring), [], PinOptions(branch="main", lock=str(lock),
                                                                                  trust_root=root))
 
 
@@ -308,10 +311,11 @@ def test_package_without_history_since_the_trust_root_is_never_trusted(gen, tmp_
     by m1, which the cut removes: no commit of what is left touched it, and the
     trust root is not part of it. Nothing vouches for pkg0 there."""
     from commitguard.chain.annotate import AnnotateOptions, annotate
+    from commitguard.git.revisions import open_repository
     from commitguard.keyring import load_keyring
 
     root = gen.ids["b4a"]
-    report = annotate(str(gen.repo.path), load_keyring(gen.keyring), AnnotateOptions(
+    report = annotate(open_repository(str(gen.repo.path)), load_keyring(gen.keyring), AnnotateOptions(
         rev=gen.ids["M2"], paths=(path_of("pkg0"),), trust_root=root, mirror=gen.mirror))
     [package] = report.packages
     data = package.to_json()

@@ -22,6 +22,7 @@ import pysequoia
 
 from commitguard.errors import CommitguardError
 from commitguard.git.revisions import open_repository, resolve_commit
+from commitguard.git.trees import entry_at
 from commitguard.keyring.importers.interface import ImportedKey, ImportedPerson, Importer, ImportResult
 from commitguard.keyring.importers.registry import ImportRequest
 from commitguard.signatures import openpgp_packets
@@ -346,11 +347,9 @@ def parse_channel_keyring_branch(text: str, path: str = CHANNEL_FILE) -> str:
 
 
 def _blob_text(repo: pygit2.Repository, tree: pygit2.Tree, name: str, path: str) -> str | None:
-    try:
-        entry = tree[name]
-    except KeyError:
+    obj = entry_at(tree, name)
+    if obj is None:
         return None
-    obj = repo[entry.id]
     if not isinstance(obj, pygit2.Blob):
         raise CommitguardError("is not a file", path=path)
     try:

@@ -1,0 +1,94 @@
+"""Verdicts for the commits of a package history, and whom approvals must come from.
+
+``annotate`` and ``pin`` judge the same commits the way ``verify`` does, with
+its cache: against an external keyring, or against the keyring kept in the
+repository (then the keyring in effect at each commit's parents). Both also
+need the trust root resolved the same way, so the chains they build agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pygit2
+
+from commitguard.chain.history import PackageHistory
+from commitguard.errors import KeyringError
+from commitguard.git.revisions import resolve_commit
+from commitguard.keyring.model import Keyring
+from commitguard.model.verdicts import CommitVerdict, Status
+from commitguard.verify.commits import VerifyOptions, verify_commit_ids
+from commitguard.verify.in_repository import (IN_REPO_KEYRING, TreeKeyrings, missing_trust_root,
+                                              verify_with_repository_keyring)
+
+
+def resolve_trust_root(repo: pygit2.Repository, keyring: Keyring | None, explicit: str | None) -> str | None:
+    """The trust root as a commit id: ``--trust-root``, else the keyring's ``policy.trust_root``.
+
+    A keyring kept in the repository cannot name the commit that introduces
+    it, so without an explicit trust root it is refused.
+    """
+    trust_root = explicit or (keyring.policy.trust_root if keyring is not None else None)
+    if keyring is None and not trust_root:
+        raise missing_trust_root()
+    return str(resolve_commit(repo, trust_root, "trust root")) if trust_root else None
+
+
+class CommitJudge:
+    """Verdicts for commits of one history, through ``verify`` and its cache.
+
+    With a keyring kept in the repository every commit is judged by the
+    keyring in effect at its parents, which takes the whole history down to
+    the trust root; that verdict does not depend on the tip, so one run
+    serves every older revision ``pin`` looks at.
+    """
+
+    def __init__(self, repo: pygit2.Repository, keyring: Keyring | None, trust_root: str | None,
+                 options: VerifyOptions):
+        self.repo = repo
+        self.keyring = keyring
+        self.trust_root = trust_root
+        self.options = options
+        self._known: dict[str, CommitVerdict] = {}
+        self.warnings: list[str] = []
+
+    def verdicts(self, history: PackageHistory, ids) -> dict[str, CommitVerdict]:
+        ids = list(dict.fromkeys(ids))
+        missing = [i for i in ids if i not in self._known]
+        if missing and self.keyring is not None:
+            for verdict in verify_commit_ids(self.repo, self.keyring, missing, self.options):
+                self._known[verdict.id] = verdict
+        elif missing:
+            report = verify_with_repository_keyring(
+                self.repo, dataclasses.replace(self.options, revs=(history.tip,), trust_root=self.trust_root)
+            )
+            for verdict in report.commits:
+                self._known[verdict.id] = verdict
+            self.warnings.extend(w for w in report.warnings if w not in self.warnings)
+        return {i: self._known[i] for i in ids}
+
+    def approval_keyring(self, history: PackageHistory) -> Keyring:
+        """Whom approvals must come from: the external keyring, or the one kept in the repository.
+
+        The tip's own keyring is taken only when every commit since the trust
+        root that changed it is signed by a keyring person; otherwise someone
+        untrusted may have added the very key an approval is signed with, and
+        the trust root's keyring (the user's own choice) decides.
+        """
+        if self.keyring is not None:
+            return self.keyring
+        keyrings = TreeKeyrings(self.repo)
+        changers = history.paths_changed_under(IN_REPO_KEYRING)
+        verdicts = self.verdicts(history, changers)
+        root = str(resolve_commit(self.repo, self.trust_root or history.tip, "trust root"))
+        if all(verdicts[c].status is Status.TRUSTED for c in changers):
+            try:
+                return keyrings.load(history.tip)
+            except KeyringError as exc:
+                self.warnings.append(f"the keyring at {history.tip[:12]} cannot be read ({exc}): approvals are judged by the trust root's")
+        else:
+            self.warnings.append(
+                f"{IN_REPO_KEYRING} was changed by an untrusted commit since the trust root: approvals are judged by the "
+                "trust root's keyring"
+            )
+        return keyrings.load(root)
