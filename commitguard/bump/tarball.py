@@ -13,7 +13,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import pygit2
 
@@ -24,6 +24,7 @@ from commitguard.model.sources import FetcherCall
 from commitguard.upstream import archive, mirror as mirror_layout
 from commitguard.upstream.matching import fetcher_name, release_urls
 from commitguard.upstream.scratch import scratch_directory
+from commitguard.upstream.urls import split_url
 
 _URL_FETCHERS = frozenset({"fetchurl", "fetchzip"})
 
@@ -32,12 +33,12 @@ def _tag_candidates(url: str, name: str | None, version: str | None) -> tuple[li
     """(tags, repositories as (host, path)) a release file may have been made from."""
     tags: list[str] = []
     repos: list[tuple[str, list[str]]] = []
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    split = split_url(url)
+    if split is None:
         return tags, repos
+    parts, host, _ = split
     segments = [unquote(s) for s in parts.path.split("/") if s]
-    if (parts.hostname or "").lower() == "github.com" and len(segments) >= 2:
+    if host == "github.com" and len(segments) >= 2:
         repos.append(("github.com", segments[:2]))
         if len(segments) >= 5 and segments[2:4] == ["releases", "download"]:
             tags.append(segments[4])

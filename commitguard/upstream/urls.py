@@ -3,8 +3,9 @@
 Every URL here comes from a pull request. ``urlsplit`` refuses some of them
 (a malformed IPv6 host) with ``ValueError``, and checks the port only when
 it is read: matching a source to ``[[upstream]]`` entries
-(:mod:`commitguard.upstream.matching`) and laying it out in the mirror
-(:mod:`commitguard.upstream.mirror`) must treat such a URL alike, as naming
+(:mod:`commitguard.upstream.matching`), laying it out in the mirror
+(:mod:`commitguard.upstream.mirror`) and reading a release URL for its tag
+(:mod:`commitguard.bump.tarball`) must treat such a URL alike, as naming
 nothing, rather than each catching a different subset of the failures.
 """
 
