@@ -8,7 +8,7 @@ the library's users import from here. One module per job:
 - :mod:`~commitguard.bump.normalise` and :mod:`~commitguard.bump.syntax` read an expression
   with version, hash and revision literals normalised away;
 - :mod:`~commitguard.bump.sides` reads a package directory at one commit from git;
-- :mod:`~commitguard.bump.compare` names each change between two sides;
+- :mod:`~commitguard.bump.compare` names each change between two sides and says what kind of change it is;
 - :mod:`~commitguard.bump.altering` flags hash-altering fetcher arguments a change adds;
 - :mod:`~commitguard.bump.signers` compares who signs upstream, across versions and audits;
 - :mod:`~commitguard.bump.tarball` reads a release tarball against its tag;

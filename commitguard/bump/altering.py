@@ -14,10 +14,6 @@ from __future__ import annotations
 from commitguard.model.sources import FetcherCall
 from commitguard.upstream.binding import HASH_ALTERING_ARGS, altering_args
 
-CODE = "hash-altering-argument-added"
-SEVERITY = "high"
-
-
 def _short(value, limit: int = 60) -> str:
     text = repr(value) if not isinstance(value, str) else value
     text = text.replace("\n", "\\n")

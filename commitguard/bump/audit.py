@@ -25,10 +25,8 @@ from pathlib import Path, PurePosixPath
 
 import pygit2
 
-from commitguard.bump.altering import added_altering_arguments
 from commitguard.bump.claims import check_claims, detect_bot, gather_claims
-from commitguard.bump.compare import (Changes, compare_main, compare_secondary, compare_syntax, file_changes,
-                                      hash_attr_changes, listing, main_source)
+from commitguard.bump.compare import Changes, compare_sides, file_changes, listing, main_source
 from commitguard.bump.limits import MAX_COMMITS, MAX_LISTED, MAX_PACKAGES, listed
 from commitguard.bump.model import BumpReport, FailOn, Finding, PackageAudit, finding
 from commitguard.bump.sides import is_package, package_dirs, read_side, select_only
@@ -37,7 +35,7 @@ from commitguard.bump.tarball import TarballCheck, check_tarball
 from commitguard.errors import RepositoryError
 from commitguard.git.revisions import resolve_commit
 from commitguard.keyring.model import Keyring, Policy
-from commitguard.upstream import ContinuityStore, compare_versions
+from commitguard.upstream import ContinuityStore
 
 
 def _audit_package(repo: pygit2.Repository, base: str, head: str, key: str, main: str | None, scratch: Path,
@@ -80,7 +78,7 @@ def _audit_package(repo: pygit2.Repository, base: str, head: str, key: str, main
         if new.expression is not None:
             checked = upstream(None, main_source(new.expression, new.summary))
     else:
-        kind, old_call, new_call, touched_source = _compare_sides(repo, old, new, changes, findings)
+        kind, old_call, new_call, touched_source = compare_sides(repo, old, new, changes, findings)
         if touched_source:
             checked = upstream(old_call, new_call)
             tarball = check_tarball(new_call, name, new.version, new, mirror)
@@ -89,62 +87,6 @@ def _audit_package(repo: pygit2.Repository, base: str, head: str, key: str, main
                         upstream_new=checked.new, same_signer=checked.same_signer,
                         findings=(*findings, *checked.findings, *tarball.findings), tarball=tarball.comparison,
                         notes=(*notes, *tarball.notes))
-
-
-def _compare_sides(repo: pygit2.Repository, old, new, changes: Changes, findings: list[Finding]):
-    """Both sides hold an expression: name every change, add the findings they make, and return
-    (kind, old main source, new main source, whether upstream is to be asked)."""
-    bump = bool(old.version and new.version and old.version != new.version)
-    if old.version != new.version:
-        changes.add("version", bump, f"{old.version} -> {new.version}")
-    old_call = main_source(old.expression, old.summary)
-    new_call = main_source(new.expression, new.summary)
-    main_compared = old_call is not None and new_call is not None
-    if main_compared:
-        compare_main(old_call, new_call, old.summary.normalise, new.summary.normalise, bump, changes)
-        for message in added_altering_arguments(old_call, new_call):
-            findings.append(finding("hash-altering-argument-added",
-                                    f"{message}: the new hash need not be what upstream signed"))
-    elif (old_call is None) != (new_call is None):
-        changes.add("src", False, "no statically known source on one side")
-    judged = compare_secondary(old, new, old_call, new_call, bump, changes)
-    hash_attr_changes(old.expression, new.expression, bump, changes)
-    if old.summary is not None and new.summary is not None and not (old.summary.error or new.summary.error):
-        src_paths: set[str] = set()
-        if main_compared:
-            src_paths = {"src", "let.src"} | {
-                p for side, call in ((old, old_call), (new, new_call))
-                if (p := side.summary.fetcher_paths.get(call.line or -1)) is not None}
-        compare_syntax(old.summary, new.summary, bump, changes, src_paths, judged)
-    elif old.source != new.source:
-        changes.add("expression", False, "cannot be parsed; compared as text")
-    known = {new.version, *(v for c in new.expression.sources for v in (c.hash, c.rev, c.tag, c.url)),
-             *(v for v in new.expression.attrs.values() if isinstance(v, str))}
-    file_changes(repo, old, new, bump, known, changes)
-
-    names = changes.names()
-    extra = [n for n in names if n in changes.extra]
-    kind = "not-a-bump"
-    if changes.origin:
-        kind = "source-origin-changed"
-        findings.append(finding("source-origin-changed", "src now comes from elsewhere: " + "; ".join(changes.origin)))
-    elif bump:
-        kind = "bump-with-changes" if extra else "version-bump"
-    if bump and compare_versions(new.version, old.version) < 0:
-        findings.append(finding("version-downgrade", f"{old.version} -> {new.version} is a downgrade"))
-    if (main_compared and not bump and not changes.origin and old_call.hash != new_call.hash
-            and (old_call.url, old_call.rev, old_call.tag) == (new_call.url, new_call.rev, new_call.tag)):
-        findings.append(finding(
-            "source-hash-changed",
-            f"the hash of {new_call.tag or new_call.rev or new_call.url} changed ({old_call.hash} -> {new_call.hash}) "
-            "while the version and what is fetched did not: upstream replaced the release, or the hash points elsewhere"))
-    extras_beyond_origin = [n for n in extra if n not in ("src.fetcher", "src.owner", "src.repo", "src.domain")
-                            and not (changes.origin and n == "src.url")]
-    if extras_beyond_origin:
-        findings.append(finding("extra-changes", "changes beyond the version and hashes: "
-                                + listing(changes, extras_beyond_origin)))
-    touched_source = bool(bump or changes.origin or any(n.startswith("src") for n in names))
-    return kind, old_call, new_call, touched_source
 
 
 def _branch_name(repo: pygit2.Repository, rev: str) -> str | None:

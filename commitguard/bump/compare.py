@@ -6,7 +6,10 @@ version bump explains it. The main source is compared on its evaluated
 fetcher call (owner, repository, host: a move is ``source-origin-changed``),
 the other fetcher calls pairwise, the rest of the expression on its
 normalised syntax tree, and the other files of the package directory by
-value (JSON), by syntax (Nix) or by bytes.
+value (JSON), by syntax (Nix) or by bytes. :func:`compare_sides` then says
+what kind of change the whole is (``version-bump``, ``bump-with-changes``,
+``source-origin-changed``, ``not-a-bump``) with the findings the two sides
+alone make; what upstream says is :mod:`commitguard.bump.signers`' job.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from dataclasses import dataclass, field
 
 import pygit2
 
+from commitguard.bump.altering import added_altering_arguments
 from commitguard.bump.limits import MAX_ENTRIES, listed
+from commitguard.bump.model import Finding, finding
 from commitguard.bump.normalise import Normaliser, is_hash_like, is_rev_like
 from commitguard.bump.sides import Side, blob
 from commitguard.bump.syntax import ExpressionSummary, describe, short
 from commitguard.nix.fetchers import HASH_ATTRS
 from commitguard.model.sources import FetcherCall, PackageExpression
-from commitguard.upstream import mirror as mirror_layout
+from commitguard.upstream import compare_versions, mirror as mirror_layout
 from commitguard.upstream.matching import fetcher_name, identity
 
 
@@ -320,3 +325,60 @@ def listing(changes: Changes, names: list[str] | None = None) -> str:
     """``names`` (default: every change with a detail) with their details, bounded."""
     names = names if names is not None else [n for n in changes.order if changes.details.get(n)]
     return listed([f"{name} ({detail})" if (detail := changes.details.get(name)) else name for name in names])
+
+
+def compare_sides(repo: pygit2.Repository, old: Side, new: Side, changes: Changes,
+                  findings: list[Finding]) -> tuple[str, FetcherCall | None, FetcherCall | None, bool]:
+    """Both sides hold an expression: name every change, add the findings they make, and return
+    (kind, old main source, new main source, whether upstream is to be asked)."""
+    bump = bool(old.version and new.version and old.version != new.version)
+    if old.version != new.version:
+        changes.add("version", bump, f"{old.version} -> {new.version}")
+    old_call = main_source(old.expression, old.summary)
+    new_call = main_source(new.expression, new.summary)
+    main_compared = old_call is not None and new_call is not None
+    if main_compared:
+        compare_main(old_call, new_call, old.summary.normalise, new.summary.normalise, bump, changes)
+        for message in added_altering_arguments(old_call, new_call):
+            findings.append(finding("hash-altering-argument-added",
+                                    f"{message}: the new hash need not be what upstream signed"))
+    elif (old_call is None) != (new_call is None):
+        changes.add("src", False, "no statically known source on one side")
+    judged = compare_secondary(old, new, old_call, new_call, bump, changes)
+    hash_attr_changes(old.expression, new.expression, bump, changes)
+    if old.summary is not None and new.summary is not None and not (old.summary.error or new.summary.error):
+        src_paths: set[str] = set()
+        if main_compared:
+            src_paths = {"src", "let.src"} | {
+                p for side, call in ((old, old_call), (new, new_call))
+                if (p := side.summary.fetcher_paths.get(call.line or -1)) is not None}
+        compare_syntax(old.summary, new.summary, bump, changes, src_paths, judged)
+    elif old.source != new.source:
+        changes.add("expression", False, "cannot be parsed; compared as text")
+    known = {new.version, *(v for c in new.expression.sources for v in (c.hash, c.rev, c.tag, c.url)),
+             *(v for v in new.expression.attrs.values() if isinstance(v, str))}
+    file_changes(repo, old, new, bump, known, changes)
+
+    names = changes.names()
+    extra = [n for n in names if n in changes.extra]
+    kind = "not-a-bump"
+    if changes.origin:
+        kind = "source-origin-changed"
+        findings.append(finding("source-origin-changed", "src now comes from elsewhere: " + "; ".join(changes.origin)))
+    elif bump:
+        kind = "bump-with-changes" if extra else "version-bump"
+    if bump and compare_versions(new.version, old.version) < 0:
+        findings.append(finding("version-downgrade", f"{old.version} -> {new.version} is a downgrade"))
+    if (main_compared and not bump and not changes.origin and old_call.hash != new_call.hash
+            and (old_call.url, old_call.rev, old_call.tag) == (new_call.url, new_call.rev, new_call.tag)):
+        findings.append(finding(
+            "source-hash-changed",
+            f"the hash of {new_call.tag or new_call.rev or new_call.url} changed ({old_call.hash} -> {new_call.hash}) "
+            "while the version and what is fetched did not: upstream replaced the release, or the hash points elsewhere"))
+    extras_beyond_origin = [n for n in extra if n not in ("src.fetcher", "src.owner", "src.repo", "src.domain")
+                            and not (changes.origin and n == "src.url")]
+    if extras_beyond_origin:
+        findings.append(finding("extra-changes", "changes beyond the version and hashes: "
+                                + listing(changes, extras_beyond_origin)))
+    touched_source = bool(bump or changes.origin or any(n.startswith("src") for n in names))
+    return kind, old_call, new_call, touched_source

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import pygit2
 
@@ -23,7 +22,9 @@ from commitguard.bump.model import Finding, TarballComparison, finding
 from commitguard.bump.sides import Side, homepage, walk_tree
 from commitguard.model.sources import FetcherCall
 from commitguard.upstream import archive, mirror as mirror_layout
-from commitguard.upstream.matching import fetcher_name
+from commitguard.upstream.matching import fetcher_name, release_urls
+from commitguard.upstream.scratch import scratch_directory
+from commitguard.upstream.urls import split_url
 
 _URL_FETCHERS = frozenset({"fetchurl", "fetchzip"})
 
@@ -32,12 +33,12 @@ def _tag_candidates(url: str, name: str | None, version: str | None) -> tuple[li
     """(tags, repositories as (host, path)) a release file may have been made from."""
     tags: list[str] = []
     repos: list[tuple[str, list[str]]] = []
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    split = split_url(url)
+    if split is None:
         return tags, repos
+    parts, host, _ = split
     segments = [unquote(s) for s in parts.path.split("/") if s]
-    if (parts.hostname or "").lower() == "github.com" and len(segments) >= 2:
+    if host == "github.com" and len(segments) >= 2:
         repos.append(("github.com", segments[:2]))
         if len(segments) >= 5 and segments[2:4] == ["releases", "download"]:
             tags.append(segments[4])
@@ -63,13 +64,7 @@ def compare_tarball_with_tag(mirror: Path, call: FetcherCall, name: str | None, 
                              homepage: str | None) -> TarballComparison | str | None:
     """The release file against its tag, both from the mirror; None when the mirror lacks either,
     a string when the comparison could not be made (why)."""
-    urls = [u for u in (call.url, *call.urls) if u]
-    found = None
-    for url in dict.fromkeys(urls):
-        path = mirror_layout.find_file(mirror, url)
-        if path is not None:
-            found = (url, path)
-            break
+    found = mirror_layout.first_file(mirror, release_urls(call))
     if found is None:
         return None
     url, tarball = found
@@ -95,8 +90,8 @@ def compare_tarball_with_tag(mirror: Path, call: FetcherCall, name: str | None, 
 def _diff_tarball(repo: pygit2.Repository, tree: pygit2.Tree, tarball: Path, url: str, where: str,
                   tag: str) -> TarballComparison | str:
     indexed = {rel: (entry.id, entry.filemode) for rel, entry in walk_tree(repo, tree)}
-    with tempfile.TemporaryDirectory(prefix="commitguard-tarball-") as scratch:
-        dest = Path(scratch) / "unpacked"
+    with scratch_directory("commitguard-tarball-") as scratch:
+        dest = scratch / "unpacked"
         dest.mkdir()
         try:
             archive.unpack(tarball, dest)

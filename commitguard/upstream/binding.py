@@ -17,7 +17,8 @@ is certain (``hash-mismatch``) or merely not excluded (``unbound``).
 
 from __future__ import annotations
 
-from commitguard.model.sources import UpstreamEvidence
+from commitguard.model.sources import FetcherCall, UpstreamEvidence
+from commitguard.upstream import nar
 
 # Arguments that change which hash a fetcher's output has, per nixpkgs'
 # fetchers: scripts run on the output, a .git directory kept, submodules or
@@ -88,3 +89,29 @@ def unbound(signature: UpstreamEvidence, why: str) -> UpstreamEvidence:
         )
     return UpstreamEvidence(status=signature.status, reason=f"{signature.reason}; {why}",
                             evidence=signature.evidence, signer=signature.signer, key=signature.key)
+
+
+def recomputable(call: FetcherCall, subject: str) -> tuple[str | None, str | None]:
+    """(the algorithm to recompute the expression's hash with, None), or (None, why the hash
+    cannot be bound to ``subject``: there is none, or it is of a kind not recomputed here)."""
+    if call.hash is None:
+        return None, f"the expression gives no hash, so nothing binds it to {subject}"
+    wanted = nar.parse_sri(call.hash)
+    if wanted is None:
+        return None, f"the expression's hash {call.hash} is not one that can be recomputed"
+    return wanted[0], None
+
+
+def mismatched(signature: UpstreamEvidence, mismatch: str, whose: str = "the") -> UpstreamEvidence:
+    """``hash-mismatch``: the expression's hash is certainly not that of the signed bytes.
+
+    No signer is named, whatever the signature says: it vouches for bytes the
+    package does not build. The signature's own answer stays in the reason.
+    """
+    return UpstreamEvidence(
+        status="hash-mismatch",
+        reason=f"{mismatch}; {whose} signature does not vouch for what the expression fetches "
+        f"({signature.status}: {signature.reason})",
+        evidence=signature.evidence,
+        key=signature.key,
+    )

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from commitguard.model.sources import FetcherCall, UpstreamEvidence
 from commitguard.upstream import archive, mirror, nar
-from commitguard.upstream.binding import unbound
-from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators
-from commitguard.upstream.matching import fetcher_name
+from commitguard.upstream.binding import mismatched, recomputable, unbound
+from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unreachable
+from commitguard.upstream.matching import fetcher_name, release_urls
 from commitguard.upstream.scratch import scratch_directory
 from commitguard.upstream.signing import MAX_SIGNATURE_BYTES, SignatureOutcome, UpstreamVerifier, armored
 
@@ -51,18 +51,11 @@ class DetachedSignatureSource(EvidenceSource):
         return (name in FLAT_FETCHERS or name in UNPACK_FETCHERS) and located
 
     def judge(self, call: FetcherCall, context: EvidenceContext) -> UpstreamEvidence | None:
-        missing = unresolved_locators(call)
-        if missing:
-            return unavailable(f"the release file cannot be located: {', '.join(missing)} not known statically")
-        if context.mirror is None:
-            return unavailable("no upstream mirror to read the release file from")
-        urls = list(dict.fromkeys(u for u in (call.url, *call.urls) if u))
-        found = None
-        for url in urls:
-            path = mirror.find_file(context.mirror, url)
-            if path is not None:
-                found = (url, path)
-                break
+        refused = unreachable(call, context, "the release file", "the release file")
+        if refused is not None:
+            return refused
+        urls = release_urls(call)
+        found = mirror.first_file(context.mirror, urls)
         if found is None:
             looked = mirror.file_candidates(context.mirror, urls[0])
             where = f" (no file at {looked[0]})" if looked else ""
@@ -71,13 +64,7 @@ class DetachedSignatureSource(EvidenceSource):
         mismatch, bound, binding_note = _binding(call, path)
         signature = _signatures(path, context.verifier(call, namespace=b"file"))
         if mismatch is not None:
-            return UpstreamEvidence(
-                status="hash-mismatch",
-                reason=f"{url}: {mismatch}; its signature does not vouch for what the expression fetches "
-                f"({signature.status}: {signature.reason})",
-                evidence=signature.evidence,
-                key=signature.key,
-            )
+            return mismatched(signature, f"{url}: {mismatch}", "its")
         signature = dataclasses.replace(signature, reason=f"{url}: {signature.reason}")
         if not bound:
             return unbound(signature, binding_note)
@@ -97,12 +84,9 @@ def _doubts(call: FetcherCall) -> list[str]:
 
 def _binding(call: FetcherCall, path: Path) -> tuple[str | None, bool, str]:
     """(a certain mismatch or None; whether the hash is shown to be the file's; a note saying how)."""
-    if call.hash is None:
-        return None, False, "the expression gives no hash, so nothing binds it to this file"
-    wanted = nar.parse_sri(call.hash)
-    if wanted is None:
-        return None, False, f"the expression's hash {call.hash} is not one that can be recomputed"
-    algorithm, _ = wanted
+    algorithm, why_not = recomputable(call, "this file")
+    if algorithm is None:
+        return None, False, why_not
     doubts = _doubts(call)
     if fetcher_name(call) in UNPACK_FETCHERS:
         kind = "NAR hash of the unpacked archive"
@@ -217,6 +201,4 @@ def _signatures(path: Path, verifier: UpstreamVerifier) -> UpstreamEvidence:
     best = min(outcomes, key=lambda o: _RANK.get(o.status, 9))
     others = [o for o in outcomes if o is not best]
     reason = best.reason + "".join(f"; also {o.status}: {o.reason}" for o in others)
-    evidence = {"unsigned": None, "forge-verified": "forge"}.get(best.status, "detached-signature")
-    signer = best.signer if best.status in ("verified", "forge-verified") else None
-    return UpstreamEvidence(status=best.status, reason=reason, evidence=evidence, signer=signer, key=best.key)
+    return best.as_evidence("detached-signature", reason)

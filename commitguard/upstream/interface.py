@@ -65,3 +65,14 @@ LOCATING_ARGS = frozenset(
 
 def unresolved_locators(call: FetcherCall) -> list[str]:
     return [name for name in call.unresolved if name in LOCATING_ARGS]
+
+
+def unreachable(call: FetcherCall, context: EvidenceContext, what: str, place: str) -> UpstreamEvidence | None:
+    """``unavailable`` when an offline kind cannot start: ``what`` (the release file, the upstream
+    repository) cannot be located statically, or there is no mirror to read ``place`` from."""
+    missing = unresolved_locators(call)
+    if missing:
+        return unavailable(f"{what} cannot be located: {', '.join(missing)} not known statically")
+    if context.mirror is None:
+        return unavailable(f"no upstream mirror to read {place} from")
+    return None

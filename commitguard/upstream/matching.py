@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from commitguard.keyring.model import Keyring, Upstream
 from commitguard.model.sources import FetcherCall
+from commitguard.upstream.urls import split_url
 
 GITHUB_HOSTS = ("github.com", "www.github.com", "codeload.github.com")
 _PYPI_SOURCE_HOSTS = ("files.pythonhosted.org", "pypi.org", "pypi.io", "pypi.python.org")
@@ -46,6 +46,11 @@ class SourceIdentity:
             out.append(f"pypi:{self.pypi}")
         out.extend(self.urls[:1])
         return out
+
+
+def release_urls(call: FetcherCall) -> list[str]:
+    """The addresses a file fetcher tries, in its order, each once."""
+    return list(dict.fromkeys(u for u in (call.url, *call.urls) if u))
 
 
 def forge_url(call: FetcherCall) -> str | None:
@@ -89,11 +94,10 @@ def identity(call: FetcherCall) -> SourceIdentity:
 
 
 def _github_of_url(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-    except ValueError:
+    split = split_url(url)
+    if split is None:
         return None
+    parts, host, _ = split
     if parts.scheme.lower() not in ("https", "http", "git") or host not in GITHUB_HOSTS:
         return None
     segs = [s for s in parts.path.split("/") if s]
@@ -104,11 +108,10 @@ def _github_of_url(url: str) -> str | None:
 
 
 def _pypi_of_url(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-    except ValueError:
+    split = split_url(url)
+    if split is None:
         return None
+    parts, host, _ = split
     segs = [s for s in parts.path.split("/") if s]
     # .../packages/source/<initial>/<name>/<file>
     if host in _PYPI_SOURCE_HOSTS and len(segs) >= 5 and segs[0] == "packages" and segs[1] == "source":
@@ -117,12 +120,10 @@ def _pypi_of_url(url: str) -> str | None:
 
 
 def _split_url(url: str) -> tuple[str, str, str] | None:
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError:
+    split = split_url(url, port=True)
+    if split is None:
         return None
+    parts, host, port = split
     if not parts.scheme or not host:
         return None
     netloc = f"{host}:{port}" if port is not None else host

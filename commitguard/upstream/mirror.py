@@ -9,10 +9,12 @@ on its own rather than trusting a joined and normalised path.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import pygit2
 from pygit2.enums import RepositoryOpenFlag
+
+from commitguard.upstream.urls import split_url
 
 _BAD_CHARS = ("/", "\\", "\0")
 
@@ -54,12 +56,10 @@ def url_location(url: str) -> tuple[str, list[str]] | None:
             return None
         host = head.rpartition("@")[2].lower()
         return (host, [p for p in path.split("/") if p]) if host else None
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError:
+    split = split_url(url, port=True)
+    if split is None:
         return None
+    parts, host, port = split
     if not host:
         return None
     default = {"http": 80, "https": 443, "ftp": 21, "git": 9418, "ssh": 22}.get(parts.scheme.lower())
@@ -86,6 +86,16 @@ def find_file(mirror: Path, url: str) -> Path | None:
     for path in file_candidates(mirror, url):
         if path.is_file():
             return path
+    return None
+
+
+def first_file(mirror: Path, urls: list[str]) -> tuple[str, Path] | None:
+    """(url, mirror path) of the first of ``urls`` the mirror holds a file for, as a fetcher
+    tries its ``urls`` in order; None when it holds none."""
+    for url in urls:
+        path = find_file(mirror, url)
+        if path is not None:
+            return url, path
     return None
 
 

@@ -23,10 +23,10 @@ import pygit2
 
 from commitguard.model.sources import FetcherCall, UpstreamEvidence
 from commitguard.upstream import export, mirror, nar
-from commitguard.upstream.binding import unbound
-from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unresolved_locators
+from commitguard.upstream.binding import mismatched, recomputable, truthy, unbound
+from commitguard.upstream.interface import EvidenceContext, EvidenceSource, unavailable, unreachable
 from commitguard.upstream.matching import fetcher_name, forge_url
-from commitguard.upstream.signing import SignatureOutcome, UpstreamVerifier
+from commitguard.upstream.signing import UpstreamVerifier
 
 GIT_FETCHERS = frozenset({
     "fetchFromGitHub", "fetchFromGitLab", "fetchFromGitea", "fetchFromCodeberg", "fetchFromSourcehut",
@@ -84,10 +84,6 @@ def _when(seconds: int | None, offset_minutes: int | None) -> datetime:
     return datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset_minutes or 0))).astimezone(timezone.utc)
 
 
-def _truthy(value) -> bool:
-    return value not in (None, False, "", 0, [], (), {})
-
-
 @dataclass
 class _Target:
     """What the expression's rev or tag names in the mirror."""
@@ -108,11 +104,9 @@ class SignedTagSource(EvidenceSource):
         return fetcher_name(call) in GIT_FETCHERS and named
 
     def judge(self, call: FetcherCall, context: EvidenceContext) -> UpstreamEvidence | None:
-        missing = unresolved_locators(call)
-        if missing:
-            return unavailable(f"the upstream repository cannot be located: {', '.join(missing)} not known statically")
-        if context.mirror is None:
-            return unavailable("no upstream mirror to read the repository from")
+        refused = unreachable(call, context, "the upstream repository", "the repository")
+        if refused is not None:
+            return refused
         url = call.url or forge_url(call)
         located = mirror.url_location(url) if url else None
         if located is None:
@@ -203,13 +197,6 @@ def _resolve(repo: pygit2.Repository, call: FetcherCall) -> _Target | str:
 # -- signatures -------------------------------------------------------------------------------
 
 
-def _evidence(outcome: SignatureOutcome, kind: str, label: str) -> UpstreamEvidence:
-    evidence = "forge" if outcome.status == "forge-verified" else (None if outcome.status == "unsigned" else kind)
-    signer = outcome.signer if outcome.status in ("verified", "forge-verified") else None
-    return UpstreamEvidence(status=outcome.status, reason=f"{label}: {outcome.reason}", evidence=evidence,
-                            signer=signer, key=outcome.key)
-
-
 def _judge_tag_object(repo: pygit2.Repository, oid, asked: str | None,
                       verifier: UpstreamVerifier) -> UpstreamEvidence | None:
     """The tag object's signature, None when it carries none. ``asked``: the tag name the
@@ -230,7 +217,8 @@ def _judge_tag_object(repo: pygit2.Repository, oid, asked: str | None,
     tag = repo.get(oid)
     tagger = getattr(tag, "tagger", None)
     when = _when(tagger.time, tagger.offset) if tagger is not None else _when(None, None)
-    return _evidence(verifier.verify(signature, payload, when, subject="this tag"), "signed-tag", label)
+    outcome = verifier.verify(signature, payload, when, subject="this tag")
+    return outcome.as_evidence("signed-tag", f"{label}: {outcome.reason}")
 
 
 def _judge_commit(commit: pygit2.Commit, verifier: UpstreamVerifier, label: str) -> UpstreamEvidence:
@@ -244,7 +232,8 @@ def _judge_commit(commit: pygit2.Commit, verifier: UpstreamVerifier, label: str)
     if not signature:
         return UpstreamEvidence(status="unsigned", reason=f"{subject} is not signed")
     when = _when(commit.commit_time, commit.commit_time_offset)
-    return _evidence(verifier.verify(signature, payload, when, subject="this commit"), "signed-commit", subject)
+    outcome = verifier.verify(signature, payload, when, subject="this commit")
+    return outcome.as_evidence("signed-commit", f"{subject}: {outcome.reason}")
 
 
 def _tags_at(repo: pygit2.Repository, commit_id) -> list[pygit2.Oid]:
@@ -299,7 +288,7 @@ def _uncertainties(call: FetcherCall, tree: nar.TreeNar | None) -> list[str]:
     archive_mode = _archive_mode(call)
     reasons = []
     for arg in _ALTERING_ARGS:
-        if _truthy(args.get(arg)) and not (arg == "fetchSubmodules" and tree is not None and not tree.gitlinks):
+        if truthy(args.get(arg)) and not (arg == "fetchSubmodules" and tree is not None and not tree.gitlinks):
             reasons.append(f"{arg} is set")
     if args.get("stripRoot") is False:
         reasons.append("stripRoot = false")
@@ -319,7 +308,7 @@ def _uncertainties(call: FetcherCall, tree: nar.TreeNar | None) -> list[str]:
 
 
 def _archive_mode(call: FetcherCall) -> bool:
-    return fetcher_name(call) != "fetchgit" and not any(_truthy(call.args.get(a)) for a in _GIT_MODE_ARGS)
+    return fetcher_name(call) != "fetchgit" and not any(truthy(call.args.get(a)) for a in _GIT_MODE_ARGS)
 
 
 def _archive_hash(call: FetcherCall, repo: pygit2.Repository, target: _Target, tree: nar.TreeNar,
@@ -338,16 +327,10 @@ def _with_binding(call: FetcherCall, repo: pygit2.Repository, target: _Target,
     """The signature's answer, if the expression's hash is the NAR of the signed tree; ``hash-mismatch``
     when it certainly is not; ``unbound`` (:mod:`commitguard.upstream.binding`) when that is not shown."""
     notes = [target.note] if target.note else []
-    wanted = nar.parse_sri(call.hash)
-    why_unbound = None
-    if call.hash is None:
-        why_unbound = "the expression gives no hash, so nothing binds it to this tree"
-    elif wanted is None:
-        why_unbound = f"the expression's hash {call.hash} is not one that can be recomputed"
-    elif target.tree_id is None:
+    algorithm, why_unbound = recomputable(call, "this tree")
+    if algorithm is not None and target.tree_id is None:
         why_unbound = f"{target.label} names no tree to hash"
-    else:
-        algorithm, _ = wanted
+    elif algorithm is not None:
         try:
             tree = nar.hash_git_tree(repo, target.tree_id, algorithm)
         except (nar.NarError, pygit2.GitError, KeyError, ValueError) as exc:
@@ -362,13 +345,7 @@ def _with_binding(call: FetcherCall, repo: pygit2.Repository, target: _Target,
                 doubts = _uncertainties(call, tree)
                 mismatch = f"the expression pins {call.hash}, the NAR hash of {target.label}'s tree is {tree.hash}"
                 if not doubts:
-                    return UpstreamEvidence(
-                        status="hash-mismatch",
-                        reason=f"{mismatch}; the signature does not vouch for what the expression fetches "
-                        f"({signature.status}: {signature.reason})",
-                        evidence=signature.evidence,
-                        key=signature.key,
-                    )
+                    return mismatched(signature, mismatch)
                 why_unbound = f"{mismatch} and {'; '.join(doubts)}: the fetched output may differ from the signed tree"
     reason = "; ".join([signature.reason, *notes])
     signature = UpstreamEvidence(status=signature.status, reason=reason, evidence=signature.evidence,

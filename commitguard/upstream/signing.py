@@ -21,6 +21,7 @@ import pysequoia
 
 from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import KeyEntry, Keyring, Person, Upstream
+from commitguard.model.sources import UpstreamEvidence
 from commitguard.model.verdicts import SignatureInfo, SignatureVerdict, Status
 from commitguard.signatures.dispatch import SignatureVerifier
 from commitguard.signatures.openpgp import OpenPGPScheme
@@ -47,6 +48,19 @@ class SignatureOutcome:
     reason: str
     signer: str | None = None  # the [[upstream]] match, or the forge id
     key: str | None = None
+
+    def as_evidence(self, kind: str, reason: str) -> UpstreamEvidence:
+        """This outcome as upstream evidence of ``kind`` (``signed-tag``, ``detached-signature``...).
+
+        One rule for every evidence kind: a forge's word is ``forge`` evidence
+        whatever carried it, no signature is no evidence, and only a signature
+        that counts (``verified``, ``forge-verified``) names a signer; the key
+        is kept either way, so a reader sees which key made a signature that
+        did not count.
+        """
+        evidence = {"unsigned": None, "forge-verified": "forge"}.get(self.status, kind)
+        signer = self.signer if self.status in ("verified", "forge-verified") else None
+        return UpstreamEvidence(status=self.status, reason=reason, evidence=evidence, signer=signer, key=self.key)
 
 
 def upstream_keyring(keyring: Keyring, upstreams: list[Upstream]) -> Keyring:
