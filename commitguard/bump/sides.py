@@ -20,9 +20,10 @@ from commitguard.bump.limits import MAX_BLOB_BYTES, MAX_CHECKOUT_BYTES, MAX_PACK
 from commitguard.bump.syntax import ExpressionSummary
 from commitguard.errors import CommitguardError
 from commitguard.git.trees import read_blob, tree_at, walk_tree
-from commitguard.nix.evaluator import Attrs, Derivation, Evaluator
+from commitguard.nix.evaluator import Evaluator
 from commitguard.nix.fetchers import read_package
 from commitguard.nix.parser import parse
+from commitguard.nix.values import Attrs, Derivation
 from commitguard.model.sources import PackageExpression
 
 MAIN_FILES = ("package.nix", "default.nix")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from commitguard.bump.limits import MAX_DIFF_LINES, MAX_ENTRIES, MAX_PATH_DEPTH
 from commitguard.bump.normalise import Normaliser
-from commitguard.nix.evaluator import is_fetcher_name
-from commitguard.nix.parser import parse, text as _text, walk
+from commitguard.nix.packageset import is_fetcher_name
+from commitguard.nix.parser import callee_path as _callee_path, parse, text as _text, walk
 
 _SPACE = re.compile(r"\s+")
 
@@ -39,25 +39,6 @@ _FRAGMENTS = frozenset({"string_fragment", "path_fragment", "uri_expression"})
 
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
-
-
-def _callee_path(node, source: bytes) -> str | None:
-    if node is None:
-        return None
-    if node.type == "variable_expression":
-        return _text(node, source)
-    if node.type == "select_expression" and node.child_by_field_name("default") is None:
-        base = node.child_by_field_name("expression")
-        attrpath = node.child_by_field_name("attrpath")
-        if base is None or base.type != "variable_expression" or attrpath is None:
-            return None
-        parts = [_text(base, source)]
-        for part in attrpath.named_children:
-            if part.type != "identifier":
-                return None
-            parts.append(_text(part, source))
-        return ".".join(parts)
-    return None
 
 
 def _strip_parens(node):

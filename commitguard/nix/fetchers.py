@@ -22,20 +22,12 @@ import tree_sitter
 import tree_sitter_nix
 
 from commitguard.nix import hashes, mirrors
-from commitguard.nix.evaluator import (
-    MAX_COLLECTION,
-    Attrs,
-    Derivation,
-    Evaluator,
-    External,
-    FetcherValue,
-    NixPath,
-    Unresolved,
-    is_builder_name,
-    is_fetcher_name,
-    parse_drv_name,
-)
-from commitguard.nix.parser import parse
+from commitguard.nix.evaluator import Evaluator
+from commitguard.nix.limits import MAX_COLLECTION
+from commitguard.nix.packageset import is_builder_name, is_fetcher_name
+from commitguard.nix.parser import callee_path, parse
+from commitguard.nix.values import Attrs, Derivation, External, FetcherValue, NixPath, Unresolved
+from commitguard.nix.versions import parse_drv_name
 from commitguard.model.sources import FetcherCall, PackageExpression
 
 # Top-level attributes later checks compare across versions (audit-bump:
@@ -230,7 +222,7 @@ class _NamedCalls:
             captures = tree_sitter.QueryCursor(_call_query()).captures(self._tree.root_node)
             calls = []
             for node in captures.get("call", []):
-                path = _callee_path(self._ev, node.child_by_field_name("function"))
+                path = callee_path(node.child_by_field_name("function"), self._ev.source)
                 if path is not None:
                     calls.append((node, path))
             calls.sort(key=lambda item: item[0].start_byte)
@@ -251,27 +243,6 @@ def _env_for(ev: Evaluator, node, root):
         env = ev.scope_into(current, child, env)
         current = child
     return env
-
-
-def _callee_path(ev: Evaluator, node) -> str | None:
-    """``fetchurl`` / ``pkgs.fetchurl`` / ``python3Packages.fetchPypi`` as
-    written, for plain names and selections only."""
-    if node is None:
-        return None
-    if node.type == "variable_expression":
-        return ev.text(node)
-    if node.type == "select_expression" and node.child_by_field_name("default") is None:
-        base = node.child_by_field_name("expression")
-        path = node.child_by_field_name("attrpath")
-        if base is None or base.type != "variable_expression" or path is None:
-            return None
-        parts = [ev.text(base)]
-        for part in path.named_children:
-            if part.type != "identifier":
-                return None
-            parts.append(ev.text(part))
-        return ".".join(parts)
-    return None
 
 
 def _deep_force(ev: Evaluator, value, limit: int = 50_000) -> None:

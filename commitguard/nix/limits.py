@@ -15,7 +15,7 @@ things, each against a fixed allowance for the whole file:
 
 Past any of them, or past the size of one value (a string, a list, a set,
 an attribute path), evaluation stops for good: the value being built and
-everything not yet evaluated is :class:`~commitguard.nix.evaluator.Unresolved`
+everything not yet evaluated is :class:`~commitguard.nix.values.Unresolved`
 with the reason ``evaluation limit: ...``, and the reader notes it as
 ``unresolved: evaluation limit: ...``. Nothing past a limit is guessed.
 
@@ -24,6 +24,8 @@ unresolved where it is deep, the rest of the file still evaluates.
 """
 
 from __future__ import annotations
+
+from commitguard.nix.values import Unresolved
 
 MAX_STEPS = 200_000  # evaluation steps per file
 MAX_BUILT_CELLS = 1_000_000  # list elements and attributes created per file
@@ -98,8 +100,6 @@ class Limits:
     @property
     def _budget(self):
         """The Unresolved value every evaluation returns once a limit is reached."""
-        from commitguard.nix.evaluator import Unresolved
-
         if not self.exhausted:  # not reached: callers only ask once it is
             return Unresolved("evaluation limit")
         if self._limit_value is None:
@@ -113,21 +113,18 @@ class Limits:
     # Size checks of one value: each stops evaluation when it fails.
 
     def string_fits(self, size: int) -> bool:
-        if size > MAX_STRING:
-            self.stop(f"a string of more than {MAX_STRING:,} characters")
-        return not self.exhausted
+        return self._fits(size, MAX_STRING, "a string", "characters")
 
     def list_fits(self, size: int) -> bool:
-        if size > MAX_COLLECTION:
-            self.stop(f"a list of more than {MAX_COLLECTION:,} elements")
-        return not self.exhausted
+        return self._fits(size, MAX_COLLECTION, "a list", "elements")
 
     def set_fits(self, size: int) -> bool:
-        if size > MAX_COLLECTION:
-            self.stop(f"a set of more than {MAX_COLLECTION:,} attributes")
-        return not self.exhausted
+        return self._fits(size, MAX_COLLECTION, "a set", "attributes")
 
     def path_fits(self, size: int) -> bool:
-        if size > MAX_ATTRPATH:
-            self.stop(f"an attribute path of more than {MAX_ATTRPATH:,} components")
+        return self._fits(size, MAX_ATTRPATH, "an attribute path", "components")
+
+    def _fits(self, size: int, limit: int, what: str, unit: str) -> bool:
+        if size > limit:
+            self.stop(f"{what} of more than {limit:,} {unit}")
         return not self.exhausted

@@ -46,3 +46,25 @@ def walk(node):
         current = stack.pop()
         yield current
         stack.extend(reversed(current.children))
+
+
+def callee_path(node, source: bytes) -> str | None:
+    """The function of a call as written (``fetchurl``, ``pkgs.fetchurl``,
+    ``python3Packages.fetchPypi``) for plain names and selections only; None
+    for anything computed, whose callee a reader cannot name without evaluating."""
+    if node is None:
+        return None
+    if node.type == "variable_expression":
+        return text(node, source)
+    if node.type == "select_expression" and node.child_by_field_name("default") is None:
+        base = node.child_by_field_name("expression")
+        path = node.child_by_field_name("attrpath")
+        if base is None or base.type != "variable_expression" or path is None:
+            return None
+        parts = [text(base, source)]
+        for part in path.named_children:
+            if part.type != "identifier":
+                return None
+            parts.append(text(part, source))
+        return ".".join(parts)
+    return None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from commitguard.verify.cache import default_cache_dir
 # One implementation of Nix's builtins.compareVersions, shared with the evaluator.
-from commitguard.nix.evaluator import compare_versions
+from commitguard.nix.versions import compare_versions
 
 DEFAULT_FILE = "upstream-continuity.sqlite3"
 
