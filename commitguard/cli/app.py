@@ -333,7 +333,8 @@ def audit_bump_command(
         repository_obj = open_repository(repo)
         require_commits(repository_obj, [base, head])
         only = _bump_selection(repository_obj, base, head, packages) if packages else None
-        report = audit_bump(repository_obj, base, head, keyring=keyring_for_audit(select_keyring(keyring), repository_obj, base),
+        judge = keyring_for_audit(select_keyring(keyring), repository_obj, base)
+        report = audit_bump(repository_obj, base, head, keyring=judge,
                             mirror=access.mirror, online=access.online, title=title, fail_on=policy, continuity=store,
                             system=system, **({"only": only} if only is not None else {}))
     finally:
