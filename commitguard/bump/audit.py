@@ -19,7 +19,6 @@ from the working tree.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
@@ -35,6 +34,7 @@ from commitguard.bump.tarball import TarballCheck, check_tarball
 from commitguard.errors import RepositoryError
 from commitguard.git.revisions import resolve_commit
 from commitguard.keyring.model import Keyring, Policy
+from commitguard.keyring.select import KeyringChoice
 from commitguard.upstream import ContinuityStore
 
 
@@ -204,15 +204,13 @@ def empty_keyring() -> Keyring:
     return Keyring(path="(no keyring)", digest="0" * 64, policy=Policy(), persons=())
 
 
-def keyring_for_audit(option: str | None, repo: pygit2.Repository, base: str) -> Keyring:
-    """``--keyring`` or ``$COMMITGUARD_KEYRING``; else the base's own keyring, never the head's (a change
-    must not bring the upstream keys it is judged by); else none."""
-    from commitguard.keyring import choose_keyring_dir, load_keyring
+def keyring_for_audit(choice: KeyringChoice, repo: pygit2.Repository, base: str) -> Keyring:
+    """The user's keyring (:func:`commitguard.keyring.select.select_keyring`); else the base's own,
+    never the head's (a change must not bring the upstream keys it is judged by); else none."""
     from commitguard.verify.in_repository import TreeKeyrings
 
-    if option or os.environ.get("COMMITGUARD_KEYRING"):
-        directory, _ = choose_keyring_dir(option, repo.workdir)
-        return load_keyring(directory)
+    if not choice.in_repository:
+        return choice.load()
     trees = TreeKeyrings(repo)
     base_id = resolve_commit(repo, base, "base")
     if trees.subtree_id(base_id) is not None:

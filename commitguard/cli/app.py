@@ -12,23 +12,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from commitguard import __version__
 from commitguard.cli.keyring import keyring_app
-from commitguard.cli.options import CONTEXT, Command, Group, examples, format_option, require_commits, why_exit_1
+from commitguard.cli.options import (BaseOpt, BranchOpt, CacheOpt, Command, HeadOpt, JobsOpt, command_group,
+                                     KeyringOpt, NoCacheOpt, RepoOpt, RevOpt, RevsArg, TrustRootOpt, cache_dir,
+                                     examples, format_option, formatter_for_command, require_commits, revision_option,
+                                     why_exit_1)
 from commitguard.errors import CommitguardError
 from commitguard.git.revisions import DEFAULT_MAX_COMMITS, open_repository
-from commitguard.keyring import choose_keyring_dir, load_keyring
-from commitguard.output import formatter_for
+from commitguard.keyring import select_keyring
 from commitguard.verify.in_repository import verify_with_repository_keyring
 from commitguard.verify.commits import VerifyOptions, verify_revisions
 
-app = typer.Typer(
-    cls=Group,
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings=CONTEXT,
-    help="Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",
-    epilog=examples(
+app = command_group(
+    "Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",
+    examples(
         "commitguard demo",
         "commitguard verify --keyring my-keyring HEAD",
         "commitguard check-pr --base origin/master --head HEAD --format markdown",
@@ -52,12 +48,6 @@ def _root(
     """Check who wrote, signed and reviewed the commits of a nixpkgs-style repository."""
 
 
-RepoOpt = typer.Option(".", "--repo", metavar="DIR", help="Repository to check (default: current directory).")
-KeyringOpt = typer.Option(None, "--keyring", metavar="DIR",
-                          help="Keyring directory (default: $COMMITGUARD_KEYRING, else .commitguard/keyring).")
-TrustRootOpt = typer.Option(None, "--trust-root", metavar="COMMIT", help="Commit whose ancestors are not checked.")
-JobsOpt = typer.Option(None, "--jobs", min=1, metavar="N", help="Worker processes (default: all cores).")
-NoCacheOpt = typer.Option(False, "--no-cache", help="Verify everything afresh; store nothing.")
 RepositoryOpt = typer.Option(None, "--repository", metavar="NAME",
                              help="Repository name approvals must carry (default: origin URL).")
 GithubOpt = typer.Option(None, "--github", metavar="OWNER/REPO", help="Read the pull request through the GitHub API.")
@@ -101,35 +91,29 @@ def _progress_printer(enabled: bool):
     "commitguard verify --trust-root COMMIT HEAD      # keyring kept in .commitguard/keyring",
 ))
 def verify(
-    revs: Optional[list[str]] = typer.Argument(None, metavar="REV",
-                                               help="Revisions (default HEAD); A..B ranges and ^A as in git."),
+    revs: Optional[list[str]] = RevsArg,
     repo: str = RepoOpt,
     keyring: Optional[str] = KeyringOpt,
     format: str = format_option("verify"),
     trust_root: Optional[str] = TrustRootOpt,
     jobs: Optional[int] = JobsOpt,
-    cache: Optional[str] = typer.Option(None, "--cache", metavar="DIR", help="Cache directory (default: the user cache dir)."),
+    cache: Optional[str] = CacheOpt,
     no_cache: bool = NoCacheOpt,
     max_commits: int = typer.Option(
         DEFAULT_MAX_COMMITS, "--max-commits", min=1, metavar="N", help="Stop with an error past this many commits."
     ),
 ) -> None:
     """Verify every commit reachable from REV down to the keyring's trust root."""
-    formatter = formatter_for(format, color=sys.stdout.isatty())
+    formatter = formatter_for_command(format, "verify")
     repository = open_repository(repo)
     require_commits(repository, revs or ["HEAD"])
-    keyring_dir, in_repo = choose_keyring_dir(keyring, repository.workdir)
-    loaded = None if in_repo else load_keyring(keyring_dir)
-    if cache is None and not no_cache:
-        from commitguard.verify.cache import default_cache_dir
-
-        cache = str(default_cache_dir())
+    loaded = _keyring_or_repository(keyring, repository)
     update, stop = _progress_printer(format == "text" and sys.stderr.isatty())
     options = VerifyOptions(
         revs=tuple(revs or ["HEAD"]),
         trust_root=trust_root,
         jobs=jobs,
-        cache_dir=None if no_cache else cache,
+        cache_dir=cache_dir(cache, no_cache),
         max_commits=max_commits,
         progress=update,
     )
@@ -141,7 +125,7 @@ def verify(
     finally:
         if stop:
             stop()
-    formatter.write_verify(report, sys.stdout)
+    formatter.write("verify", report, sys.stdout)
     _exit("verify", report)
 
 
@@ -161,40 +145,48 @@ def demo(
     "commitguard check-pr --github OWNER/REPO --pr 123",
 ))
 def check_pr(
-    base: Optional[str] = typer.Option(None, "--base", metavar="REV", help="Base revision the pull request merges into."),
-    head: Optional[str] = typer.Option(None, "--head", metavar="REV", help="Head revision of the pull request."),
+    base: Optional[str] = BaseOpt,
+    head: Optional[str] = HeadOpt,
     repo: str = RepoOpt,
     keyring: Optional[str] = KeyringOpt,
     format: str = format_option("check-pr"),
+    trust_root: Optional[str] = TrustRootOpt,
     repository: Optional[str] = RepositoryOpt,
     github: Optional[str] = GithubOpt,
     pr: Optional[int] = PrOpt,
     jobs: Optional[int] = JobsOpt,
-    cache: Optional[str] = typer.Option(None, "--cache", metavar="DIR", help="Cache directory (default: the user cache dir)."),
+    cache: Optional[str] = CacheOpt,
     no_cache: bool = NoCacheOpt,
 ) -> None:
     """Pre-merge check: every commit signed by a keyring person, enough signed approvals per rule."""
+    from commitguard.keyring.select import require_base_under_trust_root
     from commitguard.review.check_pr import PullRequest, check_pull_request, repository_name
 
-    formatter = formatter_for(format, color=sys.stdout.isatty())
+    formatter = formatter_for_command(format, "check-pr")
+    options = VerifyOptions(jobs=jobs, cache_dir=cache_dir(cache, no_cache))
     if github:
-        from commitguard.forge.github_pr import run_github_check
+        from commitguard.forge.github_pr import annotations, check_github_pull_request
+        from commitguard.output.sarif import SarifFormatter
 
-        code = run_github_check(github, pr, repo, keyring, formatter, jobs=jobs, cache=_cache_dir(cache, no_cache))
-        _exit_code("check-pr", code, "the pull request is not OK to merge (untrusted commits or missing approvals: "
-                                     "see the report)")
+        checked = check_github_pull_request(github, pr, repo, select_keyring(keyring), options=options,
+                                            trust_root=trust_root)
+        if isinstance(formatter, SarifFormatter):
+            formatter.commit_files = checked.touched
+        _publish_github("check-pr", formatter, checked.report, annotations(checked.report, checked.touched))
+        _exit("check-pr --github", checked.report)
     if not base or not head:
         raise CommitguardError("check-pr needs --base REV and --head REV (or --github OWNER/REPO --pr N)", field="--base")
     repository_obj = open_repository(repo)
     require_commits(repository_obj, [base, head])
-    loaded = _keyring_for_pull_request(keyring, repository_obj)
+    require_base_under_trust_root(repository_obj, trust_root, base)
+    loaded = select_keyring(keyring).load()
     report = check_pull_request(
         repository_obj,
         PullRequest(base=base, head=head, repository=repository_name(repository_obj, repository), number=pr),
         loaded,
-        options=VerifyOptions(jobs=jobs, cache_dir=_cache_dir(cache, no_cache)),
+        options=options,
     )
-    sys.stdout.write(formatter.check_pr(report))
+    formatter.write("check-pr", report, sys.stdout)
     _exit("check-pr", report)
 
 
@@ -204,17 +196,14 @@ def check_pr(
     "commitguard approve --github OWNER/REPO --pr 123 --ssh-key ~/.ssh/id_ed25519",
 ))
 def approve(
-    head: str = typer.Option("HEAD", "--head", metavar="REV",
-                             help="The commit you reviewed (a pull request head, or a merged commit)."),
-    base: Optional[str] = typer.Option(None, "--base", metavar="REV",
-                                       help="What it merges into (default: the head's first parent)."),
+    head: str = revision_option("--head", "The commit you reviewed: a pull request head, or a merged commit", "HEAD"),
+    base: Optional[str] = revision_option("--base", "What it merges into, by default the head's first parent"),
     repo: str = RepoOpt,
     ssh_key: Optional[str] = typer.Option(None, "--ssh-key", metavar="PATH",
                                           help="Your SSH key (private key file, or public key with ssh-agent)."),
     openpgp_key: Optional[str] = typer.Option(None, "--openpgp-key", metavar="FPR",
                                               help="Your OpenPGP key fingerprint (GnuPG, $GNUPGHOME)."),
-    repository: Optional[str] = typer.Option(None, "--repository", metavar="NAME",
-                                             help="Repository name (default: origin URL)."),
+    repository: Optional[str] = RepositoryOpt,
     github: Optional[str] = typer.Option(None, "--github", metavar="OWNER/REPO",
                                          help="Also post the approval as a pull request review."),
     pr: Optional[int] = PrOpt,
@@ -229,7 +218,14 @@ def approve(
     if github:
         from commitguard.forge.github_pr import approve_on_github
 
-        raise typer.Exit(approve_on_github(github, pr, repository_obj, ssh_key, openpgp_key, store=not no_store))
+        done = approve_on_github(github, pr, repository_obj, ssh_key, openpgp_key, store=not no_store)
+        said = f"approved {done.head[:12]} (base {done.base[:12]}) of {done.where}"
+        if done.stored_in:
+            print(f"{said}: stored in {done.stored_in}")
+        print(f"{said}: posted {done.posted}")
+        if done.stored_in:
+            print("share the git note too with: git push origin refs/notes/commitguard")
+        raise typer.Exit(0)
     require_commits(repository_obj, [head] + ([base] if base else []))
     approval = build_approval(repository_obj, repository_name(repository_obj, repository), head, base, pr)
     envelope = sign_approval(approval, ssh_key=ssh_key, openpgp_key=openpgp_key)
@@ -262,21 +258,18 @@ def sources(
     from commitguard.upstream.scan import scan_sources
     from commitguard.nix.selection import select_in_worktree
 
-    formatter = formatter_for(format, color=sys.stdout.isatty())
+    formatter = formatter_for_command(format, "sources")
     repository_obj = open_repository(repo)
     root = Path(repository_obj.workdir or repo)
     selected = _nonempty(select_in_worktree(root, list(paths)), paths) if paths else []
     # Only a keyring the user names: the working tree's own .commitguard/keyring
     # could come from the very change under review and vouch for its upstream.
-    loaded = _keyring_for_pull_request(keyring, repository_obj)
-    from commitguard.upstream.mirror import check_mirror  # not imported for verify/check-pr: 0.14 s
-
-    mirror = check_mirror(upstream_mirror)
-    # SPEC: with a mirror set, nothing is fetched from the network.
-    report = scan_sources(root, selected, loaded, mirror=mirror, online=online and mirror is None, system=system,
+    loaded = select_keyring(keyring).load()
+    access = _upstream_access(upstream_mirror, online)
+    report = scan_sources(root, selected, loaded, mirror=access.mirror, online=access.online, system=system,
         nix_eval=nix_eval,
     )
-    sys.stdout.write(formatter.sources(report))
+    formatter.write("sources", report, sys.stdout)
     _exit("sources", report)
 
 
@@ -289,8 +282,8 @@ def audit_bump_command(
     packages: Optional[list[str]] = typer.Argument(
         None, metavar="PACKAGE",
         help="Audit only these packages (names or paths, as in sources); default: every package the change touches."),
-    base: Optional[str] = typer.Option(None, "--base", metavar="REV", help="Base revision the change merges into."),
-    head: Optional[str] = typer.Option(None, "--head", metavar="REV", help="Head revision of the change."),
+    base: Optional[str] = BaseOpt,
+    head: Optional[str] = HeadOpt,
     repo: str = RepoOpt,
     keyring: Optional[str] = KeyringOpt,
     format: str = format_option("audit-bump"),
@@ -315,13 +308,9 @@ def audit_bump_command(
     from commitguard.bump import audit_bump, keyring_for_audit, parse_fail_on
     from commitguard.upstream import ContinuityStore
 
-    formatter = formatter_for(format, color=sys.stdout.isatty())
+    formatter = formatter_for_command(format, "audit-bump")
     policy = parse_fail_on(fail_on)
-    from commitguard.upstream.mirror import check_mirror  # not imported for verify/check-pr: 0.14 s
-
-    mirror = check_mirror(upstream_mirror)
-    # SPEC: with a mirror set, nothing is fetched from the network.
-    ask_forge = online and mirror is None
+    access = _upstream_access(upstream_mirror, online)
     if comment and not github:
         raise CommitguardError("--comment needs --github OWNER/REPO", field="--comment")
     if github and packages:
@@ -330,24 +319,28 @@ def audit_bump_command(
     store = ContinuityStore(continuity) if continuity else None
     try:
         if github:
-            from commitguard.forge.github_bump import run_github_audit
+            from commitguard.forge.github_bump import audit_github_pull_request
 
-            code = run_github_audit(github, pr, repo, keyring, formatter, mirror=mirror, online=ask_forge,
-                                    fail_on=policy, comment=comment, continuity=store, system=system)
-            _exit_code("audit-bump", code, f"the change needs review: a finding matches --fail-on "
-                                           f"{','.join(policy.names())} (see the report)")
+            audited = audit_github_pull_request(github, pr, repo, select_keyring(keyring), mirror=access.mirror,
+                                                online=access.online, fail_on=policy, comment=comment,
+                                                continuity=store, system=system)
+            if audited.comment_url:
+                print(f"commitguard: audit posted to {audited.comment_url}", file=sys.stderr)
+            _publish_github("audit-bump", formatter, audited.report, [])
+            _exit("audit-bump --github", audited.report)
         if not base or not head:
             raise CommitguardError("audit-bump needs --base REV and --head REV (or --github OWNER/REPO --pr N)", field="--base")
         repository_obj = open_repository(repo)
         require_commits(repository_obj, [base, head])
         only = _bump_selection(repository_obj, base, head, packages) if packages else None
-        report = audit_bump(repository_obj, base, head, keyring=keyring_for_audit(keyring, repository_obj, base),
-                            mirror=mirror, online=ask_forge, title=title, fail_on=policy, continuity=store,
+        judge = keyring_for_audit(select_keyring(keyring), repository_obj, base)
+        report = audit_bump(repository_obj, base, head, keyring=judge,
+                            mirror=access.mirror, online=access.online, title=title, fail_on=policy, continuity=store,
                             system=system, **({"only": only} if only is not None else {}))
     finally:
         if store is not None:
             store.close()
-    sys.stdout.write(formatter.audit_bump(report))
+    formatter.write("audit-bump", report, sys.stdout)
     _exit("audit-bump", report)
 
 
@@ -360,22 +353,22 @@ def annotate(
     repo: str = RepoOpt,
     keyring: Optional[str] = KeyringOpt,
     format: str = format_option("annotate", help="Output format (cyclonedx: a CycloneDX 1.6 SBOM; cyclonedx-1.5)."),
-    rev: str = typer.Option("HEAD", "--rev", metavar="REV", help="Revision whose packages and history are annotated."),
+    rev: str = RevOpt,
     trust_root: Optional[str] = TrustRootOpt,
     upstream_mirror: Optional[str] = MirrorOpt,
     online: bool = typer.Option(False, "--online", help="Ask the forge for upstream evidence when there is no mirror."),
     repository: Optional[str] = RepositoryOpt,
     system: str = SystemOpt,
     jobs: Optional[int] = JobsOpt,
-    cache: Optional[str] = typer.Option(None, "--cache", metavar="DIR", help="Cache directory: verdicts and the history index."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Verify and index afresh; store nothing."),
+    cache: Optional[str] = CacheOpt,
+    no_cache: bool = NoCacheOpt,
 ) -> None:
     """For each package: upstream signer, the signers of every commit that touched it, approvers, mergers."""
     from commitguard.chain.annotate import AnnotateOptions, annotate as annotate_packages
     from commitguard.git.revisions import resolve_commit
     from commitguard.nix.selection import select_in_revision
 
-    formatter = _formatter_supporting(format, "annotate")
+    formatter = formatter_for_command(format, "annotate")
     repository_obj = open_repository(repo)
     require_commits(repository_obj, [rev])
     selected: list[str] = []
@@ -383,15 +376,13 @@ def annotate(
         commit_id = str(resolve_commit(repository_obj, rev))
         selected = _nonempty(select_in_revision(repository_obj, commit_id, list(paths)), paths)
     loaded = _keyring_or_repository(keyring, repository_obj)
-    from commitguard.upstream.mirror import check_mirror  # not imported for verify/check-pr: 0.14 s
-
-    mirror = check_mirror(upstream_mirror)
+    access = _upstream_access(upstream_mirror, online)
     options = AnnotateOptions(
-        rev=rev, paths=tuple(selected), trust_root=trust_root, mirror=mirror, online=online and mirror is None,
-        repository=repository, cache_dir=_cache_dir(cache, no_cache), jobs=jobs, system=system,
+        rev=rev, paths=tuple(selected), trust_root=trust_root, mirror=access.mirror, online=access.online,
+        repository=repository, cache_dir=cache_dir(cache, no_cache), jobs=jobs, system=system,
     )
     report = annotate_packages(repository_obj, loaded, options)
-    sys.stdout.write(formatter.annotate(report))
+    formatter.write("annotate", report, sys.stdout)
     _exit("annotate", report)
 
 
@@ -407,21 +398,19 @@ def pin(
     repo: str = RepoOpt,
     keyring: Optional[str] = KeyringOpt,
     format: str = format_option("pin"),
-    branch: Optional[str] = typer.Option(None, "--branch", metavar="BRANCH",
-                                         help="Branch to pin or check against (default: the checked-out branch; "
-                                              "--check fails when the lock names another)."),
+    branch: Optional[str] = BranchOpt,
     lock: str = typer.Option("commitguard.lock", "--lock", metavar="FILE", help="Lock file to write, or to check."),
     check: bool = typer.Option(False, "--check", help="Check an existing lock instead of writing one."),
     trust_root: Optional[str] = TrustRootOpt,
     repository: Optional[str] = RepositoryOpt,
     jobs: Optional[int] = JobsOpt,
-    cache: Optional[str] = typer.Option(None, "--cache", metavar="DIR", help="Cache directory: verdicts and the history index."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Verify and index afresh; store nothing."),
+    cache: Optional[str] = CacheOpt,
+    no_cache: bool = NoCacheOpt,
 ) -> None:
     """The newest revision whose history for these packages is fully trusted; writes or checks a lock file."""
     from commitguard.chain.pin import PinOptions, check_lock, pin as pin_packages
 
-    formatter = _formatter_supporting(format, "pin")
+    formatter = formatter_for_command(format, "pin")
     repository_obj = open_repository(repo)
     require_commits(repository_obj, [branch or "HEAD"] if not check else [])
     loaded = _keyring_or_repository(keyring, repository_obj)
@@ -429,10 +418,10 @@ def pin(
     if names and not check:
         names = _pin_selection(repository_obj, branch or "HEAD", names)
     options = PinOptions(branch=branch, lock=lock, trust_root=trust_root, repository=repository,
-                         cache_dir=_cache_dir(cache, no_cache), jobs=jobs)
+                         cache_dir=cache_dir(cache, no_cache), jobs=jobs)
     run = check_lock if check else pin_packages
     report = run(repository_obj, loaded, names, options)
-    sys.stdout.write(formatter.pin(report))
+    formatter.write("pin", report, sys.stdout)
     _exit("pin", report)
 
 
@@ -445,12 +434,28 @@ def _exit(command: str, report) -> None:
     raise typer.Exit(1)
 
 
-def _exit_code(command: str, code: int, why: str) -> None:
-    """Exit with ``code`` from the GitHub mode, saying why on stderr when it is 1."""
-    if code == 1:
-        sys.stdout.flush()
-        print(f"commitguard: {command}: exit 1: {why}", file=sys.stderr)
-    raise typer.Exit(code)
+def _publish_github(command: str, formatter, report, annotation_lines: list[str]) -> None:
+    """Print a ``--github`` report; inside GitHub Actions also where a reviewer looks: the
+    job summary (markdown) and ``::error`` annotations. The pull request's own text
+    (subjects, paths, titles) must never be read as a workflow command."""
+    import secrets
+
+    from commitguard.forge.github_pr import in_github_actions, write_step_summary
+    from commitguard.output.markdown import MarkdownFormatter
+
+    rendered = formatter.render(command, report)
+    if not in_github_actions():
+        sys.stdout.write(rendered)
+        return
+    write_step_summary(rendered if formatter.name == "markdown" else MarkdownFormatter().render(command, report))
+    lines = "".join(line + "\n" for line in annotation_lines)
+    if formatter.name in ("json", "sarif"):
+        # stdout stays one JSON document; the runner reads commands on stderr too
+        sys.stderr.write(lines)
+        sys.stdout.write(rendered)
+    else:
+        token = secrets.token_hex(16)
+        sys.stdout.write(f"{lines}::stop-commands::{token}\n{rendered}::{token}::\n")
 
 
 def _nonempty(selected: list[str], arguments) -> list[str]:
@@ -490,40 +495,18 @@ def _bump_selection(repository_obj, base: str, head: str, arguments: list[str]) 
     return tuple(out)
 
 
-def _formatter_supporting(name: str, command: str):
-    """The formatter, refused (exit 2) before any work if it cannot render ``command``."""
-    from commitguard.output.interface import Formatter
-
-    formatter = formatter_for(name, color=sys.stdout.isatty())
-    if getattr(type(formatter), command) is getattr(Formatter, command):
-        getattr(formatter, command)(None)  # the base class raises the usage error
-    return formatter
+def _keyring_or_repository(option: str | None, repository) -> "object | None":
+    """The user's keyring; None: the repository's own, judged commit by commit, which
+    the working tree must show (else "no keyring": the user may have forgotten --keyring)."""
+    choice = select_keyring(option)
+    choice.require_in_worktree(repository.workdir)
+    return choice.load()
 
 
-def _keyring_or_repository(explicit: str | None, repository) -> "object | None":
-    """The keyring named by --keyring or $COMMITGUARD_KEYRING; None: the one kept in the repository."""
-    directory, in_repo = choose_keyring_dir(explicit, repository.workdir)
-    return None if in_repo else load_keyring(directory)
+def _upstream_access(mirror: str | None, online: bool):
+    from commitguard.upstream.mirror import upstream_access  # not imported for verify/check-pr: 0.14 s
 
-
-def _cache_dir(cache: str | None, no_cache: bool) -> str | None:
-    if no_cache:
-        return None
-    if cache:
-        return cache
-    from commitguard.verify.cache import default_cache_dir
-
-    return str(default_cache_dir())
-
-
-def _keyring_for_pull_request(explicit: str | None, repository) -> "object | None":
-    """An external keyring when named; else None: the base's own keyring is read."""
-    import os as _os
-
-    if explicit or _os.environ.get("COMMITGUARD_KEYRING"):
-        directory, _ = choose_keyring_dir(explicit, repository.workdir)
-        return load_keyring(directory)
-    return None
+    return upstream_access(mirror, online)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,11 @@
-"""What every command line shares: help that names allowed values, ``--format``
-checked before any work, the one line that says why a command exits 1, and a
-plain message for a repository without commits.
+"""What every command line shares: the options themselves (``--repo``,
+``--keyring``, ``--format``, ``--trust-root``, ``--jobs``, ``--cache``/``--no-cache``,
+the revision flags), help that names allowed values, ``--format`` checked before
+any work, the one line that says why a command exits 1, and a plain message for
+a repository without commits.
+
+An option defined once reads the same in every ``COMMAND -h`` and cannot drift:
+two spellings of ``--keyring`` with two defaults are two rules.
 
 Kept apart from :mod:`commitguard.cli.app` so ``keyring`` commands use the same
 rules without importing every other command.
@@ -8,12 +13,17 @@ rules without importing every other command.
 
 from __future__ import annotations
 
-from typing import Callable
+import os
+import sys
+from typing import TYPE_CHECKING, Callable
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from commitguard.errors import CommitguardError, RepositoryError
+
+if TYPE_CHECKING:
+    from commitguard.output.interface import Formatter
 
 # Context settings of every command: "-h" is "--help" everywhere (click hands
 # help_option_names from a group down to its subcommands).
@@ -44,6 +54,66 @@ def format_option(command: str, help: str = "Output format.") -> typer.models.Op
         return chosen
 
     return typer.Option("text", "--format", metavar="|".join(allowed), callback=check, help=help)
+
+
+# --------------------------------------------------------------------------- shared options
+# One definition each; a command takes the ones that mean something for it.
+
+RepoOpt = typer.Option(".", "--repo", metavar="DIR", help="Repository (default: current directory).")
+KeyringOpt = typer.Option(
+    None, "--keyring", metavar="DIR",
+    help="Keyring directory (default: $COMMITGUARD_KEYRING, else .commitguard/keyring in the repository, "
+         "read at a revision the command trusts).")
+TrustRootOpt = typer.Option(
+    None, "--trust-root", metavar="COMMIT",
+    help="Commit whose ancestors are not checked (default: the keyring's policy.trust_root); "
+         "check-pr: the base must be it or descend from it, else exit 2.")
+JobsOpt = typer.Option(None, "--jobs", min=1, metavar="N", help="Worker processes verifying signatures (default: all cores).")
+CacheOpt = typer.Option(None, "--cache", metavar="DIR",
+                        help="Cache directory (default: $COMMITGUARD_CACHE_DIR, else the user cache dir).")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Verify afresh; read and store nothing in the cache.")
+
+# Revisions. A command takes them in the way that fits it (positional REV..., --rev,
+# --branch, --base/--head); each way is spelled here once, every help says the same syntax.
+REV_SYNTAX = "a commit id, branch, tag or HEAD~N"
+
+
+def revision_option(flag: str, what: str, default: str | None = None) -> typer.models.OptionInfo:
+    """A revision flag whose help ends with the syntax every revision flag accepts."""
+    said = f"; default: {default}" if default else ""
+    return typer.Option(default, flag, metavar="REV", help=f"{what} ({REV_SYNTAX}{said}).")
+
+
+RevsArg = typer.Argument(None, metavar="REV",
+                         help=f"Revisions to verify ({REV_SYNTAX}; default: HEAD); A..B ranges and ^A as in git.")
+RevOpt = revision_option("--rev", "Revision whose packages and history are examined", "HEAD")
+BranchOpt = typer.Option(None, "--branch", metavar="BRANCH",
+                         help="Branch to pin or check against (default: the checked-out branch; "
+                              "--check fails when the lock names another).")
+BaseOpt = revision_option("--base", "Base revision the change merges into")
+HeadOpt = revision_option("--head", "Head revision of the change")
+
+
+def cache_dir(cache: str | None, no_cache: bool) -> str | None:
+    """The one resolver of ``--cache``/``--no-cache``: None stores nothing."""
+    if no_cache:
+        return None
+    if cache:
+        return cache
+    from commitguard.verify.cache import default_cache_dir
+
+    return str(default_cache_dir())
+
+
+def formatter_for_command(name: str, command: str) -> "Formatter":
+    """The formatter ``--format`` named, refused (exit 2) before any work if it
+    cannot render ``command`` (``keyring show``...). Colours only on a terminal,
+    and never with ``$NO_COLOR``."""
+    from commitguard.output.interface import formatter_for
+
+    terminal = sys.stdout.isatty()
+    color = terminal and not os.environ.get("NO_COLOR")
+    return formatter_for(name, color=color, terminal=terminal).require(command)
 
 
 class _PlainHelp:
@@ -100,6 +170,14 @@ class Command(_PlainHelp, TyperCommand):
 
 class Group(_PlainHelp, TyperGroup):
     """A group (``commitguard``, ``commitguard keyring``) whose help shows allowed values."""
+
+
+def command_group(help: str, epilog: str) -> typer.Typer:
+    """A command group (``commitguard``, ``commitguard keyring``): ``-h`` everywhere,
+    help that shows allowed values, no shell-completion install, no rich tracebacks
+    (an error is one line on stderr)."""
+    return typer.Typer(cls=Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                       rich_markup_mode=None, context_settings=CONTEXT, help=help, epilog=epilog)
 
 
 def examples(*lines: str) -> str:
@@ -213,13 +291,22 @@ def _audit_bump(report) -> str:
     return f"the change needs review: {detail} (--fail-on {','.join(fail_on.names())})"
 
 
+def _check_pr_github(report) -> str:
+    return "the pull request is not OK to merge (untrusted commits or missing approvals: see the report)"
+
+
+def _audit_bump_github(report) -> str:
+    return f"the change needs review: a finding matches --fail-on {','.join(report.fail_on.names())} (see the report)"
+
+
 _WHY: dict[str, Callable] = {
     "verify": _verify, "check-pr": _check_pr, "sources": _sources, "annotate": _annotate, "pin": _pin,
-    "audit-bump": _audit_bump,
+    "audit-bump": _audit_bump, "check-pr --github": _check_pr_github, "audit-bump --github": _audit_bump_github,
 }
 
 
 def why_exit_1(command: str, report) -> str:
     """The one stderr line that says why ``command`` exits 1: it is the only
-    explanation a reader of ``--format cyclonedx > sbom.json`` gets."""
-    return f"commitguard: {command}: exit 1: {_WHY[command](report)}"
+    explanation a reader of ``--format cyclonedx > sbom.json`` gets. ``COMMAND --github``
+    names the GitHub mode, whose line points at the report it also posts."""
+    return f"commitguard: {command.split(' --')[0]}: exit 1: {_WHY[command](report)}"

@@ -15,12 +15,10 @@ so a comment someone else wrote with the same line is never the one updated.
 
 from __future__ import annotations
 
-import secrets
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from commitguard.bump import COMMENT_MARKER, BumpReport, FailOn, audit_bump, keyring_for_audit
-from commitguard.errors import CommitguardError
 from commitguard.forge import api_url, github_client, github_errors, parse_slug
 from commitguard.forge.github_pr import (
     approval_repository,
@@ -28,10 +26,9 @@ from commitguard.forge.github_pr import (
     pull_request_number,
     read_pull_request,
     require_commits,
-    write_step_summary,
 )
 from commitguard.git.revisions import open_repository
-from commitguard.output.interface import Formatter
+from commitguard.keyring.select import KeyringChoice
 from commitguard.output.markdown import MarkdownFormatter
 from commitguard.upstream import ContinuityStore
 
@@ -105,12 +102,19 @@ def post_or_update_comment(gh, pull, body: str, where: str) -> str:
     return url if isinstance(url, str) else "a new comment"
 
 
-def run_github_audit(
+@dataclass(frozen=True)
+class GitHubAudit:
+    """A bump pull request audited through GitHub, and where its comment went (with ``comment``)."""
+
+    report: BumpReport
+    comment_url: str | None
+
+
+def audit_github_pull_request(
     github_option: str,
     pr: int | None,
     repo_path: str,
-    keyring_option: str | None,
-    formatter: Formatter,
+    keyring: KeyringChoice,
     *,
     mirror: Path | None,
     online: bool = False,
@@ -118,8 +122,9 @@ def run_github_audit(
     comment: bool = False,
     continuity: ContinuityStore | None = None,
     system: str = "x86_64-linux",
-) -> int:
-    """Audit a GitHub pull request against the local clone; 0 when nothing matches ``fail_on``, else 1."""
+) -> GitHubAudit:
+    """Audit a GitHub pull request against the local clone; with ``comment``, post the
+    report as the pull request's commitguard comment (or update ours)."""
     slug = parse_slug(github_option)
     number = pull_request_number(pr)
     repo = open_repository(repo_path)
@@ -129,21 +134,10 @@ def run_github_audit(
     where = f"{slug}#{number}"
     branch = _head_branch(pull, where)
     require_commits(repo, info)
-    keyring = keyring_for_audit(keyring_option, repo, info.base)
     report = audit_bump(
-        repo, info.base, info.head, keyring=keyring, mirror=mirror, online=online, github_api=api_url(),
-        title=info.title, author=info.author, branch=branch, pull_request=number,
+        repo, info.base, info.head, keyring=keyring_for_audit(keyring, repo, info.base), mirror=mirror, online=online,
+        github_api=api_url(), title=info.title, author=info.author, branch=branch, pull_request=number,
         repository=approval_repository(slug), fail_on=fail_on, continuity=continuity, system=system,
     )
-    rendered = formatter.audit_bump(report)
-    if comment:
-        url = post_or_update_comment(gh, pull, comment_body(report), where)
-        print(f"commitguard: audit posted to {url}", file=sys.stderr)
-    if in_github_actions():
-        write_step_summary(rendered if formatter.name == "markdown" else MarkdownFormatter().audit_bump(report))
-        if formatter.name not in ("json",):
-            # titles, paths and reasons are the pull request's text: none may be read as a workflow command
-            token = secrets.token_hex(16)
-            rendered = f"::stop-commands::{token}\n{rendered}::{token}::\n"
-    sys.stdout.write(rendered)
-    return 0 if report.ok else 1
+    url = post_or_update_comment(gh, pull, comment_body(report), where) if comment else None
+    return GitHubAudit(report=report, comment_url=url)

@@ -10,7 +10,8 @@ the head therefore can only make the check judge another commit, which the
 approvals (bound to the exact head) will not cover.
 
 Inside GitHub Actions the same report also lands where a reviewer looks: the
-job summary (markdown) and error annotations on the files concerned.
+job summary (markdown) and error annotations on the files concerned; this
+module makes those, the command line decides what is printed and the exit code.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,11 +32,7 @@ from commitguard.review.check_pr import MAX_PR_COMMITS, CheckReport, PullRequest
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.forge import github_client, github_errors, parse_slug
 from commitguard.git.revisions import open_repository, select_commits
-from commitguard.keyring import choose_keyring_dir, load_keyring
-from commitguard.keyring.model import Keyring
-from commitguard.output.interface import Formatter
-from commitguard.output.markdown import MarkdownFormatter
-from commitguard.output.sarif import SarifFormatter
+from commitguard.keyring.select import KeyringChoice, require_base_under_trust_root
 from commitguard.verify.commits import VerifyOptions
 
 # Listing a pull request's files costs one call per 100 files; beyond this
@@ -196,14 +192,6 @@ def forge_commit_logins(gh_repo, pull, info: GitHubPullRequest, local_ids: Seque
     return logins
 
 
-def _external_keyring(option: str | None, repo: pygit2.Repository) -> Keyring | None:
-    """``--keyring`` or ``$COMMITGUARD_KEYRING``; None: the base's own keyring judges."""
-    if option or os.environ.get("COMMITGUARD_KEYRING"):
-        directory, _ = choose_keyring_dir(option, repo.workdir)
-        return load_keyring(directory)
-    return None
-
-
 def commit_files(repo: pygit2.Repository, commit_id: str) -> list[str]:
     """What a commit itself changed (against its first parent), to place its annotation."""
     commit = repo[commit_id]
@@ -307,56 +295,60 @@ def write_step_summary(markdown: str) -> None:
         print(f"commitguard: warning: cannot write the job summary {path}: {exc.strerror or exc}", file=sys.stderr)
 
 
-def run_github_check(
+@dataclass(frozen=True)
+class GitHubCheck:
+    """A pull request judged through GitHub: the report, and for each untrusted commit
+    the files of the pull request it touched (where its annotation goes)."""
+
+    report: CheckReport
+    touched: dict[str, tuple[str, ...]]
+
+
+def check_github_pull_request(
     github: str,
     pr: int | None,
     repo_path: str,
-    keyring_option: str | None,
-    formatter: Formatter,
+    keyring: KeyringChoice,
     *,
-    jobs: int | None = None,
-    cache: str | None = None,
-) -> int:
-    """Check a GitHub pull request against the local clone; 0 ok, 1 violation."""
+    options: VerifyOptions,
+    trust_root: str | None = None,
+) -> GitHubCheck:
+    """Check a GitHub pull request against the local clone. The keyring is the user's,
+    else the base's own (never the head's); with ``trust_root``, the base GitHub names
+    must descend from it."""
     slug = parse_slug(github)
     number = pull_request_number(pr)
     repo = open_repository(repo_path)
-    keyring = _external_keyring(keyring_option, repo)
+    loaded = keyring.load()
     gh_repo = github_client().get_repo(slug)
     info, pull = read_pull_request(gh_repo, slug, number)
     require_commits(repo, info)
+    require_base_under_trust_root(repo, trust_root, info.base)
     selection = select_commits(repo, [f"{info.base}..{info.head}"], max_commits=MAX_PR_COMMITS)
     logins = forge_commit_logins(gh_repo, pull, info, selection.ids)
     report = check_pull_request(
         repo,
         PullRequest(info.base, info.head, approval_repository(slug), number, info.author, info.title),
-        keyring,
+        loaded,
         stores=[GitHubReviewStore(gh_repo, slug, number), GitNotesStore(repo)],
-        options=VerifyOptions(jobs=jobs, cache_dir=cache),
+        options=options,
         forge_logins=logins,
     )
     extra = _files_cross_check(pull, info, report)
     if extra:
         report = dataclasses.replace(report, warnings=report.warnings + tuple(extra))
-    touched = untrusted_commit_files(repo, report)
-    if isinstance(formatter, SarifFormatter):
-        formatter.commit_files = touched
-    rendered = formatter.check_pr(report)
-    if not in_github_actions():
-        sys.stdout.write(rendered)
-        return 0 if report.ok else 1
-    write_step_summary(rendered if formatter.name == "markdown" else MarkdownFormatter().check_pr(report))
-    lines = "".join(line + "\n" for line in annotations(report, touched))
-    if formatter.name in ("json", "sarif"):
-        # stdout stays one JSON document; the runner reads commands on stderr too
-        sys.stderr.write(lines)
-        sys.stdout.write(rendered)
-    else:
-        # commit subjects and paths are the pull request author's text: no line
-        # of the report may be taken for a workflow command
-        token = secrets.token_hex(16)
-        sys.stdout.write(f"{lines}::stop-commands::{token}\n{rendered}::{token}::\n")
-    return 0 if report.ok else 1
+    return GitHubCheck(report=report, touched=untrusted_commit_files(repo, report))
+
+
+@dataclass(frozen=True)
+class GitHubApproval:
+    """An approval signed and posted: what the reviewer is told."""
+
+    head: str
+    base: str
+    where: str  # OWNER/REPO#N
+    stored_in: str | None  # the git notes ref, when stored
+    posted: str
 
 
 def approve_on_github(
@@ -367,7 +359,7 @@ def approve_on_github(
     openpgp_key: str | None,
     *,
     store: bool = True,
-) -> int:
+) -> GitHubApproval:
     """Sign an approval of the pull request's current head, keep it in git notes
     (unless ``store`` is false) and post it as a review. The head is the one
     GitHub names *now*, and it must be in the local clone: the reviewer signs
@@ -379,11 +371,7 @@ def approve_on_github(
     require_commits(repository, info)
     approval = build_approval(repository, approval_repository(slug), info.head, info.base, number)
     envelope = sign_approval(approval, ssh_key=ssh_key, openpgp_key=openpgp_key).to_json()
-    if store:
-        where = GitNotesStore(repository).store(approval.head, envelope)
-        print(f"approved {approval.head[:12]} (base {approval.base[:12]}) of {slug}#{number}: stored in {where}")
+    stored = GitNotesStore(repository).store(approval.head, envelope) if store else None
     posted = GitHubReviewStore(gh_repo, slug, number).store(approval.head, envelope)
-    print(f"approved {approval.head[:12]} (base {approval.base[:12]}) of {slug}#{number}: posted {posted}")
-    if store:
-        print("share the git note too with: git push origin refs/notes/commitguard")
-    return 0
+    return GitHubApproval(head=approval.head, base=approval.base, where=f"{slug}#{number}", stored_in=stored,
+                          posted=posted)

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from commitguard.errors import KeyringError
 from commitguard.keyring.loader import load_keyring
 from commitguard.keyring.model import Keyring
+from commitguard.keyring.select import IN_REPO_KEYRING, KeyringChoice, select_keyring
 
-IN_REPO_KEYRING = ".commitguard/keyring"
-
-__all__ = ["Keyring", "load_keyring", "choose_keyring_dir"]
+__all__ = ["IN_REPO_KEYRING", "Keyring", "KeyringChoice", "load_keyring", "choose_keyring_dir", "select_keyring"]
 
 
 def choose_keyring_dir(explicit: str | None, repo_workdir: str | None) -> tuple[str, bool]:
-    """(directory, kept_in_repository): ``--keyring``, then $COMMITGUARD_KEYRING,
-    then the repository's own ``.commitguard/keyring``."""
-    if explicit:
-        return explicit, False
-    env = os.environ.get("COMMITGUARD_KEYRING")
-    if env:
-        return env, False
-    if repo_workdir:
-        candidate = Path(repo_workdir) / IN_REPO_KEYRING
-        if candidate.is_dir():
-            return str(candidate), True
-    raise KeyringError(
-        "no keyring: pass --keyring DIR, set COMMITGUARD_KEYRING, or keep one at .commitguard/keyring",
-        field="--keyring",
-    )
+    """(directory, kept_in_repository), by the one rule of :mod:`commitguard.keyring.select`;
+    the repository's own keyring as its working tree holds it."""
+    choice = select_keyring(explicit)
+    return choice.worktree_directory(repo_workdir), choice.in_repository

@@ -3,9 +3,43 @@
 from __future__ import annotations
 
 from abc import ABC
+from dataclasses import dataclass
 
 from commitguard.errors import CommitguardError
 from commitguard.model.verdicts import VerifyReport
+
+
+# The commands that print a report, and the Formatter method rendering each ("check-pr" ->
+# check_pr). Every command's output goes through :meth:`Formatter.write`: one way to print.
+COMMANDS = ("verify", "check-pr", "sources", "annotate", "pin", "audit-bump",
+            "keyring check", "keyring show", "keyring diff", "keyring import")
+METHODS: dict[str, str] = {command: command.replace("-", "_").replace(" ", "_") for command in COMMANDS}
+
+
+@dataclass(frozen=True)
+class KeyringListing:
+    """What ``keyring show`` renders: a row per person or forge, and the policy."""
+
+    rows: tuple
+    policy: object
+
+
+@dataclass(frozen=True)
+class KeyringComparison:
+    """What ``keyring diff`` renders: the changes, and the two keyrings as the user named them."""
+
+    result: object
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class KeyringImported:
+    """What ``keyring import`` renders: the writer's report on the keyring it wrote."""
+
+    keyring: str
+    source: str
+    report: object
 
 
 class Formatter(ABC):
@@ -14,9 +48,36 @@ class Formatter(ABC):
 
     name: str
 
+    def supports(self, command: str) -> bool:
+        """Whether this format renders ``command``: asked before any work is done."""
+        method = METHODS[command]
+        return getattr(type(self), method) is not getattr(Formatter, method)
+
+    def require(self, command: str) -> "Formatter":
+        """This formatter, or the usage error (exit 2) when it cannot render ``command``."""
+        if not self.supports(command):
+            self._unavailable(command)
+        return self
+
+    def write(self, command: str, report, stream) -> None:
+        """Write ``command``'s output for ``report`` to a text stream. ``verify``'s
+        output grows with history, so it goes through :meth:`write_verify`, which a
+        format may override to write piece by piece; the rest are rendered whole."""
+        if command == "verify":
+            self.write_verify(report, stream)
+        else:
+            stream.write(self.render(command, report))
+
+    def render(self, command: str, report) -> str:
+        """``command``'s whole output for ``report``, as one string."""
+        return getattr(self, METHODS[command])(report)
+
+    def _unavailable(self, command: str):
+        raise CommitguardError(f"--format {self.name} is not available for {command}", field="--format")
+
     def verify(self, report: VerifyReport) -> str:
         """The whole output of ``verify`` for this report."""
-        raise CommitguardError(f"--format {self.name} is not available for verify", field="--format")
+        self._unavailable("verify")
 
     def write_verify(self, report: VerifyReport, stream) -> None:
         """Write the output of ``verify`` to a text stream; formats whose output
@@ -25,23 +86,39 @@ class Formatter(ABC):
 
     def check_pr(self, report) -> str:
         """The whole output of ``check-pr`` for a :class:`commitguard.review.check_pr.CheckReport`."""
-        raise CommitguardError(f"--format {self.name} is not available for check-pr", field="--format")
+        self._unavailable("check-pr")
 
     def sources(self, report) -> str:
         """The whole output of ``sources`` for a :class:`commitguard.upstream.scan.SourcesReport`."""
-        raise CommitguardError(f"--format {self.name} is not available for sources", field="--format")
+        self._unavailable("sources")
 
     def annotate(self, report) -> str:
         """The whole output of ``annotate`` for a :class:`commitguard.chain.annotate.AnnotateReport`."""
-        raise CommitguardError(f"--format {self.name} is not available for annotate", field="--format")
+        self._unavailable("annotate")
 
     def pin(self, report) -> str:
         """The whole output of ``pin`` (and ``pin --check``) for a :class:`commitguard.chain.pin.PinReport`."""
-        raise CommitguardError(f"--format {self.name} is not available for pin", field="--format")
+        self._unavailable("pin")
 
     def audit_bump(self, report) -> str:
         """The whole output of ``audit-bump`` for a :class:`commitguard.bump.BumpReport`."""
-        raise CommitguardError(f"--format {self.name} is not available for audit-bump", field="--format")
+        self._unavailable("audit-bump")
+
+    def keyring_check(self, result) -> str:
+        """``keyring check`` for a :class:`commitguard.keyring.check.CheckResult`."""
+        self._unavailable("keyring check")
+
+    def keyring_show(self, listing: KeyringListing) -> str:
+        """``keyring show``."""
+        self._unavailable("keyring show")
+
+    def keyring_diff(self, comparison: KeyringComparison) -> str:
+        """``keyring diff``."""
+        self._unavailable("keyring diff")
+
+    def keyring_import(self, imported: KeyringImported) -> str:
+        """``keyring import``."""
+        self._unavailable("keyring import")
 
 
 # format name -> (module, class, constructor arguments); only the chosen one is imported:
@@ -56,7 +133,9 @@ _FORMATS: dict[str, tuple[str, str, tuple]] = {
 }
 
 
-def formatter_for(name: str, *, color: bool = False) -> Formatter:
+def formatter_for(name: str, *, color: bool = False, terminal: bool = False) -> Formatter:
+    """The formatter called ``name``. ``color``: styles in text; ``terminal``: the
+    output is a terminal, so text tables may take its width."""
     import importlib
 
     try:
@@ -64,4 +143,4 @@ def formatter_for(name: str, *, color: bool = False) -> Formatter:
     except KeyError:
         raise CommitguardError(f"unknown format {name!r} (choose from {', '.join(_FORMATS)})", field="--format") from None
     formatter = getattr(importlib.import_module(module), cls)
-    return formatter(color=color) if name == "text" else formatter(*args)
+    return formatter(color=color, terminal=terminal) if name == "text" else formatter(*args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from commitguard.model.verdicts import CommitVerdict, VerifyReport, utc_iso
-from commitguard.output.interface import Formatter
+from commitguard.output.interface import Formatter, KeyringComparison, KeyringImported, KeyringListing
 
 
 _PIECE = 2048  # commits per write
@@ -45,7 +45,7 @@ class JsonFormatter(Formatter):
 
     def verify(self, report: VerifyReport) -> str:
         # No indent: the C encoder is ten times faster on 100,000 commits.
-        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        return _compact(report.to_json())
 
     def write_verify(self, report: VerifyReport, stream) -> None:
         """The same bytes as :meth:`verify`, written in pieces: a million commits
@@ -60,16 +60,46 @@ class JsonFormatter(Formatter):
         stream.write('],"summary":%s,"warnings":%s}\n' % (dumps(report.summary()), dumps(list(report.warnings))))
 
     def check_pr(self, report) -> str:
-        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        return _compact(report.to_json())
 
     def sources(self, report) -> str:
-        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        return _compact(report.to_json())
 
     def audit_bump(self, report) -> str:
-        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        return _compact(report.to_json())
 
     def annotate(self, report) -> str:
-        return json.dumps(report.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        return _compact(report.to_json())
 
     def pin(self, report) -> str:
-        return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+        return _indented(report.to_json())
+
+    def keyring_check(self, result) -> str:
+        return _indented(result.to_json())
+
+    def keyring_show(self, listing: KeyringListing) -> str:
+        policy = listing.policy
+        return _indented({
+            "persons": [r.to_json() for r in listing.rows if r.kind == "person"],
+            "forges": [r.to_json() for r in listing.rows if r.kind == "forge"],
+            "policy": {"trust_root": policy.trust_root, "forge": policy.forge,
+                       "openpgp_sha1": policy.openpgp_sha1, "openpgp_expiry": policy.openpgp_expiry},
+        })
+
+    def keyring_diff(self, comparison: KeyringComparison) -> str:
+        return _indented(comparison.result.to_json())
+
+    def keyring_import(self, imported: KeyringImported) -> str:
+        report = imported.report
+        return _indented({"ok": True, "keyring": imported.keyring, "created": report.created,
+                          "changes": list(report.changes), "notes": list(report.notes)})
+
+
+def _compact(data) -> str:
+    """One line, no spaces: the report commands (scripts parse them; the C encoder is fast)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _indented(data) -> str:
+    """Indented: what people also read (pin's lock report, keyring commands)."""
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

@@ -59,6 +59,23 @@ def github_slug(repository: str) -> str | None:
     return None
 
 
+def _block(out: list[str], lines: list[str]) -> None:
+    """Lines, then a blank line; nothing at all when there are none."""
+    if lines:
+        out.extend(lines)
+        out.append("")
+
+
+def _table(out: list[str], columns: tuple[str, ...], rows: list[str], more: str | None) -> None:
+    """A table of the rows shown, then the row saying how many were left out (if any)."""
+    out.append("| " + " | ".join(columns) + " |")
+    out.append("|" + " --- |" * len(columns))
+    out.extend(rows)
+    if more:
+        out.append(more)
+    out.append("")
+
+
 class MarkdownFormatter(Formatter):
     name = "markdown"
 
@@ -75,10 +92,7 @@ class MarkdownFormatter(Formatter):
         out.append(f"Repository {code(pr.repository)} · base {code(pr.base[:12])} · head {code(pr.head[:12])}{author}  ")
         out.append(f"Keyring: {code(report.keyring_source)}")
         out.append("")
-        for warning in report.warnings:
-            out.append(f"> ⚠️ {text(warning)}")
-        if report.warnings:
-            out.append("")
+        _block(out, [f"> ⚠️ {text(warning)}" for warning in report.warnings])
         self._commits(report, out)
         self._rules(report, out)
         self._rejected(report, out)
@@ -112,16 +126,15 @@ class MarkdownFormatter(Formatter):
             out.append("The pull request adds no commits.")
             out.append("")
             return
-        out.append("| commit | status | signer | subject / reason |")
-        out.append("| --- | --- | --- | --- |")
         ordered = untrusted + [c for c in report.commits if c.trusted]
+        rows = []
         for c in ordered[:MAX_COMMITS]:
             mark = "✅" if c.trusted else "❌"
             detail = text(c.reason) if c.trusted else (f"{text(c.summary)}: " if c.summary else "") + text(c.reason)
-            out.append(f"| {code(c.id[:12])} | {mark} {c.status.value} | {text(c.signer) if c.signer else '–'} | {detail} |")
-        if len(ordered) > MAX_COMMITS:
-            out.append(f"| … | | | {len(ordered) - MAX_COMMITS} more (all untrusted ones are listed first) |")
-        out.append("")
+            rows.append(f"| {code(c.id[:12])} | {mark} {c.status.value} | {text(c.signer) if c.signer else '–'} | {detail} |")
+        hidden = len(ordered) - len(rows)
+        _table(out, ("commit", "status", "signer", "subject / reason"), rows,
+               f"| … | | | {hidden} more (all untrusted ones are listed first) |" if hidden > 0 else None)
 
     @staticmethod
     def _rules(report, out: list[str]) -> None:
@@ -160,17 +173,15 @@ class MarkdownFormatter(Formatter):
             return
         out.append("### Approvals that did not count")
         out.append("")
-        out.append("| who | status | why | where |")
-        out.append("| --- | --- | --- | --- |")
         rows = [(a, a.status.value, a.reason) for a in rejected]
         rows += [(a, "not eligible", "valid, but no rule lets this person approve these files "
                                     "(or they are an author of the pull request)") for a in uncounted]
+        lines = []
         for a, status, reason in rows[:MAX_APPROVALS]:
             who = text(a.person) if a.person else (code(a.key) if a.key else "unknown")
-            out.append(f"| {who} | {status} | {text(reason)} | {code(a.origin)} |")
-        if len(rows) > MAX_APPROVALS:
-            out.append(f"| … | | {len(rows) - MAX_APPROVALS} more | |")
-        out.append("")
+            lines.append(f"| {who} | {status} | {text(reason)} | {code(a.origin)} |")
+        hidden = len(rows) - len(lines)
+        _table(out, ("who", "status", "why", "where"), lines, f"| … | | {hidden} more | |" if hidden > 0 else None)
 
     @staticmethod
     def _uncovered(report, out: list[str]) -> None:
@@ -271,16 +282,16 @@ class MarkdownFormatter(Formatter):
                 out.append(f"| {text(p.name or p.path)} | {version} | {mark} {p.kind} | {changes} | "
                            f"{self._upstream_cell(p)} | {codes} |")
             out.append("")
-        for f in report.findings:
-            out.append(f"- {self._severity(f.severity)} {code(f.code)}: {text(f.message)}")
-        if report.findings:
-            out.append("")
+        _block(out, [self._finding(f) for f in report.findings])
         for p in flagged:
             self._bump_package(p, out)
         policy = ", ".join(code(n) for n in report.fail_on.names())
         out.append(f"<sub>Fails on: {policy}. Reproduce locally: "
                    f"{code(f'commitguard audit-bump --base {report.merge_base} --head {report.head}')}</sub>")
         return "\n".join(out).rstrip("\n") + "\n"
+
+    def _finding(self, f) -> str:
+        return f"- {self._severity(f.severity)} {code(f.code)}: {text(f.message)}"
 
     @staticmethod
     def _severity(severity: str) -> str:
@@ -304,10 +315,7 @@ class MarkdownFormatter(Formatter):
         out.append("")
         out.append(f"{code(p.path)}")
         out.append("")
-        for f in p.findings:
-            out.append(f"- {self._severity(f.severity)} {code(f.code)}: {text(f.message)}")
-        if p.findings:
-            out.append("")
+        _block(out, [self._finding(f) for f in p.findings])
         if p.tarball is not None and (p.tarball.only_in_tarball or p.tarball.changed):
             out.append(f"Release file {code(p.tarball.url)} against tag {code(p.tarball.tag)} of "
                        f"{code(p.tarball.repository)}:")
@@ -345,10 +353,7 @@ class MarkdownFormatter(Formatter):
             f"{code(report.trust_root) if report.trust_root else 'the first commit'} ({report.commits} commits).",
             "",
         ]
-        for warning in report.warnings:
-            out.append(f"> ⚠️ {text(warning)}")
-        if report.warnings:
-            out.append("")
+        _block(out, [f"> ⚠️ {text(warning)}" for warning in report.warnings])
         for p in report.packages:
             package = p.sources.package
             out.append(f"### {'✅' if p.trusted else '❌'} {text(package.name or package.path)} "
@@ -376,8 +381,5 @@ class MarkdownFormatter(Formatter):
             if len(p.links) > MAX_COMMITS:
                 out.append(f"| … | | | | {len(p.links) - MAX_COMMITS} more links (use --format json) |")
             out.append("")
-            for note in p.notes[:MAX_FILES]:
-                out.append(f"- note: {text(note)}")
-            if p.notes:
-                out.append("")
+            _block(out, [f"- note: {text(note)}" for note in p.notes[:MAX_FILES]])
         return "\n".join(out).rstrip("\n") + "\n"

@@ -19,37 +19,27 @@ from commitguard.output.interface import Formatter
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_LOCATIONS = 20
 
+
+def _rule(rule_id: str, name: str, short: str, full: str, help: str) -> dict:
+    """A reporting descriptor: every commitguard finding fails the check, so every level is error."""
+    return {"id": rule_id, "name": name, "shortDescription": {"text": short}, "fullDescription": {"text": full},
+            "help": {"text": help}, "defaultConfiguration": {"level": "error"}}
+
+
 RULES = (
-    {
-        "id": "untrusted-commit",
-        "name": "UntrustedCommit",
-        "shortDescription": {"text": "A commit is not signed by a person the keyring trusts"},
-        "fullDescription": {"text": "Every commit of a pull request must carry a valid signature by a non-revoked "
-                                    "key of a keyring person, valid when it signed."},
-        "help": {"text": "Re-sign the commit with a key listed in the keyring (git commit --amend -S, "
-                         "git rebase --exec 'git commit --amend --no-edit -S'), or add the signer's key to the keyring "
-                         "in a separate, reviewed change."},
-        "defaultConfiguration": {"level": "error"},
-    },
-    {
-        "id": "missing-approval",
-        "name": "MissingApproval",
-        "shortDescription": {"text": "A review rule lacks signed approvals for the exact head"},
-        "fullDescription": {"text": "Files matched by a [[rule]] need that many signed approvals, by distinct eligible "
-                                    "persons other than the pull request's authors, of the current head commit."},
-        "help": {"text": "An eligible reviewer runs: commitguard approve --github OWNER/REPO --pr N "
-                         "--ssh-key ~/.ssh/id_ed25519"},
-        "defaultConfiguration": {"level": "error"},
-    },
-    {
-        "id": "uncovered-path",
-        "name": "UncoveredPath",
-        "shortDescription": {"text": "A changed file is covered by no review rule"},
-        "fullDescription": {"text": "A changed path that no [[rule]] covers fails the check: an empty or partial "
-                                    "policy is not a vacuous yes."},
-        "help": {"text": "Add a [[rule]] whose paths match this file to the keyring."},
-        "defaultConfiguration": {"level": "error"},
-    },
+    _rule("untrusted-commit", "UntrustedCommit", "A commit is not signed by a person the keyring trusts",
+          "Every commit of a pull request must carry a valid signature by a non-revoked key of a keyring person, "
+          "valid when it signed.",
+          "Re-sign the commit with a key listed in the keyring (git commit --amend -S, "
+          "git rebase --exec 'git commit --amend --no-edit -S'), or add the signer's key to the keyring "
+          "in a separate, reviewed change."),
+    _rule("missing-approval", "MissingApproval", "A review rule lacks signed approvals for the exact head",
+          "Files matched by a [[rule]] need that many signed approvals, by distinct eligible persons other than "
+          "the pull request's authors, of the current head commit.",
+          "An eligible reviewer runs: commitguard approve --github OWNER/REPO --pr N --ssh-key ~/.ssh/id_ed25519"),
+    _rule("uncovered-path", "UncoveredPath", "A changed file is covered by no review rule",
+          "A changed path that no [[rule]] covers fails the check: an empty or partial policy is not a vacuous yes.",
+          "Add a [[rule]] whose paths match this file to the keyring."),
 )
 _INDEX = {rule["id"]: i for i, rule in enumerate(RULES)}
 

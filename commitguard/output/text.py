@@ -9,6 +9,7 @@ from rich.table import Table
 
 from commitguard.model.verdicts import Status, VerifyReport
 from commitguard.output.interface import Formatter
+from commitguard.output.text_keyring import KeyringText
 
 _STYLE = {
     Status.TRUSTED: "green",
@@ -18,12 +19,25 @@ _STYLE = {
 MAX_LISTED = 200
 
 
-class TextFormatter(Formatter):
+def _commit_lines(out: Console, commits, style_of) -> None:
+    """Two lines per commit: id, status and subject; then why."""
+    for c in commits:
+        out.print(f"  {c.id[:12]}  {c.status.value:<14} {c.summary}", style=style_of(c), markup=False)
+        out.print(f"                {c.reason}", markup=False)
+
+
+def _result(out: Console, ok: bool, good: str, bad: str) -> None:
+    """The last line of a report: its verdict, in green or red."""
+    out.print(f"\nresult: {good if ok else bad}", style="bold green" if ok else "bold red")
+
+
+class TextFormatter(KeyringText, Formatter):
     name = "text"
 
-    def __init__(self, *, color: bool = False, width: int = 120):
+    def __init__(self, *, color: bool = False, width: int = 120, terminal: bool = False):
         self.color = color
         self.width = width
+        self.terminal = terminal
 
     def _console(self, buffer: io.StringIO) -> Console:
         return Console(file=buffer, force_terminal=self.color, no_color=not self.color, width=self.width, highlight=False)
@@ -47,14 +61,10 @@ class TextFormatter(Formatter):
         untrusted = [c for c in report.commits if not c.trusted]
         if untrusted:
             out.print(f"\n{len(untrusted)} untrusted commit(s):", style="bold red")
-            for c in untrusted[:MAX_LISTED]:
-                out.print(f"  {c.id[:12]}  {c.status.value:<14} {c.summary}", style=_STYLE.get(c.status, "red"), markup=False)
-                out.print(f"                {c.reason}", markup=False)
+            _commit_lines(out, untrusted[:MAX_LISTED], lambda c: _STYLE.get(c.status, "red"))
             if len(untrusted) > MAX_LISTED:
                 out.print(f"  ... and {len(untrusted) - MAX_LISTED} more (use --format json for all)")
-            out.print("\nresult: NOT TRUSTED", style="bold red")
-        else:
-            out.print("\nresult: all commits trusted", style="bold green")
+        _result(out, not untrusted, "all commits trusted", "NOT TRUSTED")
         return buffer.getvalue()
 
     def check_pr(self, report) -> str:
@@ -71,9 +81,7 @@ class TextFormatter(Formatter):
             f"\ncommits: {len(report.commits)} checked, {len(report.commits) - len(untrusted)} trusted",
             style="green" if not untrusted else "red",
         )
-        for c in untrusted:
-            out.print(f"  {c.id[:12]}  {c.status.value:<14} {c.summary}", style="red", markup=False)
-            out.print(f"                {c.reason}", markup=False)
+        _commit_lines(out, untrusted, lambda c: "red")
         table = Table(title="review rules", title_justify="left")
         for column in ("paths", "files", "required", "approved by", "missing", "stale", "may approve"):
             table.add_column(column)
@@ -98,10 +106,7 @@ class TextFormatter(Formatter):
             for a in rejected:
                 who = a.person or a.key or "?"
                 out.print(f"  {a.status.value:<8} {who}: {a.reason} [{a.origin}]", markup=False)
-        if report.ok:
-            out.print("\nresult: OK to merge", style="bold green")
-        else:
-            out.print("\nresult: NOT OK", style="bold red")
+        _result(out, report.ok, "OK to merge", "NOT OK")
         return buffer.getvalue()
 
     def sources(self, report) -> str:
@@ -241,8 +246,7 @@ class TextFormatter(Formatter):
         if report.written:
             out.print(f"\nlock written to {report.lock}", style="bold green", markup=False)
         elif report.mode == "check":
-            out.print("\nresult: lock holds" if report.ok else "\nresult: LOCK DOES NOT HOLD",
-                      style="bold green" if report.ok else "bold red")
+            _result(out, report.ok, "lock holds", "LOCK DOES NOT HOLD")
         else:
             out.print("\nresult: no revision is fully trusted; no lock written", style="bold red")
         return buffer.getvalue()

@@ -8,6 +8,7 @@ on its own rather than trusting a joined and normalised path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -29,6 +30,21 @@ def check_mirror(path: str | None) -> Path | None:
     if not mirror.is_dir():
         raise CommitguardError("upstream mirror directory not found", path=str(mirror), field="--upstream-mirror")
     return mirror
+
+
+@dataclass(frozen=True)
+class UpstreamAccess:
+    """Where upstream evidence may come from: the mirror, and whether the forge may be asked."""
+
+    mirror: Path | None
+    online: bool
+
+
+def upstream_access(mirror_option: str | None, online: bool) -> UpstreamAccess:
+    """SPEC: with a mirror set, nothing is fetched from the network; ``--online`` only
+    counts without one. One place for the rule, so no command can forget it."""
+    mirror = check_mirror(mirror_option)
+    return UpstreamAccess(mirror=mirror, online=online and mirror is None)
 
 
 def safe_component(part: str) -> bool:
