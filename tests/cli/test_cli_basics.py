@@ -350,8 +350,8 @@ def test_keyring_check_and_strict_diff_say_why_they_exit_1(scratch, keyring):
     assert re.fullmatch(r"commitguard: keyring diff: exit 1: \d+ change\(s\) loosen trust \(--strict\)\n", diff.stderr)
 
 
-# GitHub mode, against test_github_pr's local stand-in for the API
-from tests.review.test_github_pr import api, build_pr, keys, world  # noqa: E402,F401  (pytest fixtures)
+# GitHub mode, against the fake GitHub of tests/fixtures/github_pr.py
+from tests.fixtures.github_pr import api, build_pr, keys, world  # noqa: E402,F401  (pytest fixtures)
 
 
 def test_check_pr_github_mode_says_why_it_exits_1(world):

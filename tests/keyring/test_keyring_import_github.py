@@ -8,12 +8,8 @@ ssh-keygen. PyGithub is pointed at it, so nothing touches the network.
 
 from __future__ import annotations
 
-import json
 import shutil
-import threading
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -21,6 +17,7 @@ from commitguard.errors import CommitguardError
 from commitguard.keyring.importers.github import GitHubImporter
 from commitguard.keyring.importers.registry import ImportRequest, importer_for
 from commitguard.signatures.openpgp_packets import split_certs
+from tests.fixtures.forge import FakeGitHub, serving
 from tests.fixtures_git import Gpg, PgpSigner, Repo, SshKey, SshSigner, run_verify
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None or shutil.which("ssh-keygen") is None,
@@ -29,53 +26,9 @@ pytestmark = pytest.mark.skipif(shutil.which("gpg") is None or shutil.which("ssh
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
-class FakeGitHub:
-    """Routes ``GET path`` (optionally ``?page=N``) to (status, body, headers); records every request."""
-
-    def __init__(self):
-        self.routes: dict[str, tuple[int, object, dict]] = {}
-        self.requests: list[tuple[str, dict]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                fake.requests.append((self.path, dict(self.headers)))
-                parts = urlsplit(self.path)
-                page = parse_qs(parts.query).get("page", ["1"])[0]
-                key = parts.path if page == "1" else f"{parts.path}?page={page}"
-                status, body, headers = fake.routes.get(
-                    key, (404, {"message": "Not Found",
-                                "documentation_url": "https://docs.github.com/rest", "status": "404"}, {}))
-                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(raw)))
-                for k, v in headers.items():
-                    self.send_header(k, v.replace("{base}", fake.base_url))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def route(self, path: str, body, status: int = 200, headers: dict | None = None) -> None:
-        self.routes[path] = (status, body, headers or {})
-
-
 @pytest.fixture
 def api():
-    fake = FakeGitHub()
-    fake.thread.start()
-    try:
-        yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
-        fake.thread.join(timeout=10)
+    yield from serving(FakeGitHub())
 
 
 @pytest.fixture(scope="module")
@@ -210,15 +163,15 @@ def test_keys_source_and_obtained(api, material):
     assert "SSH signing key 3 (odd): key type 'ssh-foo' cannot be verified" in notes
     assert result.policy == {}
 
-    paths = [p for p, _ in api.requests]
+    paths = [r.path for r in api.log]
     assert any(p.startswith("/users/AliceExample/ssh_signing_keys?") and "page=2" in p for p in paths), paths
-    assert all("Authorization" not in h for _, h in api.requests)
+    assert all("Authorization" not in r.headers for r in api.log)
 
 
 def test_token_is_sent(api, material):
     serve_bob_without_keys(api)
     load(api, "bob", token="s3cret-token")
-    assert api.requests and all("s3cret-token" in h.get("Authorization", "") for _, h in api.requests)
+    assert api.log and all("s3cret-token" in r.headers.get("Authorization", "") for r in api.log)
 
 
 @pytest.mark.parametrize("status, needle", [(404, "HTTP 404"), (401, "HTTP 401"), (500, "HTTP 500")])
