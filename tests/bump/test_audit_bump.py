@@ -27,7 +27,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from tests.fixtures.forge import FakeGitHub, serving, user_json
+from tests.fixtures.forge import FakeGitHub, serving, account_json
 from tests.fixtures_git import Gpg, PgpSigner, Repo, run, run_cli
 from tests.upstream_fixtures import WHEN, archive_hash, flat_sri
 
@@ -800,7 +800,7 @@ class BumpForge(FakeGitHub):
         self.comments: dict[int, list[dict]] = {}
 
     def user(self, login: str) -> dict:
-        return user_json(self.base_url, login, 1000 + sum(map(ord, login)), kind="Bot" if "[bot]" in login else "User")
+        return account_json(self.base_url, login, 1000 + sum(map(ord, login)), kind="Bot" if "[bot]" in login else "User")
 
     def open_pull(self, number: int, *, base: str, head: str, author: str, title: str, branch: str) -> None:
         repo = {"id": 42, "name": self.slug.split("/")[1], "full_name": self.slug, "private": False,

@@ -17,7 +17,7 @@ from commitguard.errors import CommitguardError
 from commitguard.keyring.importers.github import GitHubImporter
 from commitguard.keyring.importers.registry import ImportRequest, importer_for
 from commitguard.signatures.openpgp_packets import split_certs
-from tests.fixtures.forge import FakeGitHub, serving
+from tests.fixtures.forge import FakeGitHub, gpg_key_json, serving, user_json
 from tests.fixtures_git import Gpg, PgpSigner, Repo, SshKey, SshSigner, run_verify
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None or shutil.which("ssh-keygen") is None,
@@ -50,45 +50,6 @@ def material(tmp_path_factory):
         yield m
     finally:
         gpg.kill_agent()
-
-
-def gpg_key_json(id_: int, primary: str, raw_key: str | None, *, can_sign: bool, subkeys=(), emails=(),
-                 revoked: bool = False, expires_at=None) -> dict:
-    """One entry of GET /users/{username}/gpg_keys, field for field as GitHub documents it."""
-    return {
-        "id": id_,
-        "name": None,
-        "primary_key_id": None,
-        "key_id": primary[-16:],
-        "public_key": "xjMEXCqxgBYJKwYBBAHaRw8BAQdA...",
-        "emails": [{"email": e, "verified": v} for e, v in emails],
-        "subkeys": [
-            {"id": id_ + 100 + i, "primary_key_id": id_, "key_id": fpr[-16:], "public_key": "zjMEXCqx...",
-             "emails": [], "subkeys": [], "can_sign": sign, "can_encrypt_comms": False,
-             "can_encrypt_storage": False, "can_certify": False, "created_at": "2019-01-01T00:00:00.000Z",
-             "expires_at": None, "raw_key": None, "revoked": False}
-            for i, (fpr, sign) in enumerate(subkeys)
-        ],
-        "can_sign": can_sign,
-        "can_encrypt_comms": False,
-        "can_encrypt_storage": False,
-        "can_certify": True,
-        "created_at": "2019-01-01T00:00:00.000Z",
-        "expires_at": expires_at,
-        "revoked": revoked,
-        "raw_key": raw_key,
-    }
-
-
-def user_json(login: str, id_: int, name: str | None, email: str | None = None) -> dict:
-    return {
-        "login": login, "id": id_, "node_id": "MDQ6VXNlcjE=", "avatar_url": f"https://github.com/images/{id_}.gif",
-        "gravatar_id": "", "url": f"https://api.github.com/users/{login}", "html_url": f"https://github.com/{login}",
-        "type": "User", "site_admin": False, "name": name, "company": None, "blog": "", "location": None,
-        "email": email, "hireable": None, "bio": None, "twitter_username": None, "public_repos": 2,
-        "public_gists": 1, "followers": 20, "following": 0, "created_at": "2008-01-14T04:33:35Z",
-        "updated_at": "2008-01-14T04:33:35Z",
-    }
 
 
 def serve_alice(api: FakeGitHub, m: dict) -> None:

@@ -23,9 +23,8 @@ from commitguard.keyring.importers.maintainer_list import MaintainerListImporter
 from commitguard.keyring.importers.registry import ImportRequest
 from commitguard.keyring.loader import load_keyring
 from tests.fixtures_git import Gpg, PgpSigner, Repo, run_cli, run_verify
-from tests.fixtures.forge import FakeGitHub
-from tests.keyring.test_keyring_import_github import gpg_key_json, user_json
-from tests.keyring.test_keyring_import_guix import CHANNEL, authorizations, make_tree
+from tests.fixtures.forge import FakeGitHub, gpg_key_json, user_json
+from tests.fixtures.guix import CHANNEL, authorizations, make_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None or shutil.which("git") is None,
                                 reason="needs gpg and git")

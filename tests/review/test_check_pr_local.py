@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.review.test_approvals import (
+from tests.fixtures.approvals import (
     HELLO,
     NOTES_REF,
     REPOSITORY,

@@ -21,7 +21,7 @@ import json
 
 import pytest
 
-from tests.review.test_approvals import (
+from tests.fixtures.approvals import (
     HELLO,
     check_job,
     hand_approval,
@@ -35,7 +35,7 @@ from tests.review.test_approvals import (
     world_fixture,
     write_keyring_dir,
 )
-from tests.verify.test_repository_keyring import History, keys  # noqa: F401 (keys is a fixture)
+from tests.fixtures.history import History, keys  # noqa: F401 (keys is a fixture)
 
 
 @pytest.fixture(scope="module")
