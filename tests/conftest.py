@@ -1,8 +1,9 @@
 """Session fixtures for the black-box tests of ``commitguard verify``.
 
 All keys, certificates and commits are made with git, gpg and ssh-keygen
-(see ``fixtures_git.py``); commitguard's own code is never imported, so the
-suite is an independent check of the CLI contract in SPEC.md.
+(see the ``tests.fixtures`` package); the modules in BLACK_BOX_MODULES run the
+CLI as a subprocess and never import commitguard, so they are an independent
+check of the CLI contract in SPEC.md.
 
 The expensive part (key generation, ~30 signed commits) is built once per
 session into ``World``. Every "case" commit is a root commit of its own (no
@@ -47,6 +48,7 @@ SUBPROCESS_TESTS = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SUBPROCESS_MODULES or item.originalname in SUBPROCESS_TESTS:
