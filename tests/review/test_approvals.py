@@ -3,19 +3,19 @@ approval verdicts of ``commitguard check-pr``.
 
 Fixtures are made with the real tools only (ssh-keygen, gpg in a throwaway
 GNUPGHOME, git with ``commit -S``); keyring.toml files are written by hand;
-commitguard runs as ``python -m commitguard`` in a subprocess with no
+commitguard runs through tests/fixtures/cli.py (its ``main``, in process) with no
 ``COMMITGUARD_KEYRING``. Verdicts (status, exit code, who counts) come from
 SPEC.md ("Signed review approvals", ``[[rule]]``) and DSSE/in-toto; the reason
 texts asserted are commitguard's own wording.
 
-A CLI run costs about a second (imports), so each scenario (a repository of
+A CLI run costs real work, so each scenario (a repository of
 its own, cloned from a small template) is built once per module and read by
 several tests, and most approvals besides those under test are made by hand
 exactly as SPEC describes them (an in-toto Statement v1 in a DSSE envelope,
 signed over the DSSE PAE with ``ssh-keygen -Y sign -n commitguard-approval``
 or ``gpg --detach-sign``); ``test_audit_*`` checks that ``commitguard
-approve`` writes exactly that shape. The helpers are
-shared with ``test_check_pr_local.py``.
+approve`` writes exactly that shape. The helpers live in
+tests/fixtures/approvals.py, shared with ``test_check_pr_local.py``.
 """
 
 from __future__ import annotations

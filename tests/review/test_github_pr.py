@@ -5,8 +5,9 @@ makes (the pull request, its reviews and files, users) with GitHub's own JSON
 field names, and records the reviews posted to it; GitHub's rule that nobody
 approves their own pull request is enforced as GitHub does (422). The
 repository, keys and signatures are real: ssh-keygen keys, commits signed by
-git, approvals signed by ``commitguard approve``. The CLI runs as a
-subprocess, pointed at the server through ``$GITHUB_API_URL``.
+git, approvals signed by ``commitguard approve``. The CLI (in process,
+tests/fixtures/cli.py) finds the server through ``$GITHUB_API_URL``; the server
+and the pull-request model are in tests/fixtures/forge.py and github_pr.py.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@
   keyring only does not put its keyring in effect: a keyring change needs
   every parent's trust.
 
-Fixtures come from test_approvals.py and test_repository_keyring.py (real
-git and ssh-keygen); commitguard runs as ``python -m commitguard``.
+Fixtures come from tests/fixtures/approvals.py and tests/fixtures/history.py (real
+git and ssh-keygen); commitguard runs through tests/fixtures/cli.py.
 """
 
 from __future__ import annotations
