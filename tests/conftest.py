@@ -1,8 +1,9 @@
 """Session fixtures for the black-box tests of ``commitguard verify``.
 
 All keys, certificates and commits are made with git, gpg and ssh-keygen
-(see ``fixtures_git.py``); commitguard's own code is never imported, so the
-suite is an independent check of the CLI contract in SPEC.md.
+(see the ``tests.fixtures`` package); the modules in BLACK_BOX_MODULES run the
+CLI as a subprocess and never import commitguard, so they are an independent
+check of the CLI contract in SPEC.md.
 
 The expensive part (key generation, ~30 signed commits) is built once per
 session into ``World``. Every "case" commit is a root commit of its own (no
@@ -19,6 +20,7 @@ from typing import Callable
 
 import pytest
 
+from tests.fixtures.cli import set_subprocess_mode
 from tests.fixtures_git import (
     Gpg,
     PgpSigner,
@@ -35,9 +37,22 @@ REQUIRED_TOOLS = ("git", "gpg", "gpgconf", "ssh-keygen")
 
 
 BLACK_BOX_MODULES = {"test_verify_cli.py", "test_vectors.py", "test_differential.py", "test_keyring_errors.py"}
+# Modules and tests that run ``python -m commitguard`` as a subprocess: the
+# black-box set (marker ``blackbox``, ``pytest -m blackbox``). Every other CLI
+# call runs in process (tests/fixtures/cli.py), which spares an interpreter start each.
+SUBPROCESS_MODULES = BLACK_BOX_MODULES | {"test_sources_cli.py", "test_sources_eval.py", "test_sources_paths.py"}
+SUBPROCESS_TESTS = {
+    "test_sources_cli_never_passes_a_wrong_hash_beside_a_signed_release",
+    "test_tar_sign_is_checked_streaming_with_flat_memory",
+    "test_sources_cli_leaves_no_scratch_behind_after_a_failed_unpack",
+}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SUBPROCESS_MODULES or item.originalname in SUBPROCESS_TESTS:
+            item.add_marker(pytest.mark.blackbox)
     missing = [t for t in REQUIRED_TOOLS if shutil.which(t) is None]
     if missing and os.environ.get("CI"):
         raise pytest.UsageError(f"CI must install {', '.join(missing)} (.ci/run does)")
@@ -46,6 +61,25 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.path.name in BLACK_BOX_MODULES:
                 item.add_marker(skip)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's default) on named tests (``tests/x.py::test``, as
+    .ci/mutation-smoke and mutation/ run them): no workers to start, run serially."""
+    args = [a for a in config.args if not a.startswith("-")]
+    if args and all("::" in a for a in args):
+        return 0
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A ``blackbox`` test runs the CLI as a subprocess, from its fixtures' setup to its teardown."""
+    set_subprocess_mode(item.get_closest_marker("blackbox") is not None)
+    try:
+        yield
+    finally:
+        set_subprocess_mode(False)
 
 
 @dataclass

@@ -22,14 +22,12 @@ import hashlib
 import json
 import os
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pygit2
 import pytest
 
+from tests.fixtures.forge import FakeGitHub, serving, account_json
 from tests.fixtures_git import Gpg, PgpSigner, Repo, run, run_cli
 from tests.upstream_fixtures import WHEN, archive_hash, flat_sri
 
@@ -792,57 +790,17 @@ def test_hostile_package_directory(nixpkgs, keyring, tmp_path):
 # --------------------------------------------------------------------------- GitHub mode
 
 
-class FakeGitHub:
+class BumpForge(FakeGitHub):
     """One repository's pull requests and issue comments, with GitHub's field names."""
 
     def __init__(self, slug: str):
+        super().__init__()
         self.slug = slug
         self.pulls: dict[int, dict] = {}
         self.comments: dict[int, list[dict]] = {}
-        self.tokens: dict[str, str] = {}
-        self.requests: list[tuple[str, str]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _send(self, status: int, body) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def _login(self) -> str | None:
-                auth = self.headers.get("Authorization", "")
-                return fake.tokens.get(auth.split(" ", 1)[1]) if " " in auth else None
-
-            def _body(self) -> dict:
-                length = int(self.headers.get("Content-Length") or 0)
-                return json.loads(self.rfile.read(length) or b"{}")
-
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                fake.requests.append(("GET", self.path))
-                self._send(*fake.get(urlsplit(self.path).path, self._login()))
-
-            def do_POST(self):  # noqa: N802
-                fake.requests.append(("POST", self.path))
-                self._send(*fake.post(urlsplit(self.path).path, self._body(), self._login()))
-
-            def do_PATCH(self):  # noqa: N802
-                fake.requests.append(("PATCH", self.path))
-                self._send(*fake.patch(urlsplit(self.path).path, self._body(), self._login()))
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def user(self, login: str) -> dict:
-        uid = 1000 + sum(map(ord, login))
-        return {"login": login, "id": uid, "node_id": f"U_{uid}", "type": "Bot" if "[bot]" in login else "User",
-                "url": f"{self.base_url}/users/{login}", "html_url": f"https://github.com/{login}", "site_admin": False}
+        return account_json(self.base_url, login, 1000 + sum(map(ord, login)), kind="Bot" if "[bot]" in login else "User")
 
     def open_pull(self, number: int, *, base: str, head: str, author: str, title: str, branch: str) -> None:
         repo = {"id": 42, "name": self.slug.split("/")[1], "full_name": self.slug, "private": False,
@@ -868,7 +826,7 @@ class FakeGitHub:
         self.comments[number].append(comment)
         return comment
 
-    def get(self, path: str, login: str | None):
+    def get(self, path: str, query: dict[str, str], login: str | None):
         pulls = f"/repos/{self.slug}/pulls/"
         issues = f"/repos/{self.slug}/issues/"
         if path.startswith(pulls) and path[len(pulls):].isdigit() and int(path[len(pulls):]) in self.pulls:
@@ -910,14 +868,7 @@ class FakeGitHub:
 
 @pytest.fixture
 def api():
-    fake = FakeGitHub("nixos/nixpkgs")
-    fake.thread.start()
-    try:
-        yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
-        fake.thread.join(timeout=10)
+    yield from serving(BumpForge("nixos/nixpkgs"))
 
 
 def test_github_pull_request_comment_is_posted_once_and_updated(nixpkgs, api, tmp_path):

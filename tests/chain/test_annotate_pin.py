@@ -37,10 +37,10 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_git import CliResult, SshKey, run, run_cli
-from tests.review.test_approvals import GitRepo, hand_sign, make_statement, person_toml
+from tests.fixtures.approvals import GitRepo, hand_sign, make_statement, person_toml
+from tests.fixtures.pins import RELEASES, keyring_text, package_nix  # noqa: F401 (shared)
 
 REPOSITORY = "example.org/nixpkgs"
-RELEASES = "https://releases.example.org/"
 KEYRING_DIR = ".commitguard/keyring"
 
 pytestmark = pytest.mark.skipif(
@@ -54,33 +54,6 @@ PATCH = "pkgs/by-name/pa/patched/fix.patch"
 MOVED_OLD = "pkgs/tools/moved/default.nix"
 MOVED = "pkgs/by-name/mo/moved/package.nix"
 SIDE = "pkgs/by-name/si/sidepkg/package.nix"
-
-
-def package_nix(name: str, version: str, digest: str, *, patches: bool = False, extra: str = "") -> str:
-    patch_line = "  patches = [ ./fix.patch ];\n\n" if patches else ""
-    return f"""{{ lib, stdenv, fetchurl }}:
-
-stdenv.mkDerivation (finalAttrs: {{
-  pname = "{name}";
-  version = "{version}";
-
-  src = fetchurl {{
-    url = "{RELEASES}{name}/{name}-${{finalAttrs.version}}.tar.gz";
-    hash = "{digest}";
-  }};
-
-{patch_line}  meta = {{
-    description = "The {name} package, for commitguard's tests";
-    longDescription = ''
-      A package whose only purpose is to have a history: who wrote each
-      change, who signed it, who reviewed it, and who merged it.{extra}
-    '';
-    homepage = "https://{name}.example.org";
-    license = lib.licenses.mit;
-    platforms = lib.platforms.all;
-  }};
-}})
-"""
 
 
 @dataclass
@@ -100,14 +73,6 @@ class Fixture:
 
     def cli(self, *args: str) -> CliResult:
         return run_cli([str(a) for a in args], scratch=self.root / "scratch")
-
-
-def keyring_text(keys: dict[str, SshKey], *, bob: bool = True) -> str:
-    persons = [person_toml("alice", github="alice", roles=["committer"], ssh=[keys["alice"]])]
-    if bob:
-        persons.append(person_toml("bob", github="bob", roles=["committer"], ssh=[keys["bob"]]))
-    upstream = f'[[upstream]]\nmatch = "{RELEASES}"\nssh = {json.dumps(keys["upstream"].pub_line)}\n'
-    return "version = 1\n\n" + "\n".join(persons) + "\n" + upstream
 
 
 def merge(repo: GitRepo, branch: str, message: str, signer: SshKey) -> str:

@@ -16,7 +16,7 @@ import shutil
 import pytest
 
 from tests.fixtures_git import SshKey, run_cli
-from tests.review.test_approvals import GitRepo, person_toml
+from tests.fixtures.approvals import GitRepo, person_toml
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("git", "ssh-keygen")), reason="needs git and ssh-keygen"

@@ -40,8 +40,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_git import SshKey, run
-from tests.chain.test_annotate_pin import RELEASES, keyring_text, package_nix
-from tests.review.test_approvals import GitRepo
+from tests.fixtures.pins import RELEASES, keyring_text, package_nix
+from tests.fixtures.approvals import GitRepo
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("git", "ssh-keygen")), reason="needs git and ssh-keygen"

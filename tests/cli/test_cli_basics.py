@@ -2,7 +2,7 @@
 values, --format checked per command before any work, one stderr line saying why a
 command exits 1, plain messages for an empty repository and an offline import.
 
-Repositories are made with the real git; commitguard runs as a subprocess."""
+Repositories are made with the real git; commitguard runs through tests/fixtures/cli.py."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.repo import ScratchRepo
 from tests.fixtures_git import PROJECT_ROOT, SshKey, base_env, run_cli
 
 COMMANDS = ["verify", "demo", "check-pr", "approve", "sources", "audit-bump", "annotate", "pin", "keyring",
@@ -47,26 +48,10 @@ stdenv.mkDerivation rec {
 """
 
 
-class Repo:
+class Repo(ScratchRepo):
     def __init__(self, root: Path, scratch: Path):
-        self.root, self.scratch = root, scratch
         root.mkdir(parents=True)
-        self.env = base_env(scratch / "home")
-        self.env.update({"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.org",
-                         "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.org"})
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str) -> str:
-        return subprocess.run(["git", *args], cwd=self.root, env=self.env, check=True,
-                              capture_output=True, text=True).stdout.strip()
-
-    def commit(self, message: str, files: dict[str, str]) -> str:
-        for path, text in files.items():
-            (self.root / path).parent.mkdir(parents=True, exist_ok=True)
-            (self.root / path).write_text(text)
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
-        return self.git("rev-parse", "HEAD")
+        super().__init__(root, scratch)
 
 
 @pytest.fixture(scope="module")
@@ -350,8 +335,8 @@ def test_keyring_check_and_strict_diff_say_why_they_exit_1(scratch, keyring):
     assert re.fullmatch(r"commitguard: keyring diff: exit 1: \d+ change\(s\) loosen trust \(--strict\)\n", diff.stderr)
 
 
-# GitHub mode, against test_github_pr's local stand-in for the API
-from tests.review.test_github_pr import api, build_pr, keys, world  # noqa: E402,F401  (pytest fixtures)
+# GitHub mode, against the fake GitHub of tests/fixtures/github_pr.py
+from tests.fixtures.github_pr import api, build_pr, keys, world  # noqa: E402,F401  (pytest fixtures)
 
 
 def test_check_pr_github_mode_says_why_it_exits_1(world):

@@ -27,7 +27,7 @@ from commitguard.keyring.importers.guix import GuixImporter
 from commitguard.keyring.importers.registry import ImportRequest
 from commitguard.keyring.loader import load_keyring
 from tests.fixtures_git import Gpg, PgpSigner, Repo, run_cli, run_verify
-from tests.keyring.test_keyring_import_guix import CHANNEL, authorizations, make_tree
+from tests.fixtures.guix import CHANNEL, authorizations, make_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None or shutil.which("git") is None,
                                 reason="needs gpg and git")

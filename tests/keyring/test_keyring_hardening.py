@@ -332,7 +332,7 @@ def test_symlinked_key_file_in_a_repository_keyring_is_refused(tmp_path):
     """In a keyring kept in the repository, a key file committed as a symlink is refused (exit 2), naming it."""
     import subprocess
 
-    from tests.verify.test_repository_keyring import History
+    from tests.fixtures.history import History
 
     key = tmp_path / "keys" / "alice"
     key.parent.mkdir()

@@ -5,7 +5,7 @@ their own documentation gives: an OpenSSH ``allowed_signers`` file
 (ssh-keygen(1), ALLOWED SIGNERS), a GnuPG home, and sequoia-git's
 ``openpgp-policy.toml`` with ``gpg --armor --export`` output embedded.
 Each is imported with the importer and ``apply_import``; the keyring that
-results must then make ``commitguard verify`` (run as a subprocess) trust
+results must then make ``commitguard verify`` (run through tests/fixtures/cli.py) trust
 exactly the commits those keys signed.
 """
 

@@ -8,12 +8,8 @@ ssh-keygen. PyGithub is pointed at it, so nothing touches the network.
 
 from __future__ import annotations
 
-import json
 import shutil
-import threading
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -21,6 +17,7 @@ from commitguard.errors import CommitguardError
 from commitguard.keyring.importers.github import GitHubImporter
 from commitguard.keyring.importers.registry import ImportRequest, importer_for
 from commitguard.signatures.openpgp_packets import split_certs
+from tests.fixtures.forge import FakeGitHub, gpg_key_json, serving, user_json
 from tests.fixtures_git import Gpg, PgpSigner, Repo, SshKey, SshSigner, run_verify
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None or shutil.which("ssh-keygen") is None,
@@ -29,53 +26,9 @@ pytestmark = pytest.mark.skipif(shutil.which("gpg") is None or shutil.which("ssh
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
-class FakeGitHub:
-    """Routes ``GET path`` (optionally ``?page=N``) to (status, body, headers); records every request."""
-
-    def __init__(self):
-        self.routes: dict[str, tuple[int, object, dict]] = {}
-        self.requests: list[tuple[str, dict]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                fake.requests.append((self.path, dict(self.headers)))
-                parts = urlsplit(self.path)
-                page = parse_qs(parts.query).get("page", ["1"])[0]
-                key = parts.path if page == "1" else f"{parts.path}?page={page}"
-                status, body, headers = fake.routes.get(
-                    key, (404, {"message": "Not Found",
-                                "documentation_url": "https://docs.github.com/rest", "status": "404"}, {}))
-                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(raw)))
-                for k, v in headers.items():
-                    self.send_header(k, v.replace("{base}", fake.base_url))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def route(self, path: str, body, status: int = 200, headers: dict | None = None) -> None:
-        self.routes[path] = (status, body, headers or {})
-
-
 @pytest.fixture
 def api():
-    fake = FakeGitHub()
-    fake.thread.start()
-    try:
-        yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
-        fake.thread.join(timeout=10)
+    yield from serving(FakeGitHub())
 
 
 @pytest.fixture(scope="module")
@@ -97,45 +50,6 @@ def material(tmp_path_factory):
         yield m
     finally:
         gpg.kill_agent()
-
-
-def gpg_key_json(id_: int, primary: str, raw_key: str | None, *, can_sign: bool, subkeys=(), emails=(),
-                 revoked: bool = False, expires_at=None) -> dict:
-    """One entry of GET /users/{username}/gpg_keys, field for field as GitHub documents it."""
-    return {
-        "id": id_,
-        "name": None,
-        "primary_key_id": None,
-        "key_id": primary[-16:],
-        "public_key": "xjMEXCqxgBYJKwYBBAHaRw8BAQdA...",
-        "emails": [{"email": e, "verified": v} for e, v in emails],
-        "subkeys": [
-            {"id": id_ + 100 + i, "primary_key_id": id_, "key_id": fpr[-16:], "public_key": "zjMEXCqx...",
-             "emails": [], "subkeys": [], "can_sign": sign, "can_encrypt_comms": False,
-             "can_encrypt_storage": False, "can_certify": False, "created_at": "2019-01-01T00:00:00.000Z",
-             "expires_at": None, "raw_key": None, "revoked": False}
-            for i, (fpr, sign) in enumerate(subkeys)
-        ],
-        "can_sign": can_sign,
-        "can_encrypt_comms": False,
-        "can_encrypt_storage": False,
-        "can_certify": True,
-        "created_at": "2019-01-01T00:00:00.000Z",
-        "expires_at": expires_at,
-        "revoked": revoked,
-        "raw_key": raw_key,
-    }
-
-
-def user_json(login: str, id_: int, name: str | None, email: str | None = None) -> dict:
-    return {
-        "login": login, "id": id_, "node_id": "MDQ6VXNlcjE=", "avatar_url": f"https://github.com/images/{id_}.gif",
-        "gravatar_id": "", "url": f"https://api.github.com/users/{login}", "html_url": f"https://github.com/{login}",
-        "type": "User", "site_admin": False, "name": name, "company": None, "blog": "", "location": None,
-        "email": email, "hireable": None, "bio": None, "twitter_username": None, "public_repos": 2,
-        "public_gists": 1, "followers": 20, "following": 0, "created_at": "2008-01-14T04:33:35Z",
-        "updated_at": "2008-01-14T04:33:35Z",
-    }
 
 
 def serve_alice(api: FakeGitHub, m: dict) -> None:
@@ -210,15 +124,15 @@ def test_keys_source_and_obtained(api, material):
     assert "SSH signing key 3 (odd): key type 'ssh-foo' cannot be verified" in notes
     assert result.policy == {}
 
-    paths = [p for p, _ in api.requests]
+    paths = [r.path for r in api.log]
     assert any(p.startswith("/users/AliceExample/ssh_signing_keys?") and "page=2" in p for p in paths), paths
-    assert all("Authorization" not in h for _, h in api.requests)
+    assert all("Authorization" not in r.headers for r in api.log)
 
 
 def test_token_is_sent(api, material):
     serve_bob_without_keys(api)
     load(api, "bob", token="s3cret-token")
-    assert api.requests and all("s3cret-token" in h.get("Authorization", "") for _, h in api.requests)
+    assert api.log and all("s3cret-token" in r.headers.get("Authorization", "") for r in api.log)
 
 
 @pytest.mark.parametrize("status, needle", [(404, "HTTP 404"), (401, "HTTP 401"), (500, "HTTP 500")])

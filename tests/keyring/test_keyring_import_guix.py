@@ -19,66 +19,13 @@ from commitguard.keyring.importers.guix import EXPIRY_NOTE, GuixImporter, parse_
     parse_channel_keyring_branch
 from commitguard.keyring.importers.registry import ImportRequest, importer_for
 from commitguard.signatures.openpgp_packets import split_certs
+from tests.fixtures.guix import CHANNEL, authorizations, make_tree, spaced  # noqa: F401 (shared)
 from tests.fixtures_git import Gpg, PgpSigner, Repo, run_verify
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None or shutil.which("git") is None,
                                 reason="needs gpg and git")
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-
-def spaced(fpr: str) -> str:
-    """As Guix writes them: groups of four, two spaces in the middle."""
-    g = [fpr[i:i + 4] for i in range(0, 40, 4)]
-    return " ".join(g[:5]) + "  " + " ".join(g[5:])
-
-
-def authorizations(entries: list[tuple[str, str | None]]) -> str:
-    lines = [
-        ";; This is the list of OpenPGP keys currently authorized to sign commits in",
-        ";; this repository.",
-        "",
-        "(authorizations",
-        " (version 0)",
-        "",
-        " (",
-    ]
-    for fpr, name in entries:
-        if name is None:
-            lines.append(f'  ("{spaced(fpr)}")')
-        else:
-            lines.append(f'  ("{spaced(fpr)}"\n   (name "{name}"))')
-    lines[-1] += "))"
-    return "\n".join(lines) + "\n"
-
-
-CHANNEL = """;; This is a Guix channel.
-
-(channel
- (version 0)
- (news-file "etc/news.scm")
- (keyring-reference "{branch}")
- (url "https://git.example.org/channel.git"))
-"""
-
-
-def make_tree(repo: Repo, files: dict[str, bytes | str]) -> str:
-    """A tree object from {path: content}, subdirectories included."""
-    here: dict[str, bytes | str] = {}
-    subdirs: dict[str, dict] = {}
-    for path, content in files.items():
-        head, _, rest = path.partition("/")
-        if rest:
-            subdirs.setdefault(head, {})[rest] = content
-        else:
-            here[head] = content
-    lines = []
-    for name, content in here.items():
-        blob = repo.git("hash-object", "-w", "--stdin", input=content)
-        lines.append(f"100644 blob {blob}\t{name}")
-    for name, sub in subdirs.items():
-        lines.append(f"040000 tree {make_tree(repo, sub)}\t{name}")
-    return repo.git("mktree", input="\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")

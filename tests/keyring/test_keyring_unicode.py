@@ -23,8 +23,8 @@ from commitguard.keyring.importers.maintainer_list import MaintainerListImporter
 from commitguard.keyring.importers.registry import ImportRequest
 from commitguard.keyring.loader import load_keyring
 from tests.fixtures_git import Gpg, PgpSigner, Repo, run_cli, run_verify
-from tests.keyring.test_keyring_import_github import FakeGitHub, gpg_key_json, user_json
-from tests.keyring.test_keyring_import_guix import CHANNEL, authorizations, make_tree
+from tests.fixtures.forge import FakeGitHub, gpg_key_json, user_json
+from tests.fixtures.guix import CHANNEL, authorizations, make_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None or shutil.which("git") is None,
                                 reason="needs gpg and git")
@@ -111,9 +111,7 @@ def test_guix_import(people, tmp_path):
 
 
 def test_github_import(people, tmp_path):
-    api = FakeGitHub()
-    api.thread.start()
-    try:
+    with FakeGitHub() as api:
         for login, uid, name, key in (("noe-lopez", 11, NOE, "noe"), ("yamada", 12, TARO, "taro")):
             api.route(f"/users/{login}", user_json(login, uid, name))
             api.route(f"/users/{login}/gpg_keys", [
@@ -122,10 +120,6 @@ def test_github_import(people, tmp_path):
             api.route(f"/users/{login}/ssh_signing_keys", [])
         result = GitHubImporter(ImportRequest(args=("noe-lopez", "yamada"), github_api=api.base_url,
                                               now=NOW)).load()
-    finally:
-        api.server.shutdown()
-        api.server.server_close()
-        api.thread.join(timeout=10)
     assert [(p.id, p.name, p.github) for p in result.persons] == [
         ("noe-lopez", NOE, "noe-lopez"), ("yamada", TARO, "yamada")]
     kr = tmp_path / "keyring"

@@ -2,7 +2,7 @@
 names resolved as nixpkgs resolves them, paths relative to the current directory,
 and a ``default.nix`` that only wraps ``package.nix`` counted once.
 
-The repository is built with the real git; commitguard runs as a subprocess."""
+The repository is built with the real git; commitguard runs through tests/fixtures/cli.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_git import SshKey, base_env, run_cli
+from tests.fixtures.repo import ScratchRepo
+from tests.fixtures_git import SshKey, run_cli
 
 HASH = "sha256-" + "A" * 43 + "="
 HASH2 = "sha256-" + "B" * 43 + "="
@@ -52,31 +53,7 @@ PYTHON_PACKAGES = """self: super: with self; {
 """
 
 
-class Repo:
-    def __init__(self, root: Path, scratch: Path):
-        self.root = root
-        self.scratch = scratch
-        self.env = base_env(scratch / "home")
-        self.env.update({"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.org",
-                         "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.org"})
-        self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str) -> str:
-        return subprocess.run(["git", *args], cwd=self.root, env=self.env, check=True,
-                              capture_output=True, text=True).stdout.strip()
-
-    def write(self, files: dict[str, str]) -> None:
-        for path, text in files.items():
-            target = self.root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-
-    def commit(self, message: str, files: dict[str, str]) -> str:
-        self.write(files)
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
-        return self.git("rev-parse", "HEAD")
-
+class Repo(ScratchRepo):
     def cli(self, *args: str, cwd: Path | None = None):
         return run_cli([str(a) for a in args], scratch=self.scratch, cwd=cwd or self.root)
 

@@ -3,19 +3,19 @@ approval verdicts of ``commitguard check-pr``.
 
 Fixtures are made with the real tools only (ssh-keygen, gpg in a throwaway
 GNUPGHOME, git with ``commit -S``); keyring.toml files are written by hand;
-commitguard runs as ``python -m commitguard`` in a subprocess with no
+commitguard runs through tests/fixtures/cli.py (its ``main``, in process) with no
 ``COMMITGUARD_KEYRING``. Verdicts (status, exit code, who counts) come from
 SPEC.md ("Signed review approvals", ``[[rule]]``) and DSSE/in-toto; the reason
 texts asserted are commitguard's own wording.
 
-A CLI run costs about a second (imports), so each scenario (a repository of
+A CLI run costs real work, so each scenario (a repository of
 its own, cloned from a small template) is built once per module and read by
 several tests, and most approvals besides those under test are made by hand
 exactly as SPEC describes them (an in-toto Statement v1 in a DSSE envelope,
 signed over the DSSE PAE with ``ssh-keygen -Y sign -n commitguard-approval``
 or ``gpg --detach-sign``); ``test_audit_*`` checks that ``commitguard
-approve`` writes exactly that shape. The helpers are
-shared with ``test_check_pr_local.py``.
+approve`` writes exactly that shape. The helpers live in
+tests/fixtures/approvals.py, shared with ``test_check_pr_local.py``.
 """
 
 from __future__ import annotations
@@ -24,511 +24,45 @@ import base64
 import json
 import re
 import shutil
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Sequence
 
 import pytest
 
-from tests.fixtures_git import CliResult, Gpg, SshKey, base_env, run, run_cli
-
-REPOSITORY = "example.org/nixpkgs"
-NOTES_REF = "refs/notes/commitguard"
-PAYLOAD_TYPE = "application/vnd.in-toto+json"
-STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
-PREDICATE_TYPE = "https://commitguard.dev/approval/v1"
-APPROVAL_NAMESPACE = "commitguard-approval"
+from tests.fixtures.approvals import (  # noqa: F401 (shared with other approval tests)
+    APPROVAL_NAMESPACE,
+    HELLO,
+    NOTES_REF,
+    PAYLOAD_TYPE,
+    PREDICATE_TYPE,
+    REPOSITORY,
+    STATEMENT_TYPE,
+    Job,
+    Scenarios,
+    World,
+    approve_job,
+    check_job,
+    collect_scenarios,
+    commit_with_ssh_gpgsig,
+    decode_envelope,
+    envelope,
+    hand_approval,
+    hand_sign,
+    hello_nix,
+    make_statement,
+    ok_json,
+    one_line_error,
+    pae,
+    rule_toml,
+    ssh_sign,
+    ssh_verify,
+    world_fixture,
+)
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("git", "gpg", "gpgconf", "ssh-keygen")),
     reason="needs git, gpg, gpgconf and ssh-keygen",
 )
 
-
-# --------------------------------------------------------------------------- DSSE, independently
-
-def pae(payload: bytes, payload_type: str = PAYLOAD_TYPE) -> bytes:
-    """DSSE v1 pre-authentication encoding (from the DSSE spec, not from commitguard)."""
-    t = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
-
-
-def envelope(payload: bytes, signature: bytes | str, keyid: str = "", *, extra_sigs: int = 0) -> str:
-    if isinstance(signature, str):
-        signature = signature.encode()
-    sig = {"keyid": keyid, "sig": base64.b64encode(signature).decode()}
-    return json.dumps({"payloadType": PAYLOAD_TYPE, "payload": base64.b64encode(payload).decode(),
-                       "signatures": [sig] * (1 + extra_sigs)}, separators=(",", ":"))
-
-
-def decode_envelope(line: str) -> tuple[dict, dict, bytes]:
-    """(envelope, statement, signature bytes) of one stored approval line."""
-    env = json.loads(line)
-    statement = json.loads(base64.b64decode(env["payload"]))
-    sig = base64.b64decode(env["signatures"][0]["sig"])
-    return env, statement, sig
-
-
-def ssh_sign(key: SshKey, data: bytes, namespace: str) -> bytes:
-    return run(["ssh-keygen", "-q", "-Y", "sign", "-n", namespace, "-f", key.path], input=data).stdout
-
-
-def ssh_verify(key: SshKey, data: bytes, signature: bytes, namespace: str, workdir: Path) -> bool:
-    """``ssh-keygen -Y verify``: the reference verifier for SSH signatures."""
-    allowed = workdir / "allowed_signers"
-    allowed.write_text(f"signer {key.pub_line}\n")
-    sig = workdir / "sig"
-    sig.write_bytes(signature)
-    done = run(["ssh-keygen", "-Y", "verify", "-f", allowed, "-I", "signer", "-n", namespace, "-s", sig],
-               input=data, check=False)
-    return done.returncode == 0
-
-
-def make_statement(head: str, base: str, head_tree: str, *, repository: str = REPOSITORY,
-                   pull_request: int | None = None, verdict: str = "approve") -> dict:
-    """An approval as SPEC describes it: in-toto Statement v1, subject the head commit."""
-    predicate: dict[str, Any] = {"repository": repository, "base": base, "head": head, "headTree": head_tree,
-                                 "verdict": verdict, "timestamp": "2025-02-01T00:00:00Z"}
-    if pull_request is not None:
-        predicate["pullRequest"] = pull_request
-    return {"_type": STATEMENT_TYPE, "subject": [{"name": repository, "digest": {"gitCommit": head}}],
-            "predicateType": PREDICATE_TYPE, "predicate": predicate}
-
-
-def hand_sign(statement: dict | bytes, signer: "SshKey | PgpIdentity", *, namespace: str = APPROVAL_NAMESPACE,
-              use_pae: bool = True) -> str:
-    """One envelope line, signed with ssh-keygen or gpg (not with commitguard)."""
-    payload = statement if isinstance(statement, bytes) else json.dumps(statement, indent=1).encode()
-    data = pae(payload) if use_pae else payload
-    if isinstance(signer, SshKey):
-        return envelope(payload, ssh_sign(signer, data, namespace))
-    sig = signer.gpg.gpg("--local-user", signer.signing + "!", "--armor", "--detach-sign", input=data).stdout
-    return envelope(payload, sig, signer.primary)
-
-
-def hand_approval(repo: "GitRepo", signer: "SshKey | PgpIdentity", head: str, base: str, **kw: Any) -> str:
-    """Sign an approval of exactly (base, head) and append it to head's note."""
-    line = hand_sign(make_statement(head, base, repo.tree(head), **kw), signer)
-    repo.add_note_lines(head, [line])
-    return line
-
-
-# --------------------------------------------------------------------------- git
-
-class GitRepo:
-    """A git repository with a work tree; commits made with ``git commit -S``."""
-
-    def __init__(self, path: Path, home: Path, *, init: bool = True):
-        self.path = path
-        self.home = home
-        self.env = base_env(home)
-        self.env.update({
-            "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.org",
-            "GIT_COMMITTER_NAME": "Test Committer", "GIT_COMMITTER_EMAIL": "committer@example.org",
-        })
-        self._tick = 0
-        if init:
-            path.mkdir(parents=True, exist_ok=True)
-            self.git("init", "-q", "-b", "main")
-
-    def git(self, *args: str, input: bytes | str | None = None, env: dict | None = None, check: bool = True) -> str:
-        e = dict(self.env)
-        if env:
-            e.update(env)
-        return run(["git", *args], env=e, cwd=self.path, input=input, check=check).stdout.decode().strip()
-
-    def git_bytes(self, *args: str) -> bytes:
-        return run(["git", *args], env=self.env, cwd=self.path).stdout
-
-    def write(self, files: dict[str, str | None]) -> None:
-        for name, content in files.items():
-            p = self.path / name
-            if content is None:
-                self.git("rm", "-q", "--", name)
-                continue
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(content)
-            self.git("add", "--", name)
-
-    def commit(self, message: str, files: dict[str, str | None] | None = None, *, signer: Any = None,
-               amend: bool = False) -> str:
-        """Commit the given file changes, signed by an SshKey, a PgpIdentity, or nobody."""
-        if files:
-            self.write(files)
-        self._tick += 1
-        when = f"2025-01-{1 + self._tick % 28:02d}T12:{self._tick % 60:02d}:00Z"
-        env = {"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
-        cfg: list[str] = []
-        args = ["commit", "-q", "--allow-empty", "-m", message]
-        if amend:
-            args.append("--amend")
-        if isinstance(signer, SshKey):
-            cfg = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={signer.path}"]
-            args.append("-S")
-        elif isinstance(signer, PgpIdentity):
-            cfg = ["-c", "gpg.format=openpgp", "-c", f"user.signingkey={signer.signing}!"]
-            args.append("-S")
-            env["GNUPGHOME"] = str(signer.gpg.home)
-        else:
-            assert signer is None, signer
-            args.append("--no-gpg-sign")
-        self.git(*cfg, *args, env=env)
-        return self.rev("HEAD")
-
-    def rev(self, rev: str) -> str:
-        return self.git("rev-parse", "--verify", f"{rev}^{{commit}}")
-
-    def tree(self, rev: str) -> str:
-        return self.git("rev-parse", f"{rev}^{{tree}}")
-
-    def checkout(self, rev: str, branch: str | None = None) -> None:
-        if branch:
-            self.git("checkout", "-q", "-B", branch, rev)
-        else:
-            self.git("checkout", "-q", "--detach", rev)
-
-    def note(self, commit: str) -> bytes | None:
-        done = run(["git", "notes", f"--ref={NOTES_REF}", "show", commit], env=self.env, cwd=self.path, check=False)
-        return done.stdout if done.returncode == 0 else None
-
-    def set_note(self, commit: str, data: bytes) -> None:
-        f = self.home / f"note-{commit}"
-        f.write_bytes(data)
-        self.git("notes", f"--ref={NOTES_REF}", "add", "-f", "-F", str(f), commit)
-
-    def add_note_lines(self, commit: str, lines: Sequence[bytes | str]) -> None:
-        """Append lines to the commit's approvals note (as an attacker with push access to the ref would)."""
-        old = self.note(commit) or b""
-        if old and not old.endswith(b"\n"):
-            old += b"\n"
-        new = b"".join((l.encode() if isinstance(l, str) else l) + b"\n" for l in lines)
-        self.set_note(commit, old + new)
-
-    def gpgsig(self, commit: str) -> bytes:
-        """The unfolded ``gpgsig`` header of a commit."""
-        head = self.git_bytes("cat-file", "commit", commit).partition(b"\n\n")[0].decode()
-        lines, on = [], False
-        for line in head.split("\n"):
-            if line.startswith("gpgsig "):
-                on = True
-                lines.append(line[len("gpgsig "):])
-            elif on and line.startswith(" "):
-                lines.append(line[1:])
-            else:
-                on = False
-        assert lines, f"{commit} is not signed"
-        return ("\n".join(lines) + "\n").encode()
-
-    def clone_to(self, path: Path, home: Path) -> "GitRepo":
-        shutil.copytree(self.path, path, symlinks=True)
-        return GitRepo(path, home, init=False)
-
-
-# --------------------------------------------------------------------------- keys and keyrings
-
-@dataclass
-class PgpIdentity:
-    gpg: Gpg
-    primary: str
-    signing: str  # the signing subkey
-    cert: Path
-
-
-@dataclass
-class Keys:
-    root: Path
-    ssh: dict[str, SshKey]
-    erin: PgpIdentity
-    stranger_pgp: PgpIdentity
-
-    def close(self) -> None:
-        self.erin.gpg.kill_agent()
-
-
-def make_keys(root: Path) -> Keys:
-    ssh_dir = root / "ssh"
-    ssh = {n: SshKey.generate(ssh_dir, n, "ed25519") for n in ("alice", "bob", "bob2", "bob_revoked", "carol", "dave", "mallory", "forge")}
-    gpg = Gpg(root / "gnupg", root)
-
-    def ident(uid: str, name: str) -> PgpIdentity:
-        primary = gpg.gen_key(uid, "ed25519", "cert")
-        sub = gpg.add_subkey(primary, "ed25519", "sign")
-        return PgpIdentity(gpg, primary, sub, gpg.export(primary, root / "certs" / f"{name}.asc"))
-
-    return Keys(root, ssh, ident("Erin Example <erin@example.org>", "erin"),
-                ident("Stranger <stranger@example.net>", "stranger"))
-
-
-def toml_str(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    return "[" + ", ".join(toml_str(x) for x in v) + "]"
-
-
-def person_toml(pid: str, *, github: str | None = None, roles: Sequence[str] = (), ssh: Sequence[SshKey] = (),
-                openpgp: str | None = None, revoked_ssh: Sequence[SshKey] = (), handle: str | None = None) -> str:
-    out = ["[[person]]", f"id = {toml_str(pid)}", f"name = {toml_str(pid.title() + ' Example')}",
-           f"emails = {toml_str([pid + '@example.org'])}"]
-    if github:
-        out.append(f"github = {toml_str(github)}")
-    if handle:
-        out.append(f"handle = {toml_str(handle)}")
-    if roles:
-        out.append(f"roles = {toml_str(list(roles))}")
-    out.append("")
-    for k in ssh:
-        out += ["[[person.key]]", f"ssh = {toml_str(k.pub_line)}", ""]
-    for k in revoked_ssh:
-        out += ["[[person.key]]", f"ssh = {toml_str(k.pub_line)}", "revoked = true", ""]
-    if openpgp:
-        out += ["[[person.key]]", f"openpgp = {toml_str(openpgp)}", ""]
-    return "\n".join(out)
-
-
-def rule_toml(paths: Sequence[str], approvers: Sequence[str], approvals: int = 1,
-              exclude_author: bool | None = True) -> str:
-    out = ["[[rule]]", f"paths = {toml_str(list(paths))}", f"approvals = {approvals}",
-           f"approvers = {toml_str(list(approvers))}"]
-    if exclude_author is not None:
-        out.append(f"exclude_author = {toml_str(exclude_author)}")
-    return "\n".join(out) + "\n"
-
-
-def standard_persons(keys: Keys, *, erin_cert: str | None = "keys/erin.asc") -> str:
-    """alice, bob (two keys, and a third one revoked) and erin (OpenPGP) are
-    committers; carol is a package maintainer known by her nixpkgs handle; dave is
-    a keyring person who may not approve. A forge key, trusted for commits."""
-    s = keys.ssh
-    parts = [
-        'version = 1\n\n[policy]\nforge = "accept"\n\n[[forge]]\nid = "examplehub"\n'
-        f'ssh = {toml_str(s["forge"].pub_line)}\n',
-        person_toml("alice", github="alice", roles=["committer"], ssh=[s["alice"]]),
-        person_toml("bob", github="bob", roles=["committer"], ssh=[s["bob"], s["bob2"]], revoked_ssh=[s["bob_revoked"]]),
-        person_toml("carol", github="CarolGH", handle="carolgh", ssh=[s["carol"]]),
-        person_toml("dave", github="dave", ssh=[s["dave"]]),
-    ]
-    if erin_cert:
-        parts.append(person_toml("erin", github="erin", roles=["committer"], openpgp=erin_cert))
-    return "\n".join(parts)
-
-
-def write_keyring_dir(directory: Path, body: str, *, certs: dict[str, Path] | None = None) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, src in (certs or {}).items():
-        (directory / "keys").mkdir(exist_ok=True)
-        shutil.copyfile(src, directory / "keys" / name)
-    if not body.startswith("version"):
-        body = "version = 1\n\n" + body
-    (directory / "keyring.toml").write_text(body)
-    return directory
-
-
-# --------------------------------------------------------------------------- nixpkgs-ish content
-
-HELLO_NIX = """\
-{ lib, stdenv, fetchurl }:
-
-stdenv.mkDerivation (finalAttrs: {
-  pname = "hello";
-  version = "2.12.1";
-
-  src = fetchurl {
-    url = "mirror://gnu/hello/hello-${finalAttrs.version}.tar.gz";
-    hash = "sha256-jZkUKv2SV28wsM18tCqNxoCZmLxdYH2Idh9RLibH2yA=";
-  };
-
-  meta = {
-    description = "A program that produces a familiar, friendly greeting";
-    license = lib.licenses.gpl3Plus;
-    maintainers = with lib.maintainers; [ carolgh ];
-  };
-})
-"""
-
-
-def hello_nix(version: str = "2.12.1", maintainers: str = "carolgh") -> str:
-    return HELLO_NIX.replace('"2.12.1"', f'"{version}"').replace("[ carolgh ]", f"[ {maintainers} ]")
-
-
-HELLO = "pkgs/by-name/he/hello/package.nix"
-
-
-# --------------------------------------------------------------------------- CLI
-
-@dataclass
-class Job:
-    args: list[str]
-    env: dict | None = None
-
-
-def approve_job(repo: GitRepo, *, ssh: SshKey | None = None, pgp: PgpIdentity | None = None, head: str | None = None,
-                base: str | None = None, repository: str | None = REPOSITORY, extra: Sequence[str] = ()) -> Job:
-    args = ["approve", "--repo", str(repo.path)]
-    env = None
-    if head:
-        args += ["--head", head]
-    if base:
-        args += ["--base", base]
-    if repository:
-        args += ["--repository", repository]
-    if ssh is not None:
-        args += ["--ssh-key", str(ssh.path)]
-    if pgp is not None:
-        args += ["--openpgp-key", pgp.primary]
-        env = {"GNUPGHOME": str(pgp.gpg.home)}
-    return Job(args + list(extra), env)
-
-
-def check_job(repo: GitRepo, base: str, head: str, keyring: Path | None, *, repository: str | None = REPOSITORY,
-              extra: Sequence[str] = ()) -> Job:
-    args = ["check-pr", "--repo", str(repo.path), "--base", base, "--head", head, "--no-cache", "--format", "json"]
-    if keyring is not None:
-        args += ["--keyring", str(keyring)]
-    if repository:
-        args += ["--repository", repository]
-    return Job(args + list(extra))
-
-
-class Scenarios:
-    """Each scenario runs once per module, on first use, and keeps its outcome
-    (or its exception, re-raised in every test that reads it)."""
-
-    def __init__(self, world: "World", functions: dict[str, Callable]):
-        self.world = world
-        self.functions = functions
-        self.memo: dict[str, Any] = {}
-
-    def __call__(self, name: str) -> Any:
-        if name not in self.memo:
-            try:
-                self.memo[name] = self.functions[name](self.world)
-            except Exception as e:  # noqa: BLE001 - re-raised below, in each test using it
-                self.memo[name] = e
-        value = self.memo[name]
-        if isinstance(value, Exception):
-            raise value
-        return value
-
-
-def collect_scenarios(namespace: dict) -> dict[str, Callable]:
-    return {name[3:]: fn for name, fn in namespace.items() if name.startswith("sc_") and callable(fn)}
-
-
-def ok_json(res: CliResult, code: int) -> dict:
-    assert res.code == code, res.describe()
-    data = res.json
-    assert isinstance(data["ok"], bool), res.describe()
-    assert data["ok"] is (code == 0), res.describe()
-    return data
-
-
-def one_line_error(res: CliResult, *needles: str) -> str:
-    """Exit 2, nothing on stdout, exactly one line on stderr naming the fault."""
-    assert res.code == 2, res.describe()
-    assert res.stdout == "", res.describe()
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.describe()
-    assert lines[0].startswith("commitguard: error: "), res.describe()
-    assert "internal error" not in lines[0], res.describe()
-    for n in needles:
-        assert n in lines[0], (n, res.describe())
-    return lines[0]
-
-
-WORLD = "pkgs/by-name/wo/world/package.nix"
-WORLD_NIX = """\
-{ lib, stdenv }:
-
-stdenv.mkDerivation {
-  pname = "world";
-  version = "1.0";
-  meta.maintainers = [ lib.maintainers.nobodyknows ] ++ lib.teams.gnome.members;
-}
-"""
-
-
-@dataclass
-class World:
-    """Keys, keyrings and a template repository; every scenario clones the template.
-
-    Template history (all commits signed by alice)::
-
-        c0 (README.md, hello, world) - base (README.md edited)    main
-    """
-
-    root: Path
-    keys: Keys
-    template: GitRepo
-    c0: str
-    base: str
-    keyring: Path  # main keyring: pkgs/** by committers or maintainers, *.md by committers
-    scratch: Path
-    _names: set = field(default_factory=set)
-
-    def repo(self, name: str) -> GitRepo:
-        assert name not in self._names, name
-        self._names.add(name)
-        return self.template.clone_to(self.root / "repos" / name, self.root)
-
-    def pr(self, name: str) -> GitRepo:
-        """A clone with branch ``pr`` checked out at base."""
-        r = self.repo(name)
-        r.checkout(self.base, "pr")
-        return r
-
-    def cli(self, job: Job) -> CliResult:
-        return run_cli(job.args, scratch=self.scratch, env=job.env)
-
-    def keyring_with(self, name: str, rules: str, persons: str | None = None) -> Path:
-        return write_keyring_dir(self.root / "keyrings" / name,
-                                 (standard_persons(self.keys) if persons is None else persons) + "\n" + rules,
-                                 certs={"erin.asc": self.keys.erin.cert})
-
-
-MAIN_RULES = (rule_toml(["pkgs/**"], ["role:committer", "maintainers"])
-              + "\n" + rule_toml(["*.md"], ["role:committer"]))
-
-
-def build_world(root: Path) -> World:
-    keys = make_keys(root)
-    template = GitRepo(root / "template", root)
-    alice = keys.ssh["alice"]
-    c0 = template.commit("init", {"README.md": "# packages\n", HELLO: hello_nix(), WORLD: WORLD_NIX}, signer=alice)
-    base = template.commit("README: say more", {"README.md": "# packages\n\nMore.\n"}, signer=alice)
-    w = World(root, keys, template, c0, base, Path(), root / "scratch")
-    w.scratch.mkdir()
-    w.keyring = w.keyring_with("main", MAIN_RULES)
-    return w
-
-
-def world_fixture(tmp_path_factory, prefix: str):
-    root = tmp_path_factory.mktemp(prefix)
-    w = build_world(root)
-    try:
-        yield w
-    finally:
-        w.keys.close()  # the gpg-agent of this GNUPGHOME, and only that one
-
-
-def commit_with_ssh_gpgsig(repo: GitRepo, unsigned: str, key: SshKey, namespace: str) -> str:
-    """Rewrite an unsigned commit with a ``gpgsig`` header: an SSH signature
-    over the commit's own bytes, made in the given namespace."""
-    raw = repo.git_bytes("cat-file", "commit", unsigned)
-    assert b"\ngpgsig " not in raw
-    sig = ssh_sign(key, raw, namespace)
-    head, _, body = raw.partition(b"\n\n")
-    header = b"gpgsig " + b"\n ".join(sig.rstrip(b"\n").split(b"\n"))
-    return repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=head + b"\n" + header + b"\n\n" + body)
-
-
-
-
-# =========================================================================== scenarios
 
 def sc_audit(w: World):
     """A merged commit approved after the fact: ``approve`` with neither --head

@@ -3,8 +3,8 @@ review rules (``[[rule]]``), who may approve (roles, ``maintainers`` of the
 touched packages at the base), the PR author's exclusion, stale approvals, a
 keyring kept in the repository, uncovered paths and untrusted commits.
 
-Fixtures are built with the real tools (see ``test_approvals.py``, whose
-helpers this module shares); commitguard runs as ``python -m commitguard``.
+Fixtures are built with the real tools (see tests/fixtures/approvals.py, the
+helpers this module shares with ``test_approvals.py``); commitguard runs through tests/fixtures/cli.py.
 Approvals other than those under test are signed by hand with ssh-keygen,
 exactly as SPEC describes them. At the end, unit tests of the rule globs
 (``commitguard.review.rules.matches``) and of ``meta.maintainers`` extraction
@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.review.test_approvals import (
+from tests.fixtures.approvals import (
     HELLO,
     NOTES_REF,
     REPOSITORY,

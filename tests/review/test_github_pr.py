@@ -5,8 +5,9 @@ makes (the pull request, its reviews and files, users) with GitHub's own JSON
 field names, and records the reviews posted to it; GitHub's rule that nobody
 approves their own pull request is enforced as GitHub does (422). The
 repository, keys and signatures are real: ssh-keygen keys, commits signed by
-git, approvals signed by ``commitguard approve``. The CLI runs as a
-subprocess, pointed at the server through ``$GITHUB_API_URL``.
+git, approvals signed by ``commitguard approve``. The CLI (in process,
+tests/fixtures/cli.py) finds the server through ``$GITHUB_API_URL``; the server
+and the pull-request model are in tests/fixtures/forge.py and github_pr.py.
 """
 
 from __future__ import annotations
@@ -14,316 +15,28 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
 from commitguard.review.approvals.github_reviews import MARKER_CLOSE, MARKER_OPEN, approval_blocks, review_body
 from commitguard.output.markdown import code, text
-from tests.fixtures_git import Repo, SshKey, run_cli
+from tests.fixtures.cli import run_cli
+from tests.fixtures.github_pr import (  # noqa: F401 (api, keys, world: fixtures)
+    HELLO,
+    PACKAGE,
+    SLUG,
+    World,
+    api,
+    build_pr,
+    keyring_toml,
+    keys,
+    rule_of,
+    world,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None or shutil.which("git") is None,
                                 reason="needs git and ssh-keygen")
-
-SLUG = "o/r"
-HELLO = "pkgs/by-name/he/hello/package.nix"
-
-
-def _user(base: str, login: str, uid: int) -> dict:
-    return {
-        "login": login, "id": uid, "node_id": f"U_{uid}", "avatar_url": f"https://avatars.example/u/{uid}",
-        "gravatar_id": "", "url": f"{base}/users/{login}", "html_url": f"https://github.com/{login}",
-        "type": "User", "site_admin": False,
-    }
-
-
-class FakeGitHub:
-    """Pull requests of one repository; reviews posted through the API are kept and served back."""
-
-    def __init__(self, slug: str = SLUG):
-        self.slug = slug
-        self.pulls: dict[int, dict] = {}
-        self.reviews: dict[int, list[dict]] = {}
-        self.files: dict[int, list[str]] = {}
-        self.tokens: dict[str, str] = {}  # token -> login
-        self.user_ids: dict[str, int] = {}
-        self.posted: list[dict] = []
-        self.requests: list[tuple[str, str]] = []
-        self.endless_files = False  # a hostile server: every page of files names a next page
-        self.pr_commits: dict[int, list[str]] = {}  # what GET .../pulls/N/commits lists
-        self.commit_logins: dict[str, tuple[str | None, str | None]] = {}  # sha -> (author, committer) accounts
-        self.unknown_commits: set[str] = set()  # commits GET .../commits/SHA does not know (never pushed)
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _send(self, status: int, body, link: str | None = None) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(raw)))
-                if link:
-                    self.send_header("Link", link)
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def _login(self) -> str | None:
-                auth = self.headers.get("Authorization", "")
-                return fake.tokens.get(auth.split(" ", 1)[1]) if " " in auth else None
-
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                fake.requests.append(("GET", self.path))
-                status, body = fake.get(urlsplit(self.path).path)
-                self._send(status, body, fake.next_link(self.path))
-
-            def do_POST(self):  # noqa: N802
-                fake.requests.append(("POST", self.path))
-                length = int(self.headers.get("Content-Length") or 0)
-                data = json.loads(self.rfile.read(length) or b"{}")
-                status, body = fake.post(urlsplit(self.path).path, data, self._login())
-                self._send(status, body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    # -- state -------------------------------------------------------------
-    def user(self, login: str) -> dict:
-        uid = self.user_ids.setdefault(login, 1000 + len(self.user_ids))
-        return _user(self.base_url, login, uid)
-
-    def open_pull(self, number: int, *, base: str, head: str, author: str, title: str, files: list[str]) -> None:
-        repo_url = f"{self.base_url}/repos/{self.slug}"
-        owner = self.slug.split("/")[0]
-        repo = {"id": 42, "node_id": "R_42", "name": self.slug.split("/")[1], "full_name": self.slug,
-                "private": False, "owner": self.user(owner), "url": repo_url,
-                "html_url": f"https://github.com/{self.slug}"}
-        self.pulls[number] = {
-            "url": f"{repo_url}/pulls/{number}", "id": 5000 + number, "node_id": f"PR_{number}",
-            "html_url": f"https://github.com/{self.slug}/pull/{number}", "number": number, "state": "open",
-            "locked": False, "title": title, "user": self.user(author), "body": "Please review.",
-            "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z",
-            "head": {"label": f"{author}:topic", "ref": "topic", "sha": head, "user": self.user(author), "repo": repo},
-            "base": {"label": f"{owner}:main", "ref": "main", "sha": base, "user": self.user(owner), "repo": repo},
-            "merged": False, "mergeable": True, "draft": False, "commits": 1, "additions": 1, "deletions": 1,
-            "changed_files": len(files), "author_association": "CONTRIBUTOR",
-        }
-        self.reviews.setdefault(number, [])
-        self.files[number] = list(files)
-        self.pr_commits[number] = [head]
-        self.commit_logins.setdefault(head, (author, author))
-
-    def push(self, number: int, head: str, files: list[str] | None = None) -> None:
-        self.pulls[number]["head"]["sha"] = head
-        self.pr_commits[number].append(head)
-        self.commit_logins.setdefault(head, (self.pulls[number]["user"]["login"],) * 2)
-        if files is not None:
-            self.files[number] = list(files)
-            self.pulls[number]["changed_files"] = len(files)
-
-    def add_review(self, number: int, login: str, body: str, *, state: str = "COMMENTED",
-                   commit_id: str | None = None) -> dict:
-        rid = 80000 + sum(len(v) for v in self.reviews.values()) + 1
-        review = {
-            "id": rid, "node_id": f"PRR_{rid}", "user": self.user(login), "body": body, "state": state,
-            "html_url": f"https://github.com/{self.slug}/pull/{number}#pullrequestreview-{rid}",
-            "pull_request_url": f"{self.base_url}/repos/{self.slug}/pulls/{number}",
-            "author_association": "MEMBER", "submitted_at": "2025-01-02T00:00:00Z",
-            "commit_id": commit_id or self.pulls[number]["head"]["sha"],
-            "_links": {"html": {"href": "x"}, "pull_request": {"href": "y"}},
-        }
-        self.reviews[number].append(review)
-        return review
-
-    def commit_json(self, sha: str) -> dict:
-        """A commit as GitHub's REST API shows it: the accounts it attributes it to, or null."""
-        author, committer = self.commit_logins.get(sha, (None, None))
-        person = {"name": "Someone", "email": "someone@example.net", "date": "2025-01-01T00:00:00Z"}
-        return {
-            "sha": sha, "node_id": f"C_{sha[:8]}", "url": f"{self.base_url}/repos/{self.slug}/commits/{sha}",
-            "html_url": f"https://github.com/{self.slug}/commit/{sha}",
-            "commit": {"author": person, "committer": person, "message": "m",
-                       "tree": {"sha": "0" * 40, "url": "t"}, "comment_count": 0},
-            "author": self.user(author) if author else None,
-            "committer": self.user(committer) if committer else None,
-            "parents": [],
-        }
-
-    # -- routes ------------------------------------------------------------
-    def next_link(self, raw_path: str) -> str | None:
-        parts = urlsplit(raw_path)
-        if not (self.endless_files and parts.path.endswith("/files")):
-            return None
-        page = int(dict(parse_qsl(parts.query)).get("page", "1"))
-        return f'<{self.base_url}{parts.path}?page={page + 1}>; rel="next"'
-
-    def get(self, path: str):
-        prefix = f"/repos/{self.slug}/pulls/"
-        if path.startswith(prefix):
-            parts = path[len(prefix):].split("/")
-            if parts[0].isdigit() and int(parts[0]) in self.pulls:
-                number = int(parts[0])
-                if len(parts) == 1:
-                    return 200, self.pulls[number]
-                if parts[1:] == ["reviews"]:
-                    return 200, self.reviews[number]
-                if parts[1:] == ["commits"]:
-                    return 200, [self.commit_json(sha) for sha in self.pr_commits[number]]
-                if parts[1:] == ["files"]:
-                    return 200, [{"sha": "0" * 40, "filename": f, "status": "modified", "additions": 1,
-                                  "deletions": 1, "changes": 2, "blob_url": "b", "raw_url": "r",
-                                  "contents_url": "c", "patch": "@@ -1 +1 @@"} for f in self.files[number]]
-        if path.startswith("/users/"):
-            return 200, self.user(path[len("/users/"):])
-        commits = f"/repos/{self.slug}/commits/"
-        if path.startswith(commits):
-            sha = path[len(commits):]
-            if len(sha) == 40 and sha not in self.unknown_commits:
-                return 200, self.commit_json(sha)
-            return 422, {"message": f"No commit found for SHA: {sha}", "status": "422"}
-        return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
-
-    def post(self, path: str, data: dict, login: str | None):
-        prefix = f"/repos/{self.slug}/pulls/"
-        parts = path[len(prefix):].split("/") if path.startswith(prefix) else []
-        if len(parts) != 2 or parts[1] != "reviews" or not parts[0].isdigit() or int(parts[0]) not in self.pulls:
-            return 404, {"message": "Not Found", "status": "404"}
-        if login is None:
-            return 401, {"message": "Requires authentication", "status": "401"}
-        number = int(parts[0])
-        self.posted.append({"login": login, **data})
-        if data.get("event") == "APPROVE" and login == self.pulls[number]["user"]["login"]:
-            return 422, {"message": "Unprocessable Entity",
-                         "errors": ["Review Can not approve your own pull request"], "status": "422"}
-        state = {"APPROVE": "APPROVED", "COMMENT": "COMMENTED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}
-        review = self.add_review(number, login, data.get("body") or "", state=state.get(data.get("event"), "PENDING"),
-                                 commit_id=data.get("commit_id"))
-        return 200, review
-
-
-@pytest.fixture
-def api():
-    fake = FakeGitHub()
-    fake.thread.start()
-    try:
-        yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
-        fake.thread.join(timeout=10)
-
-
-# --------------------------------------------------------------------------- the repository
-
-PACKAGE = """{{ lib, stdenv, fetchurl }}:
-
-stdenv.mkDerivation (finalAttrs: {{
-  pname = "hello";
-  version = "{version}";
-  src = fetchurl {{
-    url = "mirror://gnu/hello/hello-${{finalAttrs.version}}.tar.gz";
-    hash = "sha256-{hash}";
-  }};
-  meta.maintainers = with lib.maintainers; [ bob ];
-}})
-"""
-
-
-def keyring_toml(keys: dict[str, SshKey], *, carol_roles: tuple[str, ...] = (), rules: str | None = None) -> str:
-    """A keyring written by hand: alice commits, bob maintains hello, carol contributes."""
-    def person(pid: str, name: str, login: str, roles) -> str:
-        return (f'[[person]]\nid = "{pid}"\nname = "{name}"\nemails = ["{pid}@example.org"]\n'
-                f'github = "{login}"\nroles = {json.dumps(list(roles))}\n\n'
-                f'[[person.key]]\nssh = "{keys[pid].pub_line}"\n\n')
-    default_rules = ('[[rule]]\npaths = ["pkgs/**"]\napprovals = 1\napprovers = ["maintainers", "role:committer"]\n'
-                     'exclude_author = true\n')
-    return ("version = 1\n\n"
-            + person("alice", "Alice Committer", "alice", ["committer"])
-            + person("bob", "Bob Maintainer", "bob", [])
-            + person("carol", "Carol Contributor", "Carol-Contrib", carol_roles)
-            + (rules if rules is not None else default_rules))
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory) -> dict[str, SshKey]:
-    d = tmp_path_factory.mktemp("ssh")
-    return {name: SshKey.generate(d, name, "ed25519") for name in ("alice", "bob", "carol", "stranger")}
-
-
-class World:
-    def __init__(self, root: Path, keys: dict[str, SshKey], api: FakeGitHub):
-        self.root = root
-        self.keys = keys
-        self.api = api
-        self.repo = Repo(root / "repo", root)
-        self.keyring = root / "keyring"
-        self.keyring.mkdir()
-        (self.keyring / "keyring.toml").write_text(keyring_toml(keys))
-
-    def commit(self, signer: str | None, message: str, files: dict[str, str]) -> str:
-        for path, content in files.items():
-            target = self.repo.path / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content)
-        self.repo.git("add", "-A")
-        sign = []
-        if signer:
-            sign = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={self.keys[signer].path}"]
-        self.repo.git(*sign, "commit", "-q", "--allow-empty", *(["-S"] if signer else []), "-m", message)
-        return self.head()
-
-    def head(self) -> str:
-        return self.repo.git("rev-parse", "HEAD")
-
-    def env(self, login: str | None = None, **extra) -> dict:
-        env = {"GITHUB_API_URL": self.api.base_url, "GITHUB_TOKEN": "", "GITHUB_ACTIONS": "false",
-               "GITHUB_EVENT_PATH": "", "GITHUB_STEP_SUMMARY": "", "SSH_AUTH_SOCK": ""}
-        if login:
-            token = f"token-{login.lower()}"
-            self.api.tokens[token] = login
-            env["GITHUB_TOKEN"] = token
-        env.update(extra)
-        return env
-
-    def check(self, *args, fmt: str = "json", pr: int | None = 1, login: str | None = "alice", keyring: bool = True,
-              env=None):
-        argv = ["check-pr", "--github", SLUG, "--repo", self.repo.path, "--format", fmt, "--no-cache", *args]
-        if pr is not None:
-            argv += ["--pr", str(pr)]
-        if keyring:
-            argv += ["--keyring", self.keyring]
-        return run_cli(argv, scratch=self.root, env={**self.env(login), **(env or {})})
-
-    def approve(self, reviewer: str, *args, login: str | None = None):
-        argv = ["approve", "--github", SLUG, "--pr", "1", "--repo", self.repo.path,
-                "--ssh-key", self.keys[reviewer].path, *args]
-        return run_cli(argv, scratch=self.root, env=self.env(login or reviewer))
-
-
-def build_pr(world: World, author: str = "carol", login: str = "Carol-Contrib") -> tuple[str, str]:
-    """main: hello 2.12.1 by alice; the pull request: hello 2.12.2 by ``author``."""
-    world.commit("alice", "hello: init at 2.12.1", {HELLO: PACKAGE.format(version="2.12.1", hash="A" * 43 + "=")})
-    base = world.head()
-    world.repo.git("checkout", "-q", "-b", "topic")
-    world.commit(author, "hello: 2.12.1 -> 2.12.2", {HELLO: PACKAGE.format(version="2.12.2", hash="B" * 43 + "=")})
-    head = world.head()
-    world.api.open_pull(1, base=base, head=head, author=login, title="hello: 2.12.1 -> 2.12.2", files=[HELLO])
-    return base, head
-
-
-@pytest.fixture
-def world(tmp_path, keys, api) -> World:
-    return World(tmp_path, keys, api)
-
-
-def rule_of(data: dict) -> dict:
-    assert len(data["rules"]) == 1, data["rules"]
-    return data["rules"][0]
 
 
 # --------------------------------------------------------------------------- the round trip
@@ -564,15 +277,20 @@ def test_github_and_the_clone_disagreeing_on_files_is_reported(world, api):
 
 def test_a_server_paging_files_without_end_is_cut_off(world, api):
     """Resource limit: GitHub's file list is read to the pull request's size
-    (at most 300 entries), however many pages a server claims to have."""
+    (at most 300 entries), however many pages a server claims to have.
+
+    The server fills each page with 100 entries (GitHub's largest page), so the
+    cut-off after 300 entries is reached on page 4 (entries 300-399) in four
+    requests, not after 300 one-entry pages."""
     build_pr(world)
     api.endless_files = True
+    api.files_per_page = 100
     res = world.check()
     assert res.code == 1, res.describe()  # carol's pull request has no approval yet
     assert rule_of(res.json)["missing"] == 1 and res.json["changed_files"] == [HELLO], res.describe()
     assert any("lists more than the 1 files it announced" in w for w in res.json["warnings"]), res.json
     pages = [p for m, p in api.requests if m == "GET" and "/files" in p]
-    assert 1 < len(pages) <= 301, len(pages)
+    assert len(pages) == 4, pages
 
 
 def test_sarif_places_findings_on_files(world, api):

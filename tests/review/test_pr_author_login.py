@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.review.test_github_pr import HELLO, PACKAGE, api, keys, rule_of, world  # noqa: F401 (fixtures)
+from tests.fixtures.github_pr import HELLO, PACKAGE, api, keys, rule_of, world  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize("login", ["bob", "BOB"])  # GitHub logins are case-insensitive

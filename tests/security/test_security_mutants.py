@@ -11,8 +11,8 @@
   keyring only does not put its keyring in effect: a keyring change needs
   every parent's trust.
 
-Fixtures come from test_approvals.py and test_repository_keyring.py (real
-git and ssh-keygen); commitguard runs as ``python -m commitguard``.
+Fixtures come from tests/fixtures/approvals.py and tests/fixtures/history.py (real
+git and ssh-keygen); commitguard runs through tests/fixtures/cli.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import json
 
 import pytest
 
-from tests.review.test_approvals import (
+from tests.fixtures.approvals import (
     HELLO,
     check_job,
     hand_approval,
@@ -35,7 +35,7 @@ from tests.review.test_approvals import (
     world_fixture,
     write_keyring_dir,
 )
-from tests.verify.test_repository_keyring import History, keys  # noqa: F401 (keys is a fixture)
+from tests.fixtures.history import History, keys  # noqa: F401 (keys is a fixture)
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pygit2
 import pytest
 
+from tests.fixtures.forge import FakeGitHub, serving
 from tests.fixtures_git import Gpg, run
 from tests.upstream_fixtures import (
     PYPI_URL,
@@ -520,30 +519,16 @@ UNSIGNED_COMMIT = "3" * 40
 LIGHT_COMMIT = "4" * 40
 
 
-class _Api(BaseHTTPRequestHandler):
-    routes: dict = {}
-    seen: list = []
-
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        self.seen.append(self.path)
-        answer = self.routes.get(self.path)
-        status, body = (200, answer) if answer is not None else (404, {"message": "Not Found"})
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+@pytest.fixture
+def forge():
+    yield from serving(FakeGitHub())
 
 
 @pytest.fixture
-def api(monkeypatch):
+def api(monkeypatch, forge):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     base = "/repos/owner/remote"
-    _Api.routes = {
+    routes = {
         f"{base}/git/ref/tags/v3.0": {"ref": "refs/tags/v3.0", "object": {"type": "tag", "sha": TAG_SHA}},
         f"{base}/git/tags/{TAG_SHA}": {"tag": "v3.0", "sha": TAG_SHA,
                                        "verification": {"verified": True, "reason": "valid"}},
@@ -558,15 +543,9 @@ def api(monkeypatch):
         f"{base}/git/ref/tags/v3.3": {"ref": "refs/tags/v3.3", "object": {"type": "tag", "sha": "5" * 40}},
         f"{base}/git/tags/{'5' * 40}": {"tag": "v3.3", "verification": {"verified": False, "reason": "invalid"}},
     }
-    _Api.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    for path, answer in routes.items():
+        forge.route(path, answer)
+    return forge.base_url
 
 
 def test_forge_verified_tag(uw, keyring, api):
@@ -598,12 +577,12 @@ def test_forge_unknown_tag(uw, keyring, api):
     check(e, "unavailable", None, None)
 
 
-def test_forge_not_asked_when_the_mirror_has_evidence_or_offline(uw, keyring, api):
+def test_forge_not_asked_when_the_mirror_has_evidence_or_offline(uw, keyring, api, forge):
     e = evaluate(uw, keyring, gh("v1.0", hash=uw.hashes["v1.0"]), online=True, github_api=api)
     check(e, "verified", "signed-tag", "github:owner/repo")
     e = evaluate(uw, keyring, gh("v3.0", repo="remote"), online=False, github_api=api)
     check(e, "unavailable", None, None)
-    assert _Api.seen == []
+    assert forge.log == []
 
 
 def test_forge_unreachable_is_unavailable(uw, keyring):
