@@ -47,12 +47,31 @@ def github_client():
 
     token = os.environ.get("GITHUB_TOKEN")
     options = dict(base_url=api_url(), auth=github.Auth.Token(token) if token else None, timeout=_TIMEOUT,
-                   per_page=_PER_PAGE)
+                   per_page=_PER_PAGE, **request_spacing())
     try:
         return github.Github(**options, lazy=True)
     except TypeError:
         # PyGithub before 2.6 has no lazy mode: the same calls, plus a few fetches
         return github.Github(**options)
+
+
+def request_spacing() -> dict[str, float]:
+    """PyGithub waits between calls (0.25 s, 1 s between writes) to stay clear of GitHub's
+    secondary rate limits. ``$COMMITGUARD_GITHUB_REQUEST_INTERVAL`` (seconds, 0 or more) sets both,
+    for a forge that is not github.com (a GHES instance, a local test server); unset: PyGithub's."""
+    text = os.environ.get("COMMITGUARD_GITHUB_REQUEST_INTERVAL")
+    if text is None or text == "":
+        return {}
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 60:
+        raise CommitguardError(
+            f"{text!r} is not a number of seconds from 0 to 60",
+            field="COMMITGUARD_GITHUB_REQUEST_INTERVAL",
+        )
+    return {"seconds_between_requests": seconds, "seconds_between_writes": seconds}
 
 
 @contextlib.contextmanager
