@@ -251,6 +251,7 @@ def sources(
     online: bool = typer.Option(False, "--online", help="Fetch upstream evidence from the network when not mirrored."),
     system: str = SystemOpt,
     nix_eval: bool = typer.Option(False, "--eval", help="Also evaluate each src with nix-instantiate and report disagreements."),
+    jobs: Optional[int] = JobsOpt,
 ) -> None:
     """Map package expressions to their upstream sources and check upstream's signatures."""
     from pathlib import Path
@@ -267,7 +268,7 @@ def sources(
     loaded = select_keyring(keyring).load()
     access = _upstream_access(upstream_mirror, online)
     report = scan_sources(root, selected, loaded, mirror=access.mirror, online=access.online, system=system,
-        nix_eval=nix_eval,
+        nix_eval=nix_eval, jobs=jobs,
     )
     formatter.write("sources", report, sys.stdout)
     _exit("sources", report)

@@ -68,7 +68,7 @@ TrustRootOpt = typer.Option(
     None, "--trust-root", metavar="COMMIT",
     help="Commit whose ancestors are not checked (default: the keyring's policy.trust_root); "
          "check-pr: the base must be it or descend from it, else exit 2.")
-JobsOpt = typer.Option(None, "--jobs", min=1, metavar="N", help="Worker processes verifying signatures (default: all cores).")
+JobsOpt = typer.Option(None, "--jobs", min=1, metavar="N", help="Worker processes: verifying signatures, reading package expressions (default: all cores).")
 CacheOpt = typer.Option(None, "--cache", metavar="DIR",
                         help="Cache directory (default: $COMMITGUARD_CACHE_DIR, else the user cache dir).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Verify afresh; read and store nothing in the cache.")

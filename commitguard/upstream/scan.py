@@ -112,9 +112,9 @@ def scan_sources(
     github_api: str | None = None,
     continuity=None,
     nix_eval: bool = False,
+    jobs: int | None = None,
 ) -> SourcesReport:
     from commitguard.nix import nix_eval as nix
-    from commitguard.nix.fetchers import read_package
     from commitguard.upstream import evaluate_upstream
 
     warnings: list[str] = []
@@ -125,19 +125,13 @@ def scan_sources(
         keyring = Keyring(path="(none)", digest="", policy=Policy(), persons=())
         warnings.append("no keyring: no [[upstream]] keys, so no upstream release can be verified")
     packages: list[PackageSources] = []
-    for path in find_expressions(root, paths):
-        if not path.resolve().is_relative_to(root.resolve()):
-            shown = path.relative_to(root.resolve()) if path.is_relative_to(root.resolve()) else path
+    base = root.resolve()
+    for path, read in _read_all(find_expressions(root, paths), base, system, jobs):
+        if read is None:
+            shown = path.relative_to(base) if path.is_relative_to(base) else path
             warnings.append(f"{shown}: a symlink to a file outside the repository, not read")
             continue
-        try:
-            source = path.read_bytes()
-        except OSError as exc:
-            raise CommitguardError(f"cannot read: {exc.strerror}", path=str(path)) from None
-        relative = str(path.relative_to(root.resolve())) if path.is_relative_to(root.resolve()) else str(path)
-        # The absolute path: the reader resolves ``./hashes.json`` and ``import ./x.nix``
-        # against the file's own directory, never against the current directory.
-        package = read_package(path, source, system=system, root=root.resolve())
+        relative, package = read
         if not package.sources:
             if path.name == "default.nix" and not paths:
                 continue  # a default.nix that fetches nothing is an aggregate, not a package
@@ -160,6 +154,59 @@ def scan_sources(
             )
         packages.append(PackageSources(package, evidence))
     return SourcesReport(packages=tuple(packages), warnings=tuple(warnings))
+
+
+# Below this many files a process pool costs more than it saves (about 0.1 s to start).
+_PARALLEL_FROM = 64
+
+
+def _read_one(path: Path, base: Path, system: str):
+    """(relative path, what the expression says), or None for a symlink out of the
+    repository. Pure: the same file gives the same answer in any process."""
+    if not path.resolve().is_relative_to(base):
+        return None
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        raise CommitguardError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    from commitguard.nix.fetchers import read_package
+
+    relative = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+    # The absolute path: the reader resolves ``./hashes.json`` and ``import ./x.nix``
+    # against the file's own directory, never against the current directory.
+    return relative, read_package(path, source, system=system, root=base)
+
+
+def _read_in_worker(args):
+    """A pool worker's answer: errors travel as their one-line message (CommitguardError
+    takes keyword arguments, which pickling would not carry back)."""
+    try:
+        return True, _read_one(*args)
+    except CommitguardError as exc:
+        return False, str(exc)
+
+
+def _read_all(files: list[Path], base: Path, system: str, jobs: int | None):
+    """Each file with what it says, in the order found. Reading and evaluating an
+    expression statically is pure and CPU-bound, so with ``jobs`` > 1 and enough
+    files it runs in a pool of processes; the judging that follows (upstream evidence,
+    key continuity) stays in this process and in this order."""
+    from commitguard.verify.commits import default_jobs
+
+    workers = min(jobs or default_jobs(), len(files))
+    if workers < 2 or len(files) < _PARALLEL_FROM:
+        for path in files:
+            yield path, _read_one(path, base, system)
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(processes=workers) as pool:
+        chunk = max(1, len(files) // (workers * 8))
+        answers = pool.imap(_read_in_worker, [(path, base, system) for path in files], chunksize=chunk)
+        for path, (ok, value) in zip(files, answers):
+            if not ok:
+                raise CommitguardError(value)
+            yield path, value
 
 
 def _attribute(path: Path, package: PackageExpression) -> str | None:

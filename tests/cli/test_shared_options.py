@@ -133,10 +133,13 @@ def test_verifying_commands_take_jobs_and_cache(scratch, history, ruled_keyring)
     assert (cache / "verdicts.sqlite3").is_file()
 
 
-@pytest.mark.parametrize("command", ["sources", "audit-bump"])
-@pytest.mark.parametrize("flag", [("--jobs", "2"), ("--cache", "somewhere"), ("--no-cache",)])
+@pytest.mark.parametrize(("command", "flag"), [
+    ("sources", ("--cache", "somewhere")), ("sources", ("--no-cache",)),
+    ("audit-bump", ("--jobs", "2")), ("audit-bump", ("--cache", "somewhere")), ("audit-bump", ("--no-cache",)),
+])
 def test_sources_and_audit_bump_verify_no_commit_so_refuse_jobs_and_cache(scratch, command, flag):
-    """Nothing to run in parallel and no verdict to cache: a flag that did nothing would mislead."""
+    """No verdict to cache (and nothing in audit-bump to run in parallel): a flag that did
+    nothing would mislead. ``sources --jobs`` reads expressions in parallel (test_sources_jobs)."""
     res = cli(scratch, command, "--repo", scratch / "no-such-repository", *flag)
     assert one_error_line(res).startswith(f"commitguard: error: No such option: {flag[0]}")
 
