@@ -19,6 +19,8 @@ alike. Open the repository once and pass it to every call::
 - :func:`pin` and :func:`check_lock` with :class:`PinOptions`: the newest
   revision whose packages' history is trusted;
 - :func:`audit_bump`: is a version-bump change only that?
+- :func:`scan_sources`: each package expression's upstream source, and
+  upstream's own signature on it;
 
 Each returns a report (``.ok``, ``.to_json()``) and never prints; a problem
 with the input raises :class:`CommitguardError`. The names are imported on
@@ -53,6 +55,7 @@ _FRONT_DOOR = {
     "pin": "commitguard.chain.pin",
     "check_lock": "commitguard.chain.pin",
     "audit_bump": "commitguard.bump",
+    "scan_sources": "commitguard.upstream.scan",
 }
 
 __all__ = ["__version__", *_FRONT_DOOR]

@@ -17,10 +17,10 @@ from commitguard.cli.options import (BaseOpt, BranchOpt, CacheOpt, Command, Head
                                      examples, format_option, formatter_for_command, require_commits, revision_option,
                                      why_exit_1)
 from commitguard.errors import CommitguardError
-from commitguard.git.revisions import DEFAULT_MAX_COMMITS, open_repository
+from commitguard import open_repository
+from commitguard.git.revisions import DEFAULT_MAX_COMMITS
 from commitguard.keyring import select_keyring
-from commitguard.verify.in_repository import verify_with_repository_keyring
-from commitguard.verify.commits import VerifyOptions, verify_revisions
+from commitguard import VerifyOptions, verify_revisions, verify_with_repository_keyring
 
 app = command_group(
     "Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",
@@ -160,7 +160,8 @@ def check_pr(
 ) -> None:
     """Pre-merge check: every commit signed by a keyring person, enough signed approvals per rule."""
     from commitguard.keyring.select import require_base_under_trust_root
-    from commitguard.review.check_pr import PullRequest, check_pull_request, repository_name
+    from commitguard import PullRequest, check_pull_request
+    from commitguard.review.check_pr import repository_name
 
     formatter = formatter_for_command(format, "check-pr")
     options = VerifyOptions(jobs=jobs, cache_dir=cache_dir(cache, no_cache))
@@ -256,7 +257,7 @@ def sources(
     """Map package expressions to their upstream sources and check upstream's signatures."""
     from pathlib import Path
 
-    from commitguard.upstream.scan import scan_sources
+    from commitguard import scan_sources
     from commitguard.nix.selection import select_in_worktree
 
     formatter = formatter_for_command(format, "sources")
@@ -306,7 +307,8 @@ def audit_bump_command(
     system: str = SystemOpt,
 ) -> None:
     """Audit a version-bump change: only version and hashes changed, and upstream signed by the same key?"""
-    from commitguard.bump import audit_bump, keyring_for_audit, parse_fail_on
+    from commitguard import audit_bump
+    from commitguard.bump import keyring_for_audit, parse_fail_on
     from commitguard.upstream import ContinuityStore
 
     formatter = formatter_for_command(format, "audit-bump")
@@ -365,7 +367,7 @@ def annotate(
     no_cache: bool = NoCacheOpt,
 ) -> None:
     """For each package: upstream signer, the signers of every commit that touched it, approvers, mergers."""
-    from commitguard.chain.annotate import AnnotateOptions, annotate as annotate_packages
+    from commitguard import AnnotateOptions, annotate as annotate_packages
     from commitguard.git.revisions import resolve_commit
     from commitguard.nix.selection import select_in_revision
 
@@ -409,7 +411,7 @@ def pin(
     no_cache: bool = NoCacheOpt,
 ) -> None:
     """The newest revision whose history for these packages is fully trusted; writes or checks a lock file."""
-    from commitguard.chain.pin import PinOptions, check_lock, pin as pin_packages
+    from commitguard import PinOptions, check_lock, pin as pin_packages
 
     formatter = formatter_for_command(format, "pin")
     repository_obj = open_repository(repo)
