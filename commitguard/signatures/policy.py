@@ -148,15 +148,32 @@ class CertificateBound:
         return _pass(f"{use.key_desc} is bound in its certificate")
 
 
-@dataclass(frozen=True)
-class CertificateNotRevoked:
-    """A revocation in the certificate counts even unverified: it can only narrow trust.
-    Without facts there is nothing to read (:class:`CertificateBound` answers for that)."""
+class _CertificateCheck:
+    """A check on what an OpenPGP certificate's packets say about the key.
+
+    A key without facts has nothing here to read: an SSH key, or an OpenPGP
+    key with no usable binding, which :class:`CertificateBound` refuses where
+    that matters (after a valid signature Sequoia has already vouched for the binding).
+    """
+
+    _passes = ""  # the reason when the certificate says nothing against the key
 
     def verify(self, use: KeyUse) -> PolicyResult:
-        if use.facts is not None and use.facts.revoked:
-            return PolicyResult(Status.REVOKED_KEY, f"{use.owned} is revoked in its certificate")
-        return _pass(f"{use.owned} is not revoked in its certificate")
+        refusal = None if use.facts is None else self._refusal(use, use.facts)
+        return refusal if refusal is not None else _pass(self._passes.format(use=use))
+
+    def _refusal(self, use: KeyUse, facts: KeyFacts) -> PolicyResult | None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class CertificateNotRevoked(_CertificateCheck):
+    """A revocation in the certificate counts even unverified: it can only narrow trust."""
+
+    _passes = "{use.owned} is not revoked in its certificate"
+
+    def _refusal(self, use: KeyUse, facts: KeyFacts) -> PolicyResult | None:
+        return PolicyResult(Status.REVOKED_KEY, f"{use.owned} is revoked in its certificate") if facts.revoked else None
 
 
 def key_weakness(use: KeyUse) -> str | None:
@@ -185,42 +202,44 @@ def weak_bindings(binding_hashes: tuple[str, ...], accept_sha1: bool) -> bool:
 
 
 @dataclass(frozen=True)
-class StrongBindings:
+class StrongBindings(_CertificateCheck):
     """A certificate bound by weak-hash self-signatures could have been rebound by anyone."""
 
     accept_sha1: bool
+    _passes = "the certificate of {use.who} is bound with accepted hashes"
 
-    def verify(self, use: KeyUse) -> PolicyResult:
-        facts = use.facts
-        if facts is not None and weak_bindings(facts.binding_hashes, self.accept_sha1):
-            return PolicyResult(Status.WEAK_SIGNATURE, f"the certificate of {use.who} is bound with "
-                                                       f"{', '.join(facts.binding_hashes)} self-signatures")
-        return _pass(f"the certificate of {use.who} is bound with accepted hashes")
+    def _refusal(self, use: KeyUse, facts: KeyFacts) -> PolicyResult | None:
+        if not weak_bindings(facts.binding_hashes, self.accept_sha1):
+            return None
+        return PolicyResult(Status.WEAK_SIGNATURE,
+                            f"the certificate of {use.who} is bound with {', '.join(facts.binding_hashes)} self-signatures")
 
 
 @dataclass(frozen=True)
-class SigningCapable:
+class SigningCapable(_CertificateCheck):
     """Only a key the certificate marks for signing may sign (not a certify- or encrypt-only one)."""
 
-    def verify(self, use: KeyUse) -> PolicyResult:
-        facts = use.facts
-        if facts is not None and not facts.signing_capable:
-            kind = "primary key" if facts.primary else "subkey"
-            return PolicyResult(Status.BAD_SIGNATURE, f"made by {kind} {use.candidate.key_fingerprint} of {use.who}, "
-                                                      f"which is not marked for signing")
-        return _pass(f"{use.owned} is marked for signing")
+    _passes = "{use.owned} is marked for signing"
+
+    def _refusal(self, use: KeyUse, facts: KeyFacts) -> PolicyResult | None:
+        if facts.signing_capable:
+            return None
+        kind = "primary key" if facts.primary else "subkey"
+        return PolicyResult(Status.BAD_SIGNATURE,
+                            f"made by {kind} {use.candidate.key_fingerprint} of {use.who}, which is not marked for signing")
 
 
 @dataclass(frozen=True)
-class SignedAfterKeyCreation:
+class SignedAfterKeyCreation(_CertificateCheck):
     """A signature older than its key is backdated or forged."""
 
-    def verify(self, use: KeyUse) -> PolicyResult:
-        facts = use.facts
-        if facts is not None and facts.created is not None and use.when < facts.created:
-            return PolicyResult(Status.BAD_SIGNATURE, f"signature predates its key {use.candidate.key_fingerprint} "
-                                                      f"(created {facts.created:%Y-%m-%d})")
-        return _pass(f"signature is not older than {use.owned}")
+    _passes = "signature is not older than {use.owned}"
+
+    def _refusal(self, use: KeyUse, facts: KeyFacts) -> PolicyResult | None:
+        if facts.created is None or use.when >= facts.created:
+            return None
+        return PolicyResult(Status.BAD_SIGNATURE,
+                            f"signature predates its key {use.candidate.key_fingerprint} (created {facts.created:%Y-%m-%d})")
 
 
 # -- the validity window -------------------------------------------------------------
@@ -245,9 +264,8 @@ class ValidAfter:
     """``valid_after``: the key counts from this moment on (inclusive)."""
 
     def verify(self, use: KeyUse) -> PolicyResult:
-        limit = use.entry.valid_after
-        if limit is not None and use.when < limit:
-            return _outside(use, "after", limit)
+        if use.entry.not_yet_valid(use.when):
+            return _outside(use, "after", use.entry.valid_after)  # type: ignore[arg-type]
         return _pass(f"{use.owned} was already valid")
 
 
@@ -256,9 +274,8 @@ class ValidBefore:
     """``valid_before``: the key counts until just before this moment (exclusive)."""
 
     def verify(self, use: KeyUse) -> PolicyResult:
-        limit = use.entry.valid_before
-        if limit is not None and use.when >= limit:
-            return _outside(use, "before", limit)
+        if use.entry.no_longer_valid(use.when):
+            return _outside(use, "before", use.entry.valid_before)  # type: ignore[arg-type]
         return _pass(f"{use.owned} was still valid")
 
 
