@@ -103,7 +103,8 @@ class _NamespacedVerifier(SignatureVerifier):
     def __init__(self, keyring: Keyring, namespace: bytes):
         super().__init__(keyring)
         if namespace != b"git":
-            # OpenPGP keys are scoped to "git" at most: a release file counts as that for them.
+            # An OpenPGP key cannot be scoped to "file" (its signatures name no namespace): for
+            # OpenPGP keys a release file is checked as "git".
             self.schemes = schemes_for(keyring, namespace=namespace.decode(), openpgp_namespace="git",
                                        openpgp=_StreamingOpenPGP)
 
