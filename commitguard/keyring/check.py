@@ -10,6 +10,7 @@ states. Nothing here prints; ``commitguard.cli.keyring`` renders.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
@@ -36,15 +37,7 @@ class Finding:
     message: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity,
-            "code": self.code,
-            "scope": self.scope,
-            "id": self.id,
-            "key": self.key,
-            "where": self.where,
-            "message": self.message,
-        }
+        return dataclasses.asdict(self)  # the fields, in order, are the JSON object
 
 
 @dataclass(frozen=True)

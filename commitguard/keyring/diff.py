@@ -12,6 +12,7 @@ Nothing here prints; ``commitguard.cli.keyring`` renders.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -38,16 +39,7 @@ class Change:
     new: Any = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "scope": self.scope,
-            "id": self.id,
-            "key": self.key,
-            "loosens": self.loosens,
-            "message": self.message,
-            "old": self.old,
-            "new": self.new,
-        }
+        return dataclasses.asdict(self)  # the fields, in order, are the JSON object
 
 
 @dataclass(frozen=True)
@@ -234,29 +226,16 @@ def _entry_changes(scope: str, hid: str, old: KeyEntry, new: KeyEntry, old_polic
         add("validity-changed", looser, f"valid_before {when(vb_old) or '(none)'} -> {when(vb_new) or '(none)'}",
             when(vb_old), when(vb_new))
 
-    if old.namespaces != new.namespaces:
-        if new.namespaces is None:
-            looser = True
-        elif old.namespaces is None:
-            looser = False
-        else:
-            looser = any(n not in old.namespaces for n in new.namespaces)
-        fmt = lambda ns: "(any)" if ns is None else ", ".join(ns)  # noqa: E731
-        add("namespaces-changed", looser, f"namespaces {fmt(old.namespaces)} -> {fmt(new.namespaces)}",
-            None if old.namespaces is None else list(old.namespaces),
-            None if new.namespaces is None else list(new.namespaces))
-
-    if old.signing_keys != new.signing_keys:
-        if new.signing_keys is None:
-            looser = True
-        elif old.signing_keys is None:
-            looser = False
-        else:
-            looser = any(f not in old.signing_keys for f in new.signing_keys)
-        fmt_keys = lambda ks: "(every signing key)" if ks is None else ", ".join(ks)  # noqa: E731
-        add("signing-keys-changed", looser, f"signing_keys {fmt_keys(old.signing_keys)} -> {fmt_keys(new.signing_keys)}",
-            None if old.signing_keys is None else list(old.signing_keys),
-            None if new.signing_keys is None else list(new.signing_keys))
+    # Lists that restrict a key (None: no restriction): a longer list, or none, lets it sign more.
+    for code, name, unrestricted in (("namespaces-changed", "namespaces", "(any)"),
+                                     ("signing-keys-changed", "signing_keys", "(every signing key)")):
+        before, after = getattr(old, name), getattr(new, name)
+        if before != after:
+            looser = after is None or (before is not None and any(x not in before for x in after))
+            was = unrestricted if before is None else ", ".join(before)
+            now = unrestricted if after is None else ", ".join(after)
+            add(code, looser, f"{name} {was} -> {now}",
+                None if before is None else list(before), None if after is None else list(after))
 
     if old.openpgp is not None and new.openpgp is not None and old.openpgp.cert_bytes != new.openpgp.cert_bytes:
         out += _cert_changes(scope, hid, old, new, old_policy, new_policy, key_loosens)

@@ -17,6 +17,7 @@ from datetime import datetime
 from commitguard.keyring.model import KeyEntry, Policy
 from commitguard.signatures import openpgp_packets
 from commitguard.signatures.openpgp_packets import KeyFacts
+from commitguard.signatures.policy import weak_bindings
 
 GIT_NAMESPACE = "git"
 APPROVAL_NAMESPACE = "commitguard-approval"  # SPEC: signed review approvals
@@ -78,8 +79,8 @@ def signing_keys(entry: KeyEntry, policy: Policy) -> list[SigningKey] | None:
         if not f.signing_capable or not entry.allows_signing_key(f.fingerprint):
             continue
         weak_binding = None
-        # the verifier accepts SHA-1 bindings only under openpgp_sha1 = "accept"
-        if f.binding_hashes and not (set(f.binding_hashes) == {"SHA-1"} and policy.accept_sha1):
+        # judged as the verifier judges it: SHA-1 bindings only under openpgp_sha1 = "accept"
+        if weak_bindings(f.binding_hashes, policy.accept_sha1):
             weak_binding = f"bound by {', '.join(f.binding_hashes)} self-signatures, which are rejected"
         out.append(
             SigningKey(
@@ -96,6 +97,14 @@ def signing_keys(entry: KeyEntry, policy: Policy) -> list[SigningKey] | None:
 
 
 # -- one key's problems ----------------------------------------------------------
+
+
+def _scoped_away(entry: KeyEntry, uses: tuple[str, ...] | None, add) -> bool:
+    """Warn when ``namespaces`` exclude commits; True when they exclude every use of the holder."""
+    if uses is None or entry.namespaces is None or GIT_NAMESPACE in entry.namespaces:
+        return False
+    add(WARNING, "namespace-excludes-git", f"namespaces = [{', '.join(entry.namespaces)}] exclude \"git\": it cannot sign commits")
+    return not any(entry.allows_namespace(n) for n in uses)
 
 
 @dataclass(frozen=True)
@@ -130,10 +139,10 @@ def key_problems(
     if entry.revoked:
         problems.append(KeyProblem(WARNING, "revoked", "marked revoked = true: every signature by it is rejected"))
         usable = False
-    if entry.valid_before is not None and entry.valid_before <= now:
+    if entry.no_longer_valid(now):
         add(WARNING, "validity-ended", f"valid_before {when(entry.valid_before)} is past: it cannot sign anything new")
         usable = False
-    if entry.valid_after is not None and entry.valid_after > now:
+    if entry.not_yet_valid(now):
         add(WARNING, "not-yet-valid",
             f"valid_after {when(entry.valid_after)} is still ahead: its signatures are rejected until then")
         usable = False
@@ -142,18 +151,12 @@ def key_problems(
         if entry.ssh.weak:
             add(ERROR, "weak-key", f"{entry.ssh.weak}: its signatures are never trusted")
             usable = False
-        if uses is not None and entry.namespaces is not None and GIT_NAMESPACE not in entry.namespaces:
-            allowed = ", ".join(entry.namespaces)
-            add(WARNING, "namespace-excludes-git", f"namespaces = [{allowed}] exclude \"git\": it cannot sign commits")
-            if not any(n in entry.namespaces for n in uses):
-                usable = False
+        if _scoped_away(entry, uses, add):
+            usable = False
         return problems, usable
 
-    if uses is not None and entry.namespaces is not None and GIT_NAMESPACE not in entry.namespaces:
-        add(WARNING, "namespace-excludes-git",
-            f"namespaces = [{', '.join(entry.namespaces)}] exclude \"git\": it cannot sign commits")
-        if not any(n in entry.namespaces for n in uses):
-            usable = False
+    if _scoped_away(entry, uses, add):
+        usable = False
     signing = signing_keys(entry, policy)
     if signing is None:
         add(ERROR, "unreadable-certificate", "its certificate's packets cannot be read: no signature by it can be judged")

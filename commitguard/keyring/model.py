@@ -99,6 +99,14 @@ class KeyEntry:
     def allows_signing_key(self, fingerprint: str) -> bool:
         return self.signing_keys is None or fingerprint.upper() in self.signing_keys
 
+    # The validity window, asked by verification (at a signature's moment) and
+    # by ``keyring check`` (at "now") alike: valid_after inclusive, valid_before exclusive.
+    def not_yet_valid(self, moment: datetime) -> bool:
+        return self.valid_after is not None and moment < self.valid_after
+
+    def no_longer_valid(self, moment: datetime) -> bool:
+        return self.valid_before is not None and moment >= self.valid_before
+
     @property
     def display(self) -> str:
         if self.ssh is not None:

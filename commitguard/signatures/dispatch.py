@@ -13,17 +13,38 @@ from commitguard.signatures.ssh import SshScheme
 from commitguard.signatures.x509 import X509Scheme
 
 
+def schemes_for(
+    keyring: Keyring,
+    index: KeyIndex | None = None,
+    *,
+    namespace: str = "git",
+    openpgp_namespace: str | None = None,
+    openpgp: type[OpenPGPScheme] = OpenPGPScheme,
+) -> tuple[SshScheme, OpenPGPScheme]:
+    """The SSH and OpenPGP schemes that judge signatures by ``keyring``'s keys in ``namespace``.
+
+    Commits and tags are checked in ``git``, approvals in ``commitguard-approval``,
+    detached release signatures in ``file``. Both schemes share one key index.
+    An OpenPGP signature names no namespace and an OpenPGP key can be scoped
+    only to ``git`` or ``commitguard-approval`` (the loader refuses others), so
+    ``openpgp_namespace`` says which of those a namespace such as ``file``
+    counts as for OpenPGP keys (default: ``namespace`` itself). ``openpgp``
+    lets a caller substitute a subclass (upstream's streaming one, which reads
+    a release file from disk).
+    """
+    index = index or KeyIndex(keyring)
+    return (
+        SshScheme(keyring, index, namespace=namespace.encode()),
+        openpgp(keyring, index, namespace=openpgp_namespace or namespace),
+    )
+
+
 class SignatureVerifier:
     """Every scheme for one keyring; the single entry point for a signature."""
 
     def __init__(self, keyring: Keyring):
-        index = KeyIndex(keyring)
         self.keyring = keyring
-        self.schemes: tuple[SignatureScheme, ...] = (
-            SshScheme(keyring, index),
-            OpenPGPScheme(keyring, index),
-            X509Scheme(),
-        )
+        self.schemes: tuple[SignatureScheme, ...] = (*schemes_for(keyring), X509Scheme())
 
     def verify(self, signature: bytes, payload: bytes, committed_at: datetime) -> SignatureVerdict:
         for scheme in self.schemes:

@@ -20,6 +20,7 @@ from commitguard.keyring.index import Candidate, KeyIndex
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
 from commitguard.signatures import openpgp_packets
+from commitguard.signatures import policy as checks
 from commitguard.signatures.gnupg_opinion import GnuPGOpinion
 from commitguard.signatures.interface import SignatureScheme
 
@@ -40,6 +41,13 @@ class OpenPGPScheme(SignatureScheme):
         self.namespace = namespace
         self.policy = keyring.policy
         self.index = index or KeyIndex(keyring)
+        self._may_sign = checks.where_key_may_sign(namespace)
+        self._valid_key = checks.valid_key()
+        # The slow path names everything the certificate says against the key, first problem first.
+        self._sound_key = checks.AllOf(
+            checks.KeyringNotRevoked(), checks.CertificateBound(), checks.CertificateNotRevoked(), checks.StrongKey(),
+            checks.StrongBindings(self.policy.accept_sha1), checks.SigningCapable(), checks.SignedAfterKeyCreation(),
+        )
         certs = []
         seen = set()
         for _, entry in keyring.holders():
@@ -76,11 +84,16 @@ class OpenPGPScheme(SignatureScheme):
         candidates = self.index.openpgp(issuer_fpr, key_id)
         if not candidates:
             return _verdict(Status.UNKNOWN_KEY, self._unknown_reason(issuer_fpr, key_id), info)
-        refused = _refused(candidates, self.namespace)
-        refused_ids = {id(c) for c, _ in refused}
-        candidates = [c for c in candidates if id(c) not in refused_ids]
+        # Candidates whose keyring entry does not let this key sign here are set aside.
+        refused = []
+        allowed = []
+        for cand in candidates:
+            result = self._may_sign.verify(checks.KeyUse(cand, created, "signature"))
+            (allowed if result.passed else refused).append((cand, result))
+        candidates = [c for c, _ in allowed]
         if not candidates:
-            return _verdict(Status.UNKNOWN_KEY, refused[0][1], _with_key(info, refused[0][0].key_fingerprint))
+            cand, result = refused[0]
+            return _verdict(result.status, result.reason, _with_key(info, cand.key_fingerprint))
 
         weak_hash = openpgp_packets.weak_hash_name(hash_algo)
         if weak_hash is not None and (weak_hash != "SHA-1" or not self.policy.accept_sha1):
@@ -132,32 +145,12 @@ class OpenPGPScheme(SignatureScheme):
 
     def _judge_valid(self, cand: Candidate, info: SignatureInfo, facts, created: datetime, *, cacheable: bool, note: str = ""):
         """A mathematically valid signature by a keyring key: apply the keyring's own word."""
-        who = cand.holder.id
-        key_desc = f"openpgp {info.key}"
-        entry = cand.entry
-        if entry.revoked:
-            return _verdict(Status.REVOKED_KEY, f"{key_desc} of {who} is marked revoked in the keyring", info, signer=who)
-        if facts is not None and facts.revoked:
-            return _verdict(Status.REVOKED_KEY, f"{key_desc} of {who} is revoked in its certificate", info, signer=who)
-        if facts is not None and (weak := facts.weak_algorithm):
-            return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {weak}", info, signer=who)
-        if entry.valid_after is not None and created < entry.valid_after:
-            return _verdict(
-                Status.EXPIRED_KEY,
-                f"{key_desc} of {who} signed at {created:%Y-%m-%dT%H:%M:%SZ}, before its valid_after {entry.valid_after:%Y-%m-%dT%H:%M:%SZ}",
-                info,
-                signer=who,
-            )
-        if entry.valid_before is not None and created >= entry.valid_before:
-            return _verdict(
-                Status.EXPIRED_KEY,
-                f"{key_desc} of {who} signed at {created:%Y-%m-%dT%H:%M:%SZ}, after its valid_before {entry.valid_before:%Y-%m-%dT%H:%M:%SZ}",
-                info,
-                signer=who,
-            )
-        if cand.holder.kind == "forge":
-            return _verdict(Status.FORGE, f"signed by forge {who} ({key_desc}){note}", info, signer=who, cacheable=cacheable)
-        return _verdict(Status.TRUSTED, f"signed by {who} ({key_desc}){note}", info, signer=who, cacheable=cacheable)
+        use = checks.KeyUse(cand, created, "signature", facts, note)
+        refusal = self._valid_key.verify(use)
+        if not refusal.passed:
+            return _verdict(refusal.status, refusal.reason, info, signer=use.who)
+        accepted = checks.attribute(use)
+        return _verdict(accepted.status, accepted.reason, info, signer=use.who, cacheable=cacheable)
 
     def _slow_path(self, signature: bytes, payload: bytes, sig, candidates: list[Candidate], info, created: datetime):
         # With an issuer fingerprint there is one candidate; with a bare key id
@@ -170,25 +163,7 @@ class OpenPGPScheme(SignatureScheme):
         key_desc = f"openpgp {cand.key_fingerprint}"
 
         # What the certificate says, independent of the mathematics.
-        problems: list[tuple[Status, str]] = []
-        if cand.entry.revoked:
-            problems.append((Status.REVOKED_KEY, f"{key_desc} of {who} is marked revoked in the keyring"))
-        if facts is None:
-            problems.append((Status.BAD_SIGNATURE, f"{key_desc} has no usable binding in its certificate"))
-        else:
-            if facts.revoked:
-                problems.append((Status.REVOKED_KEY, f"{key_desc} of {who} is revoked in its certificate"))
-            if facts.weak_algorithm:
-                problems.append((Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {facts.weak_algorithm}"))
-            if facts.binding_hashes and not (set(facts.binding_hashes) == {"SHA-1"} and self.policy.accept_sha1):
-                problems.append(
-                    (Status.WEAK_SIGNATURE, f"the certificate of {who} is bound with {', '.join(facts.binding_hashes)} self-signatures")
-                )
-            if not facts.signing_capable:
-                kind = "primary key" if facts.primary else "subkey"
-                problems.append((Status.BAD_SIGNATURE, f"made by {kind} {cand.key_fingerprint} of {who}, which is not marked for signing"))
-            if facts.created is not None and created < facts.created:
-                problems.append((Status.BAD_SIGNATURE, f"signature predates its key {cand.key_fingerprint} (created {facts.created:%Y-%m-%d})"))
+        problem = self._sound_key.verify(checks.KeyUse(cand, created, "signature", facts))
         expired = facts is not None and facts.expires is not None and created >= facts.expires
         expiry_text = (
             f"{key_desc} of {who} had expired ({facts.expires:%Y-%m-%dT%H:%M:%SZ}) when it signed at {created:%Y-%m-%dT%H:%M:%SZ}"
@@ -197,7 +172,7 @@ class OpenPGPScheme(SignatureScheme):
         )
 
         if not opinion.available:
-            base = problems[0] if problems else (
+            base = (problem.status, problem.reason) if not problem.passed else (
                 (Status.EXPIRED_KEY, expiry_text) if expired else (Status.BAD_SIGNATURE, "Sequoia rejects this signature")
             )
             return _verdict(base[0], f"{base[1]}; {opinion.detail}, so it cannot be checked further", info, cacheable=False)  # unverified: no signer
@@ -211,9 +186,8 @@ class OpenPGPScheme(SignatureScheme):
                 f"GnuPG verified this signature with key {opinion.key_fingerprint}, not {cand.key_fingerprint}",
                 info,
             )
-        if problems:
-            status, reason = problems[0]
-            return _verdict(status, reason, info, signer=who)
+        if not problem.passed:
+            return _verdict(problem.status, problem.reason, info, signer=who)
         if expired and not self.policy.ignore_expiry:
             return _verdict(Status.EXPIRED_KEY, expiry_text, info, signer=who)
 
@@ -249,23 +223,6 @@ class OpenPGPScheme(SignatureScheme):
             cert = pysequoia.Cert.from_bytes(cand.entry.openpgp.cert_bytes)  # type: ignore[union-attr]
             self._certs[fpr] = cert
         return cert
-
-
-def _refused(candidates: list[Candidate], namespace: str) -> list:
-    """Candidates whose keyring entry does not let this key sign here, each with the reason."""
-    out = []
-    for cand in candidates:
-        entry = cand.entry
-        who = cand.holder.id
-        desc = f"openpgp {cand.key_fingerprint} of {who}"
-        if not entry.allows_signing_key(cand.key_fingerprint):
-            allowed = ", ".join(entry.signing_keys or ())
-            out.append((cand, f"{desc} is a key of certificate {entry.openpgp.fingerprint}, but the keyring lets only "  # type: ignore[union-attr]
-                              f"{allowed} of it sign (signing_keys)"))
-        elif not entry.allows_namespace(namespace):
-            out.append((cand, f"{desc} is trusted only for namespaces {', '.join(entry.namespaces or ())}, "
-                              f"not {namespace!r}"))
-    return out
 
 
 # -- parsing ----------------------------------------------------------------------

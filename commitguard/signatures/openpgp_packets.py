@@ -194,17 +194,7 @@ def key_facts(cert_bytes: bytes, key_fingerprint: str) -> KeyFacts | None:
     primary_fpr = (primary_packet.fingerprint or "").upper()
     primary_expiry, primary_flags, primary_revoked, primary_weak = _self_sig_facts(primary_packet, primary_sigs, _BINDINGS)
     if want == primary_fpr:
-        return KeyFacts(
-            fingerprint=primary_fpr,
-            primary=True,
-            created=primary_packet.key_created,
-            algorithm=_algorithm(primary_packet),
-            bits=_bits(primary_packet),
-            signing_capable=bool(primary_flags and primary_flags.signing),
-            expires=primary_expiry,
-            revoked=primary_revoked,
-            binding_hashes=primary_weak,
-        )
+        return _facts(primary_packet, primary_fpr, True, primary_flags, primary_expiry, primary_revoked, primary_weak)
     for packet, sigs in subkeys:
         if (packet.fingerprint or "").upper() != want:
             continue
@@ -213,19 +203,24 @@ def key_facts(cert_bytes: bytes, key_fingerprint: str) -> KeyFacts | None:
         expiry, flags, revoked, weak = _self_sig_facts(
             packet, sigs, {int(SignatureType.SubkeyBinding)}, revocation=SignatureType.SubkeyRevocation
         )
-        expires = _earliest(expiry, primary_expiry)
-        return KeyFacts(
-            fingerprint=want,
-            primary=False,
-            created=packet.key_created,
-            algorithm=_algorithm(packet),
-            bits=_bits(packet),
-            signing_capable=bool(flags and flags.signing),
-            expires=expires,
-            revoked=revoked or primary_revoked,
-            binding_hashes=tuple(sorted(set(weak) | set(primary_weak))),
-        )
+        return _facts(packet, want, False, flags, _earliest(expiry, primary_expiry), revoked or primary_revoked,
+                      tuple(sorted(set(weak) | set(primary_weak))))
     return None
+
+
+def _facts(packet, fingerprint: str, primary: bool, flags, expires, revoked: bool, weak: tuple[str, ...]) -> KeyFacts:
+    """A key packet's own facts, with what its binding signatures (and, for a subkey, the primary's) say."""
+    return KeyFacts(
+        fingerprint=fingerprint,
+        primary=primary,
+        created=packet.key_created,
+        algorithm=_algorithm(packet),
+        bits=_bits(packet),
+        signing_capable=bool(flags and flags.signing),
+        expires=expires,
+        revoked=revoked,
+        binding_hashes=weak,
+    )
 
 
 def _self_sig_facts(key_packet, sigs, binding_types, revocation=SignatureType.KeyRevocation):

@@ -20,6 +20,7 @@ from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
 from commitguard.signatures import ssh_algorithms
+from commitguard.signatures import policy as checks
 from commitguard.signatures.interface import SignatureScheme
 
 ARMOR_HEADER = b"-----BEGIN SSH SIGNATURE-----"
@@ -42,6 +43,10 @@ class SshScheme(SignatureScheme):
         self.keyring = keyring
         self.index = index or KeyIndex(keyring)
         self.namespace = namespace
+        # Before the mathematics: a key scoped away from this namespace is as
+        # good as unknown, and a weak key is never worth a verification.
+        self._may_sign = checks.AllOf(checks.NamespaceAllowed(namespace.decode()), checks.StrongKey())
+        self._valid_key = checks.valid_key()
         self._keys: dict[bytes, object] = {}
         self._fingerprints: dict[bytes, str] = {}
 
@@ -73,48 +78,26 @@ class SshScheme(SignatureScheme):
         if cand is None:
             key_type = _key_type(parsed.public_key)
             return _verdict(Status.UNKNOWN_KEY, f"signed by SSH key {key_type} {fingerprint}, which is not in the keyring", info)
-        who = cand.holder.id
         key = cand.entry.ssh
         assert key is not None
         key_desc = f"{key.key_type} {fingerprint}"
-        if not cand.entry.allows_namespace(self.namespace.decode()):
-            allowed = ", ".join(cand.entry.namespaces or ())
-            return _verdict(
-                Status.UNKNOWN_KEY,
-                f"{key_desc} of {who} is trusted only for namespaces {allowed}, not {self.namespace.decode()!r}",
-                info,
-            )
-        if key.weak:
-            return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {key.weak}", info)  # not verified: no signer
+        use = checks.KeyUse(cand, committed_at, "commit")
+        refusal = self._may_sign.verify(use)
+        if not refusal.passed:
+            return _verdict(refusal.status, refusal.reason, info)  # not verified: no signer
         sig_algo = _key_type(parsed.signature)
         if key.key_type == "ssh-rsa" and sig_algo.encode() in _WEAK_SIG_ALGOS:  # another key's label: a forgery
-            return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {who}: {_WEAK_SIG_ALGOS[sig_algo.encode()]}", info)
+            return _verdict(Status.WEAK_SIGNATURE, f"{key_desc} of {use.who}: {_WEAK_SIG_ALGOS[sig_algo.encode()]}", info)
 
         problem = _check(parsed, payload, self._public_key(parsed.public_key))
         if problem is not None:
-            return _verdict(Status.BAD_SIGNATURE, f"SSH signature by {key_desc} does not verify over this commit: {problem}", info, signer=who)
+            return _verdict(Status.BAD_SIGNATURE, f"SSH signature by {key_desc} does not verify over this commit: {problem}", info, signer=use.who)
 
-        entry = cand.entry
-        if entry.revoked:
-            return _verdict(Status.REVOKED_KEY, f"{key_desc} of {who} is marked revoked in the keyring", info, signer=who)
-        if entry.valid_after is not None and committed_at < entry.valid_after:
-            return _verdict(
-                Status.EXPIRED_KEY,
-                f"{key_desc} of {who} is valid only after {entry.valid_after:%Y-%m-%dT%H:%M:%SZ}; committed {committed_at:%Y-%m-%dT%H:%M:%SZ}",
-                info,
-                signer=who,
-            )
-        if entry.valid_before is not None and committed_at >= entry.valid_before:
-            return _verdict(
-                Status.EXPIRED_KEY,
-                f"{key_desc} of {who} is valid only before {entry.valid_before:%Y-%m-%dT%H:%M:%SZ}; committed {committed_at:%Y-%m-%dT%H:%M:%SZ}",
-                info,
-                signer=who,
-            )
-        if cand.holder.kind == "forge":
-            return _verdict(Status.FORGE, f"signed by forge {who} ({key_desc})", info, signer=who)
-        return _verdict(Status.TRUSTED, f"signed by {who} ({key_desc})", info, signer=who)
-
+        refusal = self._valid_key.verify(use)
+        if not refusal.passed:
+            return _verdict(refusal.status, refusal.reason, info, signer=use.who)
+        accepted = checks.attribute(use)
+        return _verdict(accepted.status, accepted.reason, info, signer=use.who)
 
     def _public_key(self, blob: bytes):
         """Keyring keys are few and signatures many: decode each key once."""

@@ -340,10 +340,22 @@ class _SkPublicKey(_SshBlobKey):
         return None
 
 
-class SkEcdsaAlgorithm(PublicKeyAlgorithm):
+class _OneNameAlgorithm(PublicKeyAlgorithm):
+    """An algorithm with one fixed name (sshsig's registry is keyed by it), whose keys'
+    canonical blob is that name followed by the key's fields."""
+
+    _NAME: str = ""
+
     @property
     def name(self) -> str:
-        return "sk-ecdsa-sha2-nistp256@openssh.com"
+        return self._NAME
+
+    def _blob(self, *fields: bytes) -> bytes:
+        return _ssh_string(self._NAME.encode("ascii")) + b"".join(_ssh_string(f) for f in fields)
+
+
+class SkEcdsaAlgorithm(_OneNameAlgorithm):
+    _NAME = "sk-ecdsa-sha2-nistp256@openssh.com"
 
     def load_public_key(self, pkt: SshReader) -> PublicKey:
         fields = _rest(pkt)
@@ -353,17 +365,11 @@ class SkEcdsaAlgorithm(PublicKeyAlgorithm):
         point = fields.string()
         application = fields.cstring()
         fields.end()
-        blob = (
-            _ssh_string(self.name.encode("ascii"))
-            + _ssh_string(curve_id)
-            + _ssh_string(point)
-            + _ssh_string(application)
-        )
-        return SkEcdsaPublicKey(blob, point, application)
+        return SkEcdsaPublicKey(self._blob(curve_id, point, application), point, application)
 
 
 class SkEcdsaPublicKey(_SkPublicKey):
-    _ALGO = "sk-ecdsa-sha2-nistp256@openssh.com"
+    _ALGO = SkEcdsaAlgorithm._NAME
 
     def __init__(self, blob: bytes, point: bytes, application: bytes):
         super().__init__(blob, application)
@@ -375,22 +381,19 @@ class SkEcdsaPublicKey(_SkPublicKey):
         return _verify_returning(self._impl.verify, der, signed, ec.ECDSA(hashes.SHA256()))
 
 
-class SkEd25519Algorithm(PublicKeyAlgorithm):
-    @property
-    def name(self) -> str:
-        return "sk-ssh-ed25519@openssh.com"
+class SkEd25519Algorithm(_OneNameAlgorithm):
+    _NAME = "sk-ssh-ed25519@openssh.com"
 
     def load_public_key(self, pkt: SshReader) -> PublicKey:
         fields = _rest(pkt)
         raw_key = fields.string()
         application = fields.cstring()
         fields.end()
-        blob = _ssh_string(self.name.encode("ascii")) + _ssh_string(raw_key) + _ssh_string(application)
-        return SkEd25519PublicKey(blob, raw_key, application)
+        return SkEd25519PublicKey(self._blob(raw_key, application), raw_key, application)
 
 
 class SkEd25519PublicKey(_SkPublicKey):
-    _ALGO = "sk-ssh-ed25519@openssh.com"
+    _ALGO = SkEd25519Algorithm._NAME
 
     def __init__(self, blob: bytes, raw_key: bytes, application: bytes):
         super().__init__(blob, application)
@@ -407,7 +410,7 @@ class SkEd25519PublicKey(_SkPublicKey):
 # Plain Ed25519, through libsodium.
 
 
-class Ed25519Algorithm(PublicKeyAlgorithm):
+class Ed25519Algorithm(_OneNameAlgorithm):
     """Replaces sshsig's own ssh-ed25519, for two reasons.
 
     Speed: this is the most common commit signature, and libsodium verifies
@@ -418,16 +421,13 @@ class Ed25519Algorithm(PublicKeyAlgorithm):
     into no check at all).
     """
 
-    @property
-    def name(self) -> str:
-        return "ssh-ed25519"
+    _NAME = "ssh-ed25519"
 
     def load_public_key(self, pkt: SshReader) -> PublicKey:
         fields = _rest(pkt)
         raw_key = fields.string()
         fields.end()
-        blob = _ssh_string(self.name.encode("ascii")) + _ssh_string(raw_key)
-        return Ed25519PublicKey(blob, raw_key)
+        return Ed25519PublicKey(self._blob(raw_key), raw_key)
 
 
 # string("ssh-ed25519") string(64 signature bytes)
@@ -436,7 +436,7 @@ _ED25519_SIG_LEN = len(_ED25519_SIG_PREFIX) + 64
 
 
 class Ed25519PublicKey(_SshBlobKey):
-    _ALGO = "ssh-ed25519"
+    _ALGO = Ed25519Algorithm._NAME
 
     def __init__(self, blob: bytes, raw_key: bytes):
         super().__init__(blob)

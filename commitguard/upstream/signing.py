@@ -19,13 +19,11 @@ from pathlib import Path
 
 import pysequoia
 
-from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import KeyEntry, Keyring, Person, Upstream
 from commitguard.model.sources import UpstreamEvidence
 from commitguard.model.verdicts import SignatureInfo, SignatureVerdict, Status
-from commitguard.signatures.dispatch import SignatureVerifier
+from commitguard.signatures.dispatch import SignatureVerifier, schemes_for
 from commitguard.signatures.openpgp import OpenPGPScheme
-from commitguard.signatures.ssh import SshScheme
 
 # Signatures cannot be larger than this; anything bigger is not one.
 MAX_SIGNATURE_BYTES = 1 << 20
@@ -119,8 +117,10 @@ class _NamespacedVerifier(SignatureVerifier):
     def __init__(self, keyring: Keyring, namespace: bytes):
         super().__init__(keyring)
         if namespace != b"git":
-            index = KeyIndex(keyring)
-            self.schemes = (SshScheme(keyring, index, namespace=namespace), _StreamingOpenPGP(keyring, index))
+            # An OpenPGP key cannot be scoped to "file" (its signatures name no namespace): for
+            # OpenPGP keys a release file is checked as "git".
+            self.schemes = schemes_for(keyring, namespace=namespace.decode(), openpgp_namespace="git",
+                                       openpgp=_StreamingOpenPGP)
 
     def verify_file(self, signature: bytes, payload: PayloadFile, when: datetime) -> SignatureVerdict:
         """A detached signature over a file: OpenPGP streamed from disk, SSH read only up to the limit."""

@@ -111,10 +111,8 @@ class AllowedSignersImporter(Importer):
     name = "allowed-signers"
 
     def __init__(self, request: ImportRequest):
-        if len(request.args) != 1:
-            raise CommitguardError("takes exactly one argument: the allowed_signers file", field="allowed-signers")
-        self.path = request.args[0]
-        self.now = request.now
+        super().__init__(request)
+        self.path = self.only_argument("the allowed_signers file")
 
     def load(self) -> ImportResult:
         try:
@@ -128,7 +126,7 @@ class AllowedSignersImporter(Importer):
         except UnicodeDecodeError:
             raise CommitguardError("is not UTF-8 text", path=self.path) from None
 
-        state = _State(self.path, _obtained(self.now))
+        state = _State(self.path, self.request.obtained)
         skipped: list[str] = []
         for number, raw in enumerate(text.split("\n"), start=1):
             try:
@@ -154,12 +152,6 @@ class _LineError(CommitguardError):
     def __init__(self, reason: str, *, path: str, field: str):
         super().__init__(reason, path=path, field=field)
         self.reason = reason
-
-
-def _obtained(now: datetime) -> datetime:
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
-    return now.astimezone(timezone.utc).replace(microsecond=0)
 
 
 class _Entry:

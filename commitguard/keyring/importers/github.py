@@ -41,7 +41,7 @@ class GitHubImporter(Importer):
     name = "github"
 
     def __init__(self, request: ImportRequest):
-        self.request = request
+        super().__init__(request)
         self.base_url = request.github_api.rstrip("/")
 
     def load(self) -> ImportResult:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from datetime import timezone
 
 import gnupg
 import pysequoia
@@ -55,8 +54,7 @@ class GnuPGImporter(Importer):
                                    field="gnupg")
         self.fingerprints = [_fingerprint(a) for a in request.args]
         self.home = request.gnupg_home or os.environ.get("GNUPGHOME") or None
-        now = request.now if request.now.tzinfo else request.now.replace(tzinfo=timezone.utc)
-        self.obtained = now.astimezone(timezone.utc).replace(microsecond=0)
+        self.obtained = request.obtained
 
     def load(self) -> ImportResult:
         where = self.home or "~/.gnupg"

@@ -24,7 +24,6 @@ from commitguard.errors import CommitguardError
 from commitguard.git.revisions import open_repository, resolve_commit
 from commitguard.git.trees import entry_at
 from commitguard.keyring.importers.interface import ImportedKey, ImportedPerson, Importer, ImportResult
-from commitguard.keyring.importers.registry import ImportRequest
 from commitguard.signatures import openpgp_packets
 
 AUTHORIZATIONS_FILE = ".guix-authorizations"
@@ -409,9 +408,6 @@ class GuixImporter(Importer):
     """Persons from HEAD's ``.guix-authorizations``, certificates from the keyring branch."""
 
     name = "guix"
-
-    def __init__(self, request: ImportRequest):
-        self.request = request
 
     def load(self) -> ImportResult:
         repo = open_repository(self.request.repo)

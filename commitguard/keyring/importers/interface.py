@@ -12,6 +12,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+from commitguard.errors import CommitguardError
+
+if TYPE_CHECKING:  # the registry imports this module
+    from commitguard.keyring.importers.registry import ImportRequest
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,15 @@ class Importer(ABC):
     """A source of people and keys. Errors are CommitguardError naming file and line."""
 
     name: str
+
+    def __init__(self, request: ImportRequest):
+        self.request = request
+
+    def only_argument(self, what: str) -> str:
+        """The one file a file-format source reads; anything else is a usage error."""
+        if len(self.request.args) != 1:
+            raise CommitguardError(f"takes exactly one argument: {what}", field=self.name)
+        return self.request.args[0]
 
     @abstractmethod
     def load(self) -> ImportResult:

@@ -24,7 +24,6 @@ import tree_sitter_nix
 from commitguard.errors import CommitguardError
 from commitguard.keyring import identifiers
 from commitguard.keyring.importers.interface import ImportedKey, ImportedPerson, Importer, ImportResult
-from commitguard.keyring.importers.registry import ImportRequest
 from commitguard.signatures import openpgp_packets
 
 _HEX = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
@@ -331,9 +330,6 @@ class MaintainerListImporter(Importer):
     """Persons from ``maintainer-list.nix``; optionally only the handles named after the file."""
 
     name = "maintainer-list"
-
-    def __init__(self, request: ImportRequest):
-        self.request = request
 
     def load(self) -> ImportResult:
         if not self.request.args:

@@ -36,6 +36,12 @@ class ImportRequest:
     github_token: str | None = None
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
+    @property
+    def obtained(self) -> datetime:
+        """``now`` as imported keys record it (``obtained``): UTC, whole seconds; a naive time is UTC."""
+        now = self.now if self.now.tzinfo else self.now.replace(tzinfo=timezone.utc)
+        return now.astimezone(timezone.utc).replace(microsecond=0)
+
 
 def importer_for(source: str, request: ImportRequest) -> Importer:
     target = SOURCES.get(source)

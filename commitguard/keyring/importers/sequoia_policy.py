@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import tomllib
 import warnings
-from datetime import timezone
 from pathlib import Path
 
 import pysequoia
@@ -39,11 +38,9 @@ class SequoiaPolicyImporter(Importer):
     name = "sequoia-policy"
 
     def __init__(self, request: ImportRequest):
-        if len(request.args) != 1:
-            raise CommitguardError("takes exactly one argument: the openpgp-policy.toml file", field="sequoia-policy")
-        self.path = request.args[0]
-        now = request.now if request.now.tzinfo else request.now.replace(tzinfo=timezone.utc)
-        self.obtained = now.astimezone(timezone.utc).replace(microsecond=0)
+        super().__init__(request)
+        self.path = self.only_argument("the openpgp-policy.toml file")
+        self.obtained = request.obtained
 
     def error(self, field: str, message: str) -> CommitguardError:
         return CommitguardError(message, path=self.path, field=field)

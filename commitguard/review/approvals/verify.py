@@ -13,11 +13,9 @@ from datetime import datetime, timezone
 
 from commitguard.review.approvals.interface import RawApproval
 from commitguard.review.approvals.statement import SSH_NAMESPACE, Approval, EnvelopeError, pae, parse_envelope, parse_statement
-from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import Status
-from commitguard.signatures.openpgp import OpenPGPScheme
-from commitguard.signatures.ssh import SshScheme
+from commitguard.signatures.dispatch import schemes_for
 
 
 class ApprovalStatus(str, enum.Enum):
@@ -57,9 +55,7 @@ class ApprovalVerdict:
 
 class ApprovalVerifier:
     def __init__(self, keyring: Keyring):
-        index = KeyIndex(keyring)
-        self.ssh = SshScheme(keyring, index, namespace=SSH_NAMESPACE.encode())
-        self.openpgp = OpenPGPScheme(keyring, index, namespace=SSH_NAMESPACE)
+        self.ssh, self.openpgp = schemes_for(keyring, namespace=SSH_NAMESPACE)
 
     def verify(self, raw: RawApproval, context: ReviewContext, now: datetime | None = None) -> ApprovalVerdict:
         now = now or datetime.now(timezone.utc)
