@@ -21,6 +21,15 @@ from typing import Callable
 import pytest
 
 from tests.fixtures.cli import set_subprocess_mode
+
+# Property tests explore new examples on a developer's machine; in CI (``$CI`` set) they
+# replay the same examples every run, so a red CI is a change's fault, not a new draw.
+# A failure found while exploring is kept as an explicit example or a regression test.
+from hypothesis import settings as _hypothesis_settings
+
+_hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")
 from tests.fixtures_git import (
     Gpg,
     PgpSigner,
