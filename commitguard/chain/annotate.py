@@ -150,7 +150,7 @@ def annotate(repo: pygit2.Repository, keyring: Keyring | None, options: Annotate
         _check_in_tree(repo, tip, path)
     def scan(root: Path):
         return scan_sources(root, list(options.paths), approval_keyring, mirror=options.mirror,
-                            online=options.online, system=options.system)
+                            online=options.online, system=options.system, jobs=options.jobs)
 
     if _work_tree_is(repo, tip):
         report = scan(Path(repo.workdir))

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from commitguard.keyring import load_keyring
 from commitguard.output.text import TextFormatter
-from commitguard.verify.commits import VerifyOptions, verify_revisions
+from commitguard import VerifyOptions, open_repository, verify_revisions
 
 PACKAGE = """{{ lib, stdenv, fetchurl }}:
 
@@ -202,7 +202,7 @@ def run_demo(directory: str | None, console: Console) -> int:
         console.print(f"[red]commitguard demo: {exc}[/red]")
         return 2
     keyring = load_keyring(built.keyring)
-    report = verify_revisions(str(built.repo), keyring, VerifyOptions(revs=("HEAD",), cache_dir=None))
+    report = verify_revisions(open_repository(str(built.repo)), keyring, VerifyOptions(revs=("HEAD",), cache_dir=None))
     console.print()
     console.print(f"$ commitguard verify --repo {built.repo} --keyring {built.keyring}", style="bold")
     console.print(TextFormatter(color=console.is_terminal).verify(report), markup=False, highlight=False, end="", soft_wrap=True)
