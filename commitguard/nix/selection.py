@@ -26,6 +26,8 @@ repository-relative POSIX paths of expression files, in argument order.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import os
 import re
 from dataclasses import dataclass
@@ -61,17 +63,20 @@ class Selected:
     how: str
 
 
-class _Tree:
+class _Tree(ABC):
     """What selection reads: the working tree or one revision."""
 
-    def kind(self, path: str) -> str | None:  # "file", "dir" or None
-        raise NotImplementedError
+    @abstractmethod
+    def kind(self, path: str) -> str | None:
+        """"file", "dir" or None."""
 
-    def children(self, path: str) -> list[tuple[str, str]]:  # (name, kind)
-        raise NotImplementedError
+    @abstractmethod
+    def children(self, path: str) -> list[tuple[str, str]]:
+        """(name, kind) of each entry of a directory."""
 
+    @abstractmethod
     def read(self, path: str, limit: int) -> bytes | None:
-        raise NotImplementedError
+        """A file's bytes, or None past ``limit``."""
 
 
 class WorkTree(_Tree):

@@ -18,6 +18,7 @@ policy that passes everything.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -148,7 +149,7 @@ class CertificateBound:
         return _pass(f"{use.key_desc} is bound in its certificate")
 
 
-class _CertificateCheck:
+class _CertificateCheck(ABC):
     """A check on what an OpenPGP certificate's packets say about the key.
 
     A key without facts has nothing here to read: an SSH key, or an OpenPGP
@@ -162,8 +163,9 @@ class _CertificateCheck:
         refusal = None if use.facts is None else self._refusal(use, use.facts)
         return refusal if refusal is not None else _pass(self._passes.format(use=use))
 
+    @abstractmethod
     def _refusal(self, use: KeyUse, facts: KeyFacts) -> PolicyResult | None:
-        raise NotImplementedError
+        """The refusal this check makes of ``facts``, or None."""
 
 
 @dataclass(frozen=True)
