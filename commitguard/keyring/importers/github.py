@@ -22,6 +22,7 @@ import requests
 import sshpubkeys
 
 from commitguard.errors import CommitguardError
+from commitguard.forge import request_spacing
 from commitguard.keyring.importers.interface import ImportedKey, ImportedPerson, Importer, ImportResult
 from commitguard.keyring.importers.registry import ImportRequest
 from commitguard.keyring.loader import SSH_KEY_TYPES
@@ -60,7 +61,8 @@ class GitHubImporter(Importer):
         auth = github.Auth.Token(self.request.github_token) if self.request.github_token else None
         # No retries: GitHub's rate-limit back-off can wait minutes without a word;
         # an import the user started should fail at once with the status instead.
-        gh = github.Github(base_url=self.base_url, auth=auth, retry=None, timeout=_TIMEOUT, per_page=_PER_PAGE)
+        gh = github.Github(base_url=self.base_url, auth=auth, retry=None, timeout=_TIMEOUT, per_page=_PER_PAGE,
+                           **request_spacing())
         persons: list[ImportedPerson] = []
         notes: list[str] = []
         try:
