@@ -212,6 +212,9 @@ def _unpack_tar(path: Path, tree: _Tree) -> None:
         while (member := archive.next()) is not None:
             archive.members = []  # tarfile keeps every member it has seen; nothing here needs them
             if member.isdir():
+                if not member.name:
+                    # tarfile strips a directory's trailing slashes, so "/" (absolute) arrives as ""
+                    raise ArchiveError("a directory member named '/' or nothing: an absolute or empty path")
                 tree.directory(tree.parts(member.name), member.name)
                 continue
             parts = tree.leaf(member.name)
