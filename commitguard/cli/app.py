@@ -463,8 +463,8 @@ def forge_sync(
 
     with progress:
         task = progress.add_task("forge-sync", total=None, said="")
-        summary = sync_forge_record(github, record, since=since, progress=update,
-                                    wait_on_rate_limit=wait_on_rate_limit, **({"max_pulls": max_pulls} if max_pulls else {}))
+        summary = sync_forge_record(github, record, since=since, progress=update, wait_on_rate_limit=wait_on_rate_limit,
+                                    **({"max_pulls": max_pulls} if max_pulls else {}))
     if format == "json":
         print(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
     else:

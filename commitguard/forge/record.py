@@ -316,9 +316,8 @@ def _load(path: Path) -> ForgeRecord:
             raise CommitguardError("the forge record is damaged: not UTF-8", path=where,
                                    field=f"line {number}") from None
         except (ValueError, RecursionError) as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else "not JSON"
-            if isinstance(exc, json.JSONDecodeError):
-                detail = "not JSON"
+            plain = isinstance(exc, json.JSONDecodeError) or not str(exc)
+            detail = "not JSON" if plain else str(exc).splitlines()[0]
             raise CommitguardError(f"the forge record is damaged: {detail}", path=where,
                                    field=f"line {number}") from None
     return ForgeRecord(path=where, pulls=tuple(pulls), **header)
@@ -333,10 +332,11 @@ def _header(data: dict) -> dict:
         raise ValueError(f"forge: {forge!r} is not a host name")
     repository = data.get("repository")
     try:
-        if not isinstance(repository, str) or parse_slug(repository) != repository:
-            raise CommitguardError("")
+        usable = isinstance(repository, str) and parse_slug(repository) == repository
     except CommitguardError:
-        raise ValueError(f"repository: {repository!r} is not OWNER/REPO") from None
+        usable = False
+    if not usable:
+        raise ValueError(f"repository: {repository!r} is not OWNER/REPO")
     since, through = data.get("complete_since"), data.get("complete_through")
     return {
         "forge": forge,

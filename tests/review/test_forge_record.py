@@ -291,7 +291,8 @@ def test_every_field_of_the_record_is_checked(fake, env, tmp_path, damage, messa
     ("pull", {"head": {"ref": "x", "sha": "abc"}}, "head: 'abc' is not a 40-hex commit id"),
     ("pull", {"merge_commit_sha": "A" * 40}, f"merge_commit: '{'A' * 40}' is not a 40-hex commit id"),
     ("pull", {"user": {"login": "alice\nbob", "id": 1}}, "author: 'alice\\nbob' is not a GitHub login"),
-    ("review", {"user": {"login": "bob\n::error::x", "id": 2}}, "reviews[0].login: 'bob\\n::error::x' is not a GitHub login"),
+    ("review", {"user": {"login": "bob\n::error::x", "id": 2}},
+     "reviews[0].login: 'bob\\n::error::x' is not a GitHub login"),
     ("review", {"commit_id": "1" * 39}, f"reviews[0].commit: '{'1' * 39}' is not a 40-hex commit id"),
     ("review", {"state": "approved"}, "reviews[0].state: 'approved' is not one of"),
 ])
