@@ -428,6 +428,52 @@ def pin(
     _exit("pin", report)
 
 
+@app.command("forge-sync", cls=Command, epilog=examples(
+    "commitguard forge-sync --github NixOS/nixpkgs",
+    "commitguard forge-sync --github OWNER/REPO --record forge.jsonl --since 2026-01-01 --format json",
+))
+def forge_sync(
+    github: str = typer.Option(..., "--github", metavar="OWNER/REPO",
+                               help="Repository whose merged pull requests and reviews are read."),
+    record: Optional[str] = typer.Option(
+        None, "--record", metavar="FILE",
+        help="Forge record to update (default: CACHE/forge/github.com/OWNER/REPO.jsonl in the cache directory)."),
+    format: str = format_option("forge-sync"),
+    since: Optional[str] = typer.Option(None, "--since", metavar="DATE",
+                                        help="Also read pull requests updated since DATE (YYYY-MM-DD)."),
+    max_pulls: Optional[int] = typer.Option(None, "--max-pulls", min=1, metavar="N",
+                                            help="Read the reviews of at most N pull requests in this run "
+                                                 "(default: 5000)."),
+    wait_on_rate_limit: bool = typer.Option(False, "--wait-on-rate-limit",
+                                            help="Wait for GitHub's rate limit to reset instead of stopping."),
+) -> None:
+    """Read merged pull requests and their reviews through GitHub's API into the local forge record."""
+    import json
+
+    from commitguard.forge.record import sync_forge_record
+
+    progress = Progress(TextColumn("reading pull requests"), BarColumn(), TextColumn("{task.fields[said]}"),
+                        console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty())
+
+    def update(done) -> None:
+        if done.waiting_until:
+            progress.console.print(f"commitguard: forge-sync: GitHub's rate limit is used up, waiting until "
+                                   f"{done.waiting_until}", markup=False, highlight=False, soft_wrap=True)
+        progress.update(task, said=f"{done.listed} listed, {done.read} read")
+
+    with progress:
+        task = progress.add_task("forge-sync", total=None, said="")
+        summary = sync_forge_record(github, record, since=since, progress=update, wait_on_rate_limit=wait_on_rate_limit,
+                                    **({"max_pulls": max_pulls} if max_pulls else {}))
+    if format == "json":
+        print(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
+    else:
+        said = "complete" if summary.complete else f"incomplete ({summary.stopped}): run again to continue"
+        print(f"{summary.forge}/{summary.repository}: {summary.read} pull requests read, {summary.listed} listed, "
+              f"{summary.pulls} recorded; {said}")
+        print(f"record: {summary.path}")
+
+
 def _exit(command: str, report) -> None:
     """Exit 0 when everything checked holds; else exit 1 with one stderr line saying why."""
     if report.ok:

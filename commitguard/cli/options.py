@@ -39,6 +39,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "pin": ("text", "json"),
     "audit-bump": ("text", "json", "markdown"),
     "keyring": ("text", "json"),
+    "forge-sync": ("text", "json"),
 }
 
 

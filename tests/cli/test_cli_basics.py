@@ -17,8 +17,8 @@ import pytest
 from tests.fixtures.repo import ScratchRepo
 from tests.fixtures_git import PROJECT_ROOT, SshKey, base_env, run_cli
 
-COMMANDS = ["verify", "demo", "check-pr", "approve", "sources", "audit-bump", "annotate", "pin", "keyring",
-            "keyring check", "keyring show", "keyring diff", "keyring import"]
+COMMANDS = ["verify", "demo", "check-pr", "approve", "sources", "audit-bump", "annotate", "pin", "forge-sync",
+            "keyring", "keyring check", "keyring show", "keyring diff", "keyring import"]
 
 # What each command's --help must offer, and nothing else (SPEC, "Every command").
 FORMATS = {
@@ -32,6 +32,7 @@ FORMATS = {
     "keyring show": "text|json",
     "keyring diff": "text|json",
     "keyring import": "text|json",
+    "forge-sync": "text|json",
 }
 
 PACKAGE = """{ lib, stdenv, fetchurl }:
@@ -302,7 +303,7 @@ def test_reference_lists_every_command_with_its_formats(scratch):
     top = cli(scratch, "-h").stdout
     commands = re.findall(r"^  ([a-z-]+)  ", top.split("Commands:")[1], re.M)
     assert sorted(commands) == sorted(["verify", "demo", "check-pr", "approve", "sources", "audit-bump",
-                                       "annotate", "pin", "keyring"])
+                                       "annotate", "pin", "forge-sync", "keyring"])
     for command in commands:
         rows = [line for line in text.splitlines() if line.startswith(f"| `commitguard {command}")]
         assert len(rows) == 1, command
