@@ -19,7 +19,8 @@ The kinds this version checks:
   by an eligible keyring person names exactly this commit against its first
   parent (an audit made after the commit landed). Eligible: any keyring
   person, or, when ``[[rule]]``\\s cover the paths the commit changes, a person
-  every one of those rules lets approve; never a person who wrote the commit
+  every one of those rules lets approve (a ``maintainers`` rule, for every
+  package the commit touches); never a person who wrote the commit
   (:mod:`commitguard.review.authorship`), whatever ``exclude_author`` says: an
   audit is a second person's word.
 
@@ -42,7 +43,7 @@ from commitguard.review.approvals.notes import GitNotesStore
 from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerifier, ReviewContext
 from commitguard.review.authorship import change_authors
 from commitguard.review.check_pr import package_maintainers, repository_name
-from commitguard.review.rules import eligible_persons, handle_index, matches
+from commitguard.review.rules import eligible_persons, handle_index, matches, package_groups
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,12 @@ class AuditKind(VouchKind):
                 self._handles = handle_index(self.keyring)
         allowed: set[str] | None = None
         for rule, covered in covering:
-            persons, _ = eligible_persons(rule, self.keyring, covered, maintainers, self._handles)
-            allowed = set(persons) if allowed is None else allowed & set(persons)
+            # a maintainers rule is judged per package, as check-pr judges it: a maintainer
+            # of one touched package has no say over another
+            groups = package_groups(covered, maintainers) if "maintainers" in rule.approvers else [("", covered)]
+            for _, group in groups:
+                persons, _ = eligible_persons(rule, self.keyring, group, maintainers, self._handles)
+                allowed = set(persons) if allowed is None else allowed & set(persons)
         return allowed or set()
 
 

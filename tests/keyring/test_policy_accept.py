@@ -156,3 +156,19 @@ def test_check_warns_about_forge_review():
     assert "policy-forge-review-accept" in codes
     plain = Keyring("kr", "0" * 64, Policy(accept=("signature", "audit")), ())
     assert "policy-forge-review-accept" not in [f.code for f in check_keyring(plain, now).findings]
+
+
+def test_diff_flags_a_kind_added_as_loosening():
+    from commitguard.keyring.diff import diff_keyrings
+    from commitguard.keyring.model import Keyring
+
+    def ring(**policy) -> Keyring:
+        return Keyring("kr", "0" * 64, Policy(**policy), ())
+
+    added = diff_keyrings(ring(), ring(accept=("signature", "audit"))).changes
+    assert [(c.id, c.loosens, c.message) for c in added] == [
+        ("policy.accept", True, "accept: signature -> signature, audit (loosens trust: audit may now vouch for a commit)")]
+    removed = diff_keyrings(ring(accept=("signature", "audit")), ring()).changes
+    assert [(c.id, c.loosens, c.message) for c in removed] == [("policy.accept", False, "accept: signature, audit -> signature")]
+    fewer = diff_keyrings(ring(reviews=2), ring(reviews=1)).changes
+    assert [(c.id, c.loosens, c.message) for c in fewer] == [("policy.reviews", True, "reviews: 2 -> 1 (loosens trust)")]

@@ -157,6 +157,14 @@ def test_rules_decide_who_may_audit(audited):
     assert got["audited"]["vouch"] == _audit(audited, "audited", ["bob"])
 
 
+def test_a_rule_that_names_nobody_lets_nobody_audit(audited):
+    """pkgs/** approved by the packages' maintainers, and these packages name none: no audit of them counts."""
+    rules = rule_toml(["pkgs/**"], ["maintainers"])
+    _, got = audited.verify(audited.keyring("audit-maintainers", ["signature", "audit"], rules))
+    assert got["audited"]["vouch"] is None and got["carol_audit"]["vouch"] is None
+    assert got["signed"]["vouch"] == _signature(got["signed"])
+
+
 def test_audit_only_policy(audited):
     """accept = ["audit"]: a signature alone vouches for nothing, and the reason says so."""
     _, got = audited.verify(audited.keyring("audit-only", ["audit"]))
