@@ -10,10 +10,10 @@ approve. Each commit's ``trusted`` and ``vouch`` are checked exactly under
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import pygit2
 import pytest
 
 from commitguard.model.verdicts import CommitVerdict, SignatureInfo, Status, Vouch
@@ -227,3 +227,31 @@ def test_commit_verdict_json_round_trip():
     assert data["vouch"] == {"kind": "audit", "by": ["bob"], "reason": "audited by bob"}
     assert CommitVerdict.from_json(data) == verdict
     assert CommitVerdict.from_json({**data, "vouch": None}).vouch is None
+
+
+def _check_report(vouch: Vouch | None):
+    from commitguard.review.check_pr import CheckReport, PullRequest
+
+    commit = CommitVerdict("d" * 40, Status.UNSIGNED, vouch is not None, SignatureInfo(None), None,
+                           "commit is not signed", "pkgs: add a", vouch)
+    return CheckReport(PullRequest("a" * 40, "d" * 40, REPOSITORY), (commit,), ("pkgs/a/default.nix",), (), (), (), (),
+                       "kr")
+
+
+def test_check_pr_formats_say_what_vouched():
+    """check-pr's commits carry vouches too: markdown, SARIF and text name one that is not the signature."""
+    from commitguard.output.markdown import MarkdownFormatter
+    from commitguard.output.sarif import SarifFormatter
+    from commitguard.output.text import TextFormatter
+
+    audit = Vouch("audit", ("bob",), audit_reason("d" * 40, ["bob"]))
+    vouched, plain = _check_report(audit), _check_report(None)
+    assert "vouched by audit by bob: audited by bob" in MarkdownFormatter().check_pr(vouched)
+    assert "vouched by" not in MarkdownFormatter().check_pr(plain)
+    sarif = json.loads(SarifFormatter().check_pr(vouched))["runs"][0]
+    assert sarif["properties"]["vouched"] == [{"commit": "d" * 40, "vouched_by": "audit by bob",
+                                               "reason": audit.reason}]
+    assert sarif["results"] == []
+    assert "vouched" not in json.loads(SarifFormatter().check_pr(plain))["runs"][0]["properties"]
+    assert "vouched by audit by bob" in TextFormatter().check_pr(vouched)
+    assert json.loads(json.dumps(vouched.to_json()))["commits"][0]["vouch"] == audit.to_json()
