@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import pygit2
 
 from commitguard.git.trees import entry_at, root_tree
-from commitguard.model.verdicts import CommitVerdict
+from commitguard.model.verdicts import CommitVerdict, Vouch
+from commitguard.review.vouching import audit_reason
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ChainLink:
     merged: tuple[str, ...] = ()  # merges: the package's commits they brought in
     summary: str = ""
     trust_root: bool = False  # this commit is the trust root: it vouches for the package's files as they were
+    vouch: Vouch | None = None  # commits and merges: what vouched for them (None: nothing did)
 
     def to_json(self) -> dict:
         out: dict = {"role": self.role}
@@ -58,6 +60,8 @@ class ChainLink:
             out["trust_root"] = True
         if self.reason:
             out["reason"] = self.reason
+        if self.role in ("commit", "merge"):
+            out["vouch"] = self.vouch.to_json() if self.vouch is not None else None
         return out
 
     def digest_item(self) -> list:
@@ -143,6 +147,7 @@ def build_chain(history, trail, verdicts: dict[str, CommitVerdict], approvals) -
         later.setdefault(anchor, []).append(ChainLink(
             "merge", merge, verdict.signer, verdict.status.value, ok, "" if verdict.trusted else verdict.reason,
             audited_by=audited, merged=tuple(covered), summary=verdict.summary, trust_root=merge == root,
+            vouch=_link_vouch(merge, verdict, audited),
         ))
     links: list[ChainLink] = []
     for i, commit_id in enumerate(commits):
@@ -155,6 +160,7 @@ def build_chain(history, trail, verdicts: dict[str, CommitVerdict], approvals) -
         links.append(ChainLink(
             "commit", commit_id, verdict.signer, verdict.status.value, ok, "" if verdict.trusted else verdict.reason,
             audited_by=audited, summary=verdict.summary, trust_root=commit_id == root,
+            vouch=_link_vouch(commit_id, verdict, audited),
         ))
         seen = set()
         for link in audits:
@@ -164,6 +170,15 @@ def build_chain(history, trail, verdicts: dict[str, CommitVerdict], approvals) -
         links.extend(later.get(i, ()))
     last = trail.commits[0] if trail.commits else root
     return Chain(tuple(links), tuple(dict.fromkeys(blockers)), last, missing=trail.incomplete)
+
+
+def _link_vouch(commit_id: str, verdict: CommitVerdict, audited: tuple[str, ...]) -> Vouch | None:
+    """What vouches for a link: its verdict's vouch (its own signature), else the audits found for it."""
+    if verdict.trusted:
+        return verdict.vouch
+    if audited:
+        return Vouch("audit", audited, audit_reason(commit_id, audited))
+    return None
 
 
 def chain_commits(history, trails: dict) -> set[str]:

@@ -21,6 +21,7 @@ from commitguard import open_repository
 from commitguard.git.revisions import DEFAULT_MAX_COMMITS
 from commitguard.keyring import select_keyring
 from commitguard import VerifyOptions, verify_revisions, verify_with_repository_keyring
+from commitguard.review.vouching import vouch_report
 
 app = command_group(
     "Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",
@@ -121,7 +122,7 @@ def verify(
         if loaded is None:
             report = verify_with_repository_keyring(repository, options)
         else:
-            report = verify_revisions(repository, loaded, options)
+            report = vouch_report(repository, loaded, verify_revisions(repository, loaded, options))
     finally:
         if stop:
             stop()

@@ -84,6 +84,12 @@ def check_keyring(keyring: Keyring, now: datetime) -> CheckResult:
             WARNING, "policy-sha1-accept", "policy", "policy.openpgp_sha1", None, "policy.openpgp_sha1",
             "openpgp_sha1 = \"accept\": SHA-1 signatures can be forged by chosen-prefix collisions",
         ))
+    if policy.accepts("forge-review"):
+        findings.append(Finding(
+            WARNING, "policy-forge-review-accept", "policy", "policy.accept", None, "policy.accept",
+            "accept lists \"forge-review\": a review recorded by the forge is the word of a forge account, "
+            "not a signature by a keyring key",
+        ))
     if not keyring.persons:
         findings.append(Finding(ERROR, "no-persons", "keyring", None, None, "person",
                                 "the keyring lists no person: no commit can be trusted"))

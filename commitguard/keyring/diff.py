@@ -100,6 +100,17 @@ def _policy_changes(old: Policy, new: Policy) -> list[Change]:
         tail = " (loosens trust)" if loosens else ""
         out.append(Change("policy-changed", "policy", f"policy.{name}", None, loosens,
                           f"{name}: {before} -> {after}{tail}", before, after))
+    if old.accept != new.accept:  # a kind that may now vouch for a commit trusts more commits
+        added = [k for k in new.accept if k not in old.accept]
+        tail = f" (loosens trust: {', '.join(added)} may now vouch for a commit)" if added else ""
+        out.append(Change("policy-changed", "policy", "policy.accept", None, bool(added),
+                          f"accept: {', '.join(old.accept)} -> {', '.join(new.accept)}{tail}",
+                          list(old.accept), list(new.accept)))
+    if old.reviews != new.reviews:
+        loosens = new.reviews < old.reviews
+        tail = " (loosens trust)" if loosens else ""
+        out.append(Change("policy-changed", "policy", "policy.reviews", None, loosens,
+                          f"reviews: {old.reviews} -> {new.reviews}{tail}", old.reviews, new.reviews))
     return out
 
 

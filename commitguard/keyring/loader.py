@@ -26,6 +26,8 @@ from commitguard.keyring.model import (
     KeyKind,
     Keyring,
     OpenPGPKey,
+    SUPPORTED_KINDS,
+    VOUCH_KINDS,
     Person,
     Policy,
     Rule,
@@ -219,7 +221,7 @@ def _no_unknown(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> None:
 def _policy(ctx: _Ctx, table: Any) -> Policy:
     if not isinstance(table, dict):
         raise ctx.error("policy", "must be a table")
-    _no_unknown(ctx, "policy", table, {"trust_root", *_POLICY_CHOICES})
+    _no_unknown(ctx, "policy", table, {"trust_root", "accept", "reviews", *_POLICY_CHOICES})
     values: dict[str, Any] = {}
     for name, choices in _POLICY_CHOICES.items():
         if name in table:
@@ -231,7 +233,43 @@ def _policy(ctx: _Ctx, table: Any) -> Policy:
         if not isinstance(root, str) or len(root) != 40 or any(c not in "0123456789abcdef" for c in root.lower()):
             raise ctx.error("policy.trust_root", "must be a full 40-hex commit id")
         values["trust_root"] = root.lower()
+    if "accept" in table:
+        values["accept"] = _accept(ctx, table["accept"])
+    if "reviews" in table:
+        reviews = table["reviews"]
+        if not isinstance(reviews, int) or isinstance(reviews, bool) or reviews < 1:
+            raise ctx.error("policy.reviews", f"must be a whole number of at least 1 (found {reviews!r})")
+        values["reviews"] = reviews
     return Policy(**values)
+
+
+def _accept(ctx: _Ctx, value: Any) -> tuple[str, ...]:
+    """``policy.accept``: what may vouch for a commit.
+
+    Refused rather than guessed: an empty list (nothing could vouch, so
+    nothing would ever be trusted: surely not what was meant), a kind nobody
+    knows (a typo would drop a kind the user relies on), a kind listed twice
+    (a merge of two edits that a reader should look at), and a kind this
+    version cannot check yet (ignoring it would leave the user believing a
+    check ran).
+    """
+    field = "policy.accept"
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ctx.error(field, f"must be an array of strings among {', '.join(VOUCH_KINDS)}")
+    if not value:
+        raise ctx.error(field, "must list at least one kind: with none, nothing could vouch for any commit "
+                               f"(allowed: {', '.join(VOUCH_KINDS)})")
+    seen: set[str] = set()
+    for kind in value:
+        if kind not in VOUCH_KINDS:
+            raise ctx.error(field, f"unknown kind {kind!r} (allowed: {', '.join(VOUCH_KINDS)})")
+        if kind in seen:
+            raise ctx.error(field, f"lists {kind!r} twice")
+        seen.add(kind)
+        if kind not in SUPPORTED_KINDS:
+            raise ctx.error(field, f"\"{kind}\" is not supported by this version of commitguard "
+                                   f"(supported: {', '.join(SUPPORTED_KINDS)})")
+    return tuple(value)
 
 
 def _string(ctx: _Ctx, field: str, value: Any, *, required: bool = False) -> str | None:

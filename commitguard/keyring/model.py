@@ -17,12 +17,27 @@ class KeyKind(str, enum.Enum):
     OPENPGP = "openpgp"
 
 
+# What may vouch for a commit (SPEC "Trust through review"), in the order
+# SPEC's table lists them. ``SUPPORTED_KINDS`` are those this version can
+# check; the loader refuses a keyring that lists any other, so a kind is never
+# silently ignored (which would leave commits untrusted that the user meant
+# to accept, or worse, let a reader believe a check ran).
+VOUCH_KINDS = ("signature", "audit", "review", "clean-merge", "forge-review")
+SUPPORTED_KINDS = ("signature", "audit")
+DEFAULT_ACCEPT = ("signature",)
+
+
 @dataclass(frozen=True)
 class Policy:
     trust_root: str | None = None
     forge: str = "reject"  # "reject" | "accept"
     openpgp_sha1: str = "reject"  # "reject" | "accept"
     openpgp_expiry: str = "enforce"  # "enforce" | "ignore"
+    accept: tuple[str, ...] = DEFAULT_ACCEPT  # kinds among VOUCH_KINDS, never empty
+    reviews: int = 1  # distinct eligible persons needed for review and forge-review
+
+    def accepts(self, kind: str) -> bool:
+        return kind in self.accept
 
     @property
     def accept_forge(self) -> bool:

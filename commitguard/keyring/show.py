@@ -23,7 +23,7 @@ from commitguard.keyring.keystate import (
     signing_keys,
     when,
 )
-from commitguard.keyring.model import KeyEntry, Keyring, Policy
+from commitguard.keyring.model import DEFAULT_ACCEPT, KeyEntry, Keyring, Policy
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,15 @@ def show_keyring(keyring: Keyring, now: datetime) -> list[HolderRow]:
         for f in keyring.forges
     ]
     return rows
+
+
+def accept_summary(policy: Policy) -> str | None:
+    """What may vouch for a commit, in words, when it is not the default (signatures only).
+
+    ``keyring show`` prints it so that a curator reading the keyring sees at
+    once that something besides a commit's own signature can make it trusted.
+    """
+    if policy.accept == DEFAULT_ACCEPT and policy.reviews == 1:
+        return None
+    tail = f"; {policy.reviews} distinct reviewer(s) needed" if policy.accepts("review") or policy.accepts("forge-review") else ""
+    return f"policy.accept: a commit is trusted when vouched for by {', '.join(policy.accept)}{tail}"

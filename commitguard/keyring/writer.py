@@ -190,7 +190,9 @@ class _Merge:
 
     # -- policy ----------------------------------------------------------------------
 
-    def policy(self, values: dict[str, str]) -> None:
+    def policy(self, values: dict[str, Any]) -> None:
+        """Set policy fields: strings, ``reviews`` (a number) and ``accept`` (a list of kinds,
+        written as a TOML array through tomlkit's public API)."""
         if not values:
             return
         table = self.doc.get("policy")
@@ -203,10 +205,11 @@ class _Merge:
                 table.trivia.indent = "\n"
                 self.doc = _with_table_after(self.doc, "version", "policy", table)
         for name, value in values.items():
+            value = list(value) if isinstance(value, tuple) else value  # TOML arrays unwrap to lists
             old = table.get(name)
             if old is not None and _plain(old) == value:
                 continue
-            _put(table, name, value)
+            _put(table, name, tomlkit.item(value) if isinstance(value, list) else value)
             was = f" (was {_show(_plain(old))})" if old is not None else ""
             self.changes.append(f"set policy.{name} = {_show(value)}{was}")
 
@@ -509,6 +512,8 @@ def _plain(value: Any) -> Any:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
 
@@ -94,8 +94,37 @@ class SignatureVerdict:
 
 
 @dataclass(frozen=True, slots=True)
+class Vouch:
+    """What made a commit trusted: one kind of ``[policy] accept``, by whom, and why.
+
+    ``kind`` is one of SPEC's kinds (``signature``, ``audit``, ...); ``by``
+    names the keyring holders whose signature is the evidence (the signer, or
+    the auditors); ``reason`` is the sentence a report prints. A commit with
+    no vouch is not trusted, whatever its signature says.
+    """
+
+    kind: str
+    by: tuple[str, ...]
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "by": list(self.by), "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> "Vouch | None":
+        if data is None:
+            return None
+        return cls(data["kind"], tuple(data["by"]), data["reason"])
+
+
+@dataclass(frozen=True, slots=True)
 class CommitVerdict:
-    """The verdict on one commit, as reported by ``verify`` (SPEC JSON)."""
+    """The verdict on one commit, as reported by ``verify`` (SPEC JSON).
+
+    ``status`` is always the commit's own signature's; ``trusted`` says
+    whether a kind the policy accepts vouches for the commit, and ``vouch``
+    which one (None when nothing does, so ``trusted`` is false).
+    """
 
     id: str
     status: Status
@@ -104,8 +133,10 @@ class CommitVerdict:
     signer: str | None
     reason: str
     summary: str = ""  # the subject line, for people; filled for untrusted commits only
+    vouch: Vouch | None = None
 
     def to_json(self) -> dict:
+        # "vouch" comes last, so consumers that read the keys in order see the old ones unchanged
         return {
             "id": self.id,
             "status": self.status.value,
@@ -113,6 +144,7 @@ class CommitVerdict:
             "signature": self.signature.to_json(),
             "signer": self.signer,
             "reason": self.reason,
+            "vouch": self.vouch.to_json() if self.vouch is not None else None,
         }
 
     @classmethod
@@ -133,6 +165,7 @@ class CommitVerdict:
             signer=data.get("signer"),
             reason=data["reason"],
             summary=data.get("summary", ""),
+            vouch=Vouch.from_json(data.get("vouch")),
         )
 
 
@@ -151,7 +184,7 @@ class CommitVerdictTable(Sequence):
     __slots__ = ("ids", "_shape", "_created", "_shapes", "_summaries")
 
     def __init__(self, ids, shape, created, shapes: list[tuple], summaries: dict[int, str]):
-        # shapes: (status, trusted, signature type, key, signer, reason)
+        # shapes: (status, trusted, signature type, key, signer, reason, vouch)
         self.ids = ids
         self._shape = shape
         self._created = created
@@ -174,11 +207,12 @@ class CommitVerdictTable(Sequence):
         return map(self._item, range(len(self.ids)))
 
     def _item(self, i: int) -> CommitVerdict:
-        status, trusted, stype, key, signer, reason = self._shapes[self._shape[i]]
+        status, trusted, stype, key, signer, reason, vouch = self._shapes[self._shape[i]]
         t = self._created[i]
         created = None if t != t else datetime.fromtimestamp(t, timezone.utc)  # NaN: no time
         return CommitVerdict(
-            self.ids[i], status, trusted, SignatureInfo(stype, key, created), signer, reason, self._summaries.get(i, "")
+            self.ids[i], status, trusted, SignatureInfo(stype, key, created), signer, reason,
+            self._summaries.get(i, ""), vouch,
         )
 
     def tally(self) -> list[tuple[tuple[Status, bool], int]]:
@@ -187,6 +221,29 @@ class CommitVerdictTable(Sequence):
         a CommitVerdict per commit."""
         counts = Counter(self._shape)  # insertion order: the order shapes first occur
         return [((self._shapes[s][0], self._shapes[s][1]), n) for s, n in counts.items()]
+
+    def untrusted_ids(self) -> list[str]:
+        """The commits nothing vouches for yet, in table order."""
+        untrusted = {i for i, shape in enumerate(self._shapes) if not shape[1]}
+        return [self.ids[i] for i, s in enumerate(self._shape) if s in untrusted]
+
+    def vouched(self, vouches: dict[str, Vouch]) -> "CommitVerdictTable":
+        """The same verdicts, with these commits (by id) now trusted through these vouches.
+
+        Each changed commit gets a shape of its own (a vouch names its
+        commit); every other commit keeps the shape it had.
+        """
+        if not vouches:
+            return self
+        shapes = list(self._shapes)
+        shape = type(self._shape)(self._shape.typecode, self._shape)
+        for i, commit_id in enumerate(self.ids):
+            vouch = vouches.get(commit_id)
+            if vouch is not None:
+                status, _, stype, key, signer, reason, _ = shapes[shape[i]]
+                shape[i] = len(shapes)
+                shapes.append((status, True, stype, key, signer, reason, vouch))
+        return CommitVerdictTable(self.ids, shape, self._created, shapes, self._summaries)
 
     def reordered(self, ids) -> "CommitVerdictTable":
         """The same verdicts in another order (every id must be present)."""
@@ -228,6 +285,22 @@ class VerifyReport:
         else:
             trusted = sum(1 for c in self.commits if c.trusted)
         return {"total": len(self.commits), "trusted": trusted, "by_status": self.by_status()}
+
+    def untrusted_ids(self) -> list[str]:
+        """The commits nothing vouches for yet, newest first."""
+        if isinstance(self.commits, CommitVerdictTable):
+            return self.commits.untrusted_ids()
+        return [c.id for c in self.commits if not c.trusted]
+
+    def vouched(self, vouches: dict[str, Vouch], warnings: Sequence[str] = ()) -> "VerifyReport":
+        """This report with these commits trusted through these vouches, and more warnings."""
+        if isinstance(self.commits, CommitVerdictTable):
+            commits: Sequence[CommitVerdict] = self.commits.vouched(vouches)
+        else:
+            commits = tuple(
+                replace(c, trusted=True, vouch=vouches[c.id]) if c.id in vouches else c for c in self.commits
+            )
+        return VerifyReport(commits=commits, warnings=(*self.warnings, *warnings))
 
     def to_json(self) -> dict:
         return {

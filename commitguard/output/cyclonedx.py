@@ -33,7 +33,7 @@ from cyclonedx.output.json import JsonV1Dot5, JsonV1Dot6
 from packageurl import PackageURL
 
 from commitguard import __version__
-from commitguard.output.interface import Formatter
+from commitguard.output.interface import Formatter, vouched_by
 
 # Fetchers whose hash is the hash of the downloaded file itself.
 FLAT_HASH_FETCHERS = frozenset({"fetchurl", "fetchPypi", "fetchpypi"})
@@ -114,6 +114,9 @@ class CycloneDxFormatter(Formatter):
                 properties.append(Property(name=f"commitguard:source:{number}:nar_hash", value=source.hash))
         for number, link in enumerate(package_chain.links):
             properties.append(Property(name=f"commitguard:chain:{number}", value=chain_property(link)))
+            how = vouched_by(link.vouch)
+            if how:  # trusted through something other than its own signature: say what
+                properties.append(Property(name=f"commitguard:chain:{number}:vouched_by", value=how))
         return Component(
             type=ComponentType.LIBRARY,
             name=name,

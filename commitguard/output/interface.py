@@ -16,6 +16,18 @@ COMMANDS = ("verify", "check-pr", "sources", "annotate", "pin", "audit-bump",
 METHODS: dict[str, str] = {command: command.replace("-", "_").replace(" ", "_") for command in COMMANDS}
 
 
+def vouched_by(vouch) -> str | None:
+    """``"audit by bob, carol"`` when something other than the commit's own signature
+    vouched for it; None for a signature (the status already says it) or no vouch.
+
+    Every format shows this one phrase, so a reader never mistakes an audited
+    commit for a signed one.
+    """
+    if vouch is None or vouch.kind == "signature":
+        return None
+    return f"{vouch.kind} by {', '.join(vouch.by)}" if vouch.by else vouch.kind
+
+
 @dataclass(frozen=True)
 class KeyringListing:
     """What ``keyring show`` renders: a row per person or forge, and the policy."""

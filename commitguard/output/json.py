@@ -26,14 +26,15 @@ class _CommitEncoder:
 
     def encode(self, c: CommitVerdict) -> str:
         sig = c.signature
-        shape = (c.status, c.trusted, sig.type, sig.key, c.signer, c.reason)
+        shape = (c.status, c.trusted, sig.type, sig.key, c.signer, c.reason, c.vouch)
         around = self._around.get(shape)
         if around is None:
             d = self._dumps
             around = (
                 ',"status":%s,"trusted":%s,"signature":{"type":%s,"key":%s,"created":'
                 % (d(c.status.value), d(c.trusted), d(sig.type.value if sig.type else None), d(sig.key)),
-                '},"signer":%s,"reason":%s}' % (d(c.signer), d(c.reason)),
+                '},"signer":%s,"reason":%s,"vouch":%s}'
+                % (d(c.signer), d(c.reason), d(c.vouch.to_json() if c.vouch is not None else None)),
             )
             if len(self._around) < 65_536:
                 self._around[shape] = around
@@ -83,7 +84,8 @@ class JsonFormatter(Formatter):
             "persons": [r.to_json() for r in listing.rows if r.kind == "person"],
             "forges": [r.to_json() for r in listing.rows if r.kind == "forge"],
             "policy": {"trust_root": policy.trust_root, "forge": policy.forge,
-                       "openpgp_sha1": policy.openpgp_sha1, "openpgp_expiry": policy.openpgp_expiry},
+                       "openpgp_sha1": policy.openpgp_sha1, "openpgp_expiry": policy.openpgp_expiry,
+                       "accept": list(policy.accept), "reviews": policy.reviews},
         })
 
     def keyring_diff(self, comparison: KeyringComparison) -> str:

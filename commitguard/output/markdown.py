@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from commitguard.output.interface import Formatter
+from commitguard.output.interface import Formatter, vouched_by
 
 MAX_COMMITS = 100
 MAX_FILES = 20
@@ -131,6 +131,9 @@ class MarkdownFormatter(Formatter):
         for c in ordered[:MAX_COMMITS]:
             mark = "✅" if c.trusted else "❌"
             detail = text(c.reason) if c.trusted else (f"{text(c.summary)}: " if c.summary else "") + text(c.reason)
+            how = vouched_by(c.vouch) if c.trusted else None
+            if how:
+                detail += f" — vouched by {text(how)}: {text(c.vouch.reason)}"
             rows.append(f"| {code(c.id[:12])} | {mark} {c.status.value} | {text(c.signer) if c.signer else '–'} | {detail} |")
         hidden = len(ordered) - len(rows)
         _table(out, ("commit", "status", "signer", "subject / reason"), rows,

@@ -14,7 +14,7 @@ import json
 from urllib.parse import quote
 
 from commitguard import __version__
-from commitguard.output.interface import Formatter
+from commitguard.output.interface import Formatter, vouched_by
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_LOCATIONS = 20
@@ -107,6 +107,10 @@ class SarifFormatter(Formatter):
                            "base": pr.base, "head": pr.head, "keyring": report.keyring_source,
                            "warnings": list(report.warnings)},
         }
+        vouched = [{"commit": c.id, "vouched_by": vouched_by(c.vouch), "reason": c.vouch.reason}
+                   for c in report.commits if c.trusted and vouched_by(c.vouch)]
+        if vouched:  # trusted without their own signature: no finding, but a reviewer should see what vouched
+            run["properties"]["vouched"] = vouched
         if pr.repository.startswith("github.com/"):
             run["versionControlProvenance"] = [{"repositoryUri": f"https://{pr.repository}", "revisionId": pr.head}]
         document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from commitguard.model.verdicts import Status, VerifyReport
-from commitguard.output.interface import Formatter
+from commitguard.output.interface import Formatter, vouched_by
 from commitguard.output.text_keyring import KeyringText
 
 _STYLE = {
@@ -24,6 +24,20 @@ def _commit_lines(out: Console, commits, style_of) -> None:
     for c in commits:
         out.print(f"  {c.id[:12]}  {c.status.value:<14} {c.summary}", style=style_of(c), markup=False)
         out.print(f"                {c.reason}", markup=False)
+
+
+def _vouched_lines(out: Console, commits) -> None:
+    """The trusted commits that something other than their own signature vouched for, and what did."""
+    vouched = [(c, vouched_by(c.vouch)) for c in commits if c.trusted]
+    vouched = [(c, how) for c, how in vouched if how]
+    if not vouched:
+        return
+    out.print(f"\n{len(vouched)} commit(s) trusted without their own signature:", style="bold cyan")
+    for c, how in vouched[:MAX_LISTED]:
+        out.print(f"  {c.id[:12]}  {c.status.value:<14} {c.summary}", style="cyan", markup=False)
+        out.print(f"                vouched by {how}: {c.vouch.reason}", markup=False)
+    if len(vouched) > MAX_LISTED:
+        out.print(f"  ... and {len(vouched) - MAX_LISTED} more (use --format json for all)")
 
 
 def _result(out: Console, ok: bool, good: str, bad: str) -> None:
@@ -46,7 +60,7 @@ class TextFormatter(KeyringText, Formatter):
         buffer = io.StringIO()
         out = self._console(buffer)
         for warning in report.warnings:
-            out.print(f"warning: {warning}", style="yellow")
+            out.print(f"warning: {warning}", style="yellow", markup=False)
         counts = report.by_status()
         table = Table(title=f"{len(report.commits)} commits checked", title_justify="left")
         table.add_column("status")
@@ -64,6 +78,7 @@ class TextFormatter(KeyringText, Formatter):
             _commit_lines(out, untrusted[:MAX_LISTED], lambda c: _STYLE.get(c.status, "red"))
             if len(untrusted) > MAX_LISTED:
                 out.print(f"  ... and {len(untrusted) - MAX_LISTED} more (use --format json for all)")
+        _vouched_lines(out, report.commits)
         _result(out, not untrusted, "all commits trusted", "NOT TRUSTED")
         return buffer.getvalue()
 
@@ -82,6 +97,7 @@ class TextFormatter(KeyringText, Formatter):
             style="green" if not untrusted else "red",
         )
         _commit_lines(out, untrusted, lambda c: "red")
+        _vouched_lines(out, report.commits)
         table = Table(title="review rules", title_justify="left")
         for column in ("paths", "files", "required", "approved by", "missing", "stale", "may approve"):
             table.add_column(column)

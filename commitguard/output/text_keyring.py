@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from commitguard.keyring.show import accept_summary
 from commitguard.output.interface import KeyringComparison, KeyringImported, KeyringListing
 
 # Piped output has no terminal width; fingerprints and URLs need room.
@@ -85,6 +86,9 @@ class KeyringText:
         for row in listing.rows:
             _holder_rows(table, row)
         out.print(table)
+        accept = accept_summary(listing.policy)
+        if accept:
+            out.print(accept, markup=False)
         return buffer.getvalue()
 
     def keyring_diff(self, comparison: KeyringComparison) -> str:

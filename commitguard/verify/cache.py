@@ -7,6 +7,12 @@ so re-verifying a long history after one new commit costs one verification,
 and a changed keyring can never reuse a stale verdict. Verdicts that depend
 on the clock or on a missing tool are never stored. The cache only saves
 time, so a damaged cache file is rebuilt, never an error.
+
+Only the signature's verdict is stored, never what vouched for the commit:
+the ``signature`` vouch is derived from the stored verdict and the keyring's
+policy on every load (the policy is part of keyring.toml, so of the digest
+too), and the other kinds (an audit in the repository's notes) can change
+without the commit or the keyring changing, so they are judged afresh each run.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ import pygit2
 from commitguard.verify.cache import VerdictCache, cache_key
 from commitguard.git.commit_object import read_plain_commit
 from commitguard.git.revisions import HistoryWalk, commits_read_once
-from commitguard.keyring.model import Keyring
-from commitguard.model.verdicts import NO_TIME, CommitVerdict, CommitVerdictTable, SignatureInfo, SignatureVerdict, Status, VerifyReport
+from commitguard.keyring.model import Keyring, Policy
+from commitguard.model.verdicts import (NO_TIME, CommitVerdict, CommitVerdictTable, SignatureInfo, SignatureVerdict, Status,
+                                        VerifyReport, Vouch)
 from commitguard.signatures.dispatch import SignatureVerifier
 
 # Below this many uncached commits, starting workers costs more than it saves.
@@ -53,6 +54,12 @@ def verify_revisions(repo: pygit2.Repository, keyring: Keyring, options: VerifyO
     ``repo`` is open (:func:`commitguard.git.revisions.open_repository`):
     whoever calls opens it once and passes it on, so every stage reads the
     same repository.
+
+    Each commit is vouched for here by its own signature only (the
+    ``signature`` kind); the kinds that need the repository's approvals
+    (``audit``) are applied afterwards by
+    :func:`commitguard.review.vouching.vouch_report`, as the ``verify``
+    command does: review is a later stage than signatures.
 
     Commits are handed to the workers as the walk finds them: on a long
     history the walk is seconds of work that would otherwise leave both
@@ -158,8 +165,8 @@ def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], option
 
 
 class _TableBuilder:
-    """Collects verdicts by position; the keyring's forge policy is applied
-    once per distinct verdict shape, not once per commit."""
+    """Collects verdicts by position; the keyring's policy (forge, and whether a
+    signature vouches) is applied once per distinct verdict shape, not once per commit."""
 
     def __init__(self, keyring: Keyring):
         self.keyring = keyring
@@ -183,7 +190,7 @@ class _TableBuilder:
         if index is None:
             c = to_commit_verdict("", v, self.keyring)
             index = self._index[raw] = len(self.shapes)
-            self.shapes.append((c.status, c.trusted, info.type, info.key, c.signer, c.reason))
+            self.shapes.append((c.status, c.trusted, info.type, info.key, c.signer, c.reason, c.vouch))
         self.shape[pos] = index
         self.created[pos] = info.created.timestamp() if info.created is not None else NO_TIME
 
@@ -195,15 +202,32 @@ class _TableBuilder:
         return CommitVerdictTable(self.ids, self.shape, self.created, self.shapes, summaries)
 
 
-def to_commit_verdict(commit_id: str, v: SignatureVerdict, keyring: Keyring, summary: str = "") -> CommitVerdict:
-    """Apply the keyring's forge policy to a signature verdict."""
+def signature_vouch(v: SignatureVerdict, policy: Policy) -> tuple[str, Vouch | None]:
+    """The ``signature`` kind, decided once for every stage: (the reason to report, the vouch or None).
+
+    A commit is vouched for by its own signature when that signature is by a
+    trusted keyring key: a person's, or a forge's when ``policy.forge =
+    "accept"`` (forge-signed commits keep the meaning ``trusted`` always had
+    for them: the keyring lists the forge's key and the policy accepts it).
+    ``by`` is the signer. When ``policy.accept`` does not list ``signature``,
+    no signature vouches, and the reason says so.
+    """
+    reason = v.reason
+    vouches = v.status is Status.TRUSTED
     if v.status is Status.FORGE:
-        accepted = keyring.policy.accept_forge
-        reason = v.reason + (
-            " (accepted: policy.forge = \"accept\")" if accepted else " (not trusted: policy.forge = \"reject\")"
-        )
-        return CommitVerdict(commit_id, v.status, accepted, v.signature, v.signer, reason, summary)
-    return CommitVerdict(commit_id, v.status, v.status is Status.TRUSTED, v.signature, v.signer, v.reason, summary)
+        vouches = policy.accept_forge
+        reason += " (accepted: policy.forge = \"accept\")" if vouches else " (not trusted: policy.forge = \"reject\")"
+    if not vouches:
+        return reason, None
+    if not policy.accepts("signature"):
+        return reason + " (not trusted: policy.accept does not list \"signature\")", None
+    return reason, Vouch("signature", (v.signer,) if v.signer else (), reason)
+
+
+def to_commit_verdict(commit_id: str, v: SignatureVerdict, keyring: Keyring, summary: str = "") -> CommitVerdict:
+    """A signature verdict as a commit verdict, vouched for by its signature where the policy lets it."""
+    reason, vouch = signature_vouch(v, keyring.policy)
+    return CommitVerdict(commit_id, v.status, vouch is not None, v.signature, v.signer, reason, summary, vouch)
 
 
 def verify_commit(repo: pygit2.Repository, verifier: SignatureVerifier, commit_id: str) -> SignatureVerdict:

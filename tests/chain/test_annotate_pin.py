@@ -231,6 +231,7 @@ def test_unsigned_commit_is_untrusted_until_audited(fx, whole):
         ("commit", "c2", None, "unsigned", False),
     ]
     assert audited["trusted"] is False
+    assert audited["chain"][2]["vouch"] is None  # nothing vouches for c2 yet
 
     repo = fx.copy("audit")
     approve = fx.cli("approve", "--repo", repo.path, "--head", fx.ids["c2"], "--ssh-key", fx.keys["bob"].path,
@@ -247,6 +248,13 @@ def test_unsigned_commit_is_untrusted_until_audited(fx, whole):
     ]
     c2 = after["chain"][2]
     assert c2["audited_by"] == ["bob"] and c2["status"] == "unsigned"
+    assert c2["vouch"] == {"kind": "audit", "by": ["bob"], "reason":
+                           f"audited by bob (signed approval of {fx.ids['c2'][:12]} against its first parent)"}
+    assert after["chain"][1]["vouch"]["kind"] == "signature" and after["chain"][1]["vouch"]["by"] == ["alice"]
+    sbom = json.loads(annotate(fx, repo, "pkgs/by-name/au/audited", fmt="cyclonedx").stdout)
+    properties = {p["name"]: p["value"] for p in sbom["components"][0]["properties"]}
+    assert properties["commitguard:chain:2:vouched_by"] == "audit by bob"
+    assert "commitguard:chain:1:vouched_by" not in properties  # a signature is the status itself
     assert after["chain"][3]["base"] == fx.ids["c1"]
     assert after["trusted"] is True and res.json["ok"] is True
 

@@ -340,7 +340,7 @@ def test_show_json(keys, tmp_path):
     assert [f["id"] for f in data["forges"]] == ["examplehub"]
     assert data["forges"][0]["keys"][0]["fingerprint"] == p["forge"].primary
     assert data["policy"] == {"trust_root": None, "forge": "reject", "openpgp_sha1": "reject",
-                              "openpgp_expiry": "enforce"}
+                              "openpgp_expiry": "enforce", "accept": ["signature"], "reviews": 1}
 
     text = keyring_cmd("show", "--keyring", kr, scratch=tmp_path)
     assert text.code == 0, text.describe()
