@@ -14,6 +14,9 @@ alike. Open the repository once and pass it to every call::
 - :func:`verify_revisions` with :class:`VerifyOptions`: every commit signed by
   a keyring person? :func:`verify_with_repository_keyring` judges by the
   keyring kept in the repository instead (it needs a trust root);
+  :func:`vouch_report` then asks the other kinds the keyring's ``[policy]
+  accept`` lists (``audit``) about each commit its signature left untrusted,
+  as ``commitguard verify`` does;
 - :func:`check_pull_request` with :class:`PullRequest`: the pre-merge check;
 - :func:`annotate` with :class:`AnnotateOptions`: who vouched for each package;
 - :func:`pin` and :func:`check_lock` with :class:`PinOptions`: the newest
@@ -47,6 +50,7 @@ _FRONT_DOOR = {
     "VerifyOptions": "commitguard.verify.commits",
     "verify_revisions": "commitguard.verify.commits",
     "verify_with_repository_keyring": "commitguard.verify.in_repository",
+    "vouch_report": "commitguard.review.vouching",
     "PullRequest": "commitguard.review.check_pr",
     "check_pull_request": "commitguard.review.check_pr",
     "AnnotateOptions": "commitguard.chain.annotate",

@@ -20,8 +20,7 @@ from commitguard.errors import CommitguardError
 from commitguard import open_repository
 from commitguard.git.revisions import DEFAULT_MAX_COMMITS
 from commitguard.keyring import select_keyring
-from commitguard import VerifyOptions, verify_revisions, verify_with_repository_keyring
-from commitguard.review.vouching import vouch_report
+from commitguard import VerifyOptions, verify_revisions, verify_with_repository_keyring, vouch_report
 
 app = command_group(
     "Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",
