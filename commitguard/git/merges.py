@@ -22,9 +22,11 @@ How the merge is computed, and why:
   clones work; libgit2 may refresh a pack's modification time, as git does), and the repository's work tree, index and ``.gitattributes``
   play no part (a checked-out ``merge=union`` cannot turn a conflict into a
   "clean" merge). The result is therefore a function of the commit id alone,
-  which is what lets :mod:`commitguard.git.merge_cache` keep it. (libgit2 still
-  reads the user's own global git configuration and attributes files; a
-  ``merge`` attribute set there applies.)
+  which is what lets :mod:`commitguard.git.merge_cache` keep it. The
+  scratch repository loads no git configuration file, system or the user's,
+  so a ``merge`` attribute or a rename limit set there does not apply either
+  (a system-wide ``/etc/gitattributes``, which libgit2 looks up at each
+  attribute lookup, may still).
 * The merge's result is then compared with the commit's tree entry by entry
   (mode and object id, libgit2's diff without rename detection), so binary
   files, renames (both paths), mode changes, submodule entries and deletions
@@ -96,7 +98,6 @@ class MergeChecker:
     def __init__(self, repo: pygit2.Repository):
         self.repo = repo
         self._memory = _MemoryObjects()
-        self.scratch = pygit2.Repository()
         objects = _objects_directory(repo)
         odb = pygit2.Odb()
         # Looked up in this order. The packs first (most objects are there: no
@@ -107,7 +108,12 @@ class MergeChecker:
         odb.add_backend(self._memory, 2)
         odb.add_backend(pygit2.OdbBackendLoose(objects, 0, False), 1)
         odb.add_disk_alternate(objects)
-        self.scratch.set_odb(odb)
+        with _without_git_configuration():
+            self.scratch = pygit2.Repository()
+            self.scratch.set_odb(odb)
+            # Configuration and the attribute cache are read once, on first use: now, from no file.
+            self.scratch.config
+            self.scratch.get_attr(".gitattributes", "merge")
 
     def check_merge(self, commit) -> tuple[MergeCheck, bool]:
         """(the check, whether it may be cached)."""
@@ -290,6 +296,29 @@ def _failing_closed():
     except (pygit2.GitError, KeyError, OSError) as exc:
         text = " ".join(str(exc).split()) or type(exc).__name__
         raise CheckFailed(f"an object could not be read or merged ({text})") from exc
+
+
+_SEARCH_LEVELS = (pygit2.enums.ConfigLevel.SYSTEM, pygit2.enums.ConfigLevel.XDG,
+                  pygit2.enums.ConfigLevel.GLOBAL, pygit2.enums.ConfigLevel.PROGRAMDATA)
+
+
+@contextmanager
+def _without_git_configuration():
+    """While the scratch repository loads its configuration: no system, XDG or
+    global git configuration file is found, so neither a ``core.attributesFile``
+    nor ``~/.config/git/attributes`` (``* merge=union``) nor a rename limit of
+    the user's can change a merge's result. libgit2's search paths are
+    process-wide: they are restored at once, and the scratch repository keeps
+    what it loaded."""
+    paths = pygit2.settings.search_path
+    saved = {level: paths[level] for level in _SEARCH_LEVELS}
+    try:
+        for level in _SEARCH_LEVELS:
+            paths[level] = ""
+        yield
+    finally:
+        for level, path in saved.items():
+            paths[level] = path
 
 
 def _objects_directory(repo: pygit2.Repository) -> str:

@@ -153,6 +153,33 @@ def test_a_checked_out_union_attribute_does_not_make_a_conflict_clean(repo):
     assert (got.clean, got.differing) == (False, ("a.nix",))
 
 
+@pytest.fixture
+def global_git_config(tmp_path):
+    """libgit2's search path for the user's git configuration, pointed at a scratch home."""
+    home = tmp_path / "global-home"
+    home.mkdir()
+    level = pygit2.enums.ConfigLevel.GLOBAL
+    saved = pygit2.settings.search_path[level]
+    pygit2.settings.search_path[level] = str(home)
+    yield home
+    pygit2.settings.search_path[level] = saved
+
+
+def test_the_users_own_union_attribute_does_not_make_a_conflict_clean(repo, global_git_config):
+    (global_git_config / "attributes").write_text("*.nix merge=union\n")
+    (global_git_config / ".gitconfig").write_text(f"[core]\n\tattributesFile = {global_git_config / 'attributes'}\n")
+    r = pygit2.Repository(str(repo.path))
+    assert r.get_attr("a.nix", "merge") == "union"  # libgit2 does read it for the repository itself
+    side(repo, "x", {"a.nix": edit(LINES, 3, "x's")})
+    repo.commit("main", {"a.nix": edit(LINES, 3, "main's")})
+    repo.git("-c", f"core.attributesFile={global_git_config / 'attributes'}", "merge", "-q", "--no-edit", "x")
+    m = repo.rev("HEAD")
+    assert len(repo.git("rev-list", "--parents", "-n1", m).split()) == 3
+    got = check_merge(r, m)
+    assert (got.clean, got.differing) == (False, ("a.nix",))
+    assert pygit2.settings.search_path[pygit2.enums.ConfigLevel.GLOBAL] == str(global_git_config)
+
+
 def test_octopus_merge_is_clean(repo):
     side(repo, "x", {"a.nix": edit(LINES, 1, "x's")})
     side(repo, "y", {"b.nix": edit(LINES, 1, "y's")})
