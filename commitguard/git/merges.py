@@ -19,8 +19,9 @@ How the merge is computed, and why:
 * In a scratch repository in memory that reads the repository's objects (its
   object directory and alternates) and writes nowhere: merged blobs and trees
   stay in memory, so checking never adds objects to the repository (read-only
-  clones work; libgit2 may refresh a pack's modification time, as git does), and the repository's work tree, index and ``.gitattributes``
-  play no part (a checked-out ``merge=union`` cannot turn a conflict into a
+  clones work; libgit2 may refresh a pack's modification time, as git
+  does), and the repository's work tree, index and ``.gitattributes`` play
+  no part (a checked-out ``merge=union`` cannot turn a conflict into a
   "clean" merge). The result is therefore a function of the commit id alone,
   which is what lets :mod:`commitguard.git.merge_cache` keep it. The
   scratch repository loads no git configuration file, system or the user's,
@@ -203,7 +204,11 @@ def differing_paths(diff: pygit2.Diff) -> tuple[tuple[str, ...], int]:
         if number >= MAX_DIFFERING_PATHS:
             break
         paths.update(p for p in (delta.old_file.path, delta.new_file.path) if p)
-    return _bounded(sorted(paths)), max(len(paths), len(diff))
+    # A file that became a link is two deltas (deleted, added) of one path: counted once
+    # when every delta was read; past the limit, the deltas left are counted.
+    total = len(diff)
+    counted = len(paths) if total <= MAX_DIFFERING_PATHS else total - MAX_DIFFERING_PATHS + len(paths)
+    return _bounded(sorted(paths)), counted
 
 
 # --------------------------------------------------------------------------- words
@@ -230,7 +235,8 @@ class _ReplayWords:
         return "tree is base..head replayed on the commit it landed on"
 
     def own(self, named: str, count: int) -> str:
-        return f"differs from base..head replayed on the commit it landed on in {count} path{'s' if count != 1 else ''}: {named}"
+        return (f"differs from base..head replayed on the commit it landed on in {count} "
+                f"path{'s' if count != 1 else ''}: {named}")
 
     def conflicted(self, conflicts) -> str:
         return (f"base..head does not apply cleanly on the commit it landed on (conflicts in "

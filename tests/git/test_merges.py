@@ -116,6 +116,16 @@ def test_evil_merge_binary_rename_mode_submodule_and_deletion_are_all_paths(repo
         "adds changes of its own in 6 paths: a.nix, b.nix, bin.dat, c.nix, renamed/b.nix and 1 more")
 
 
+def test_a_file_that_becomes_a_link_is_one_path(repo):
+    side(repo, "x", {"a.nix": edit(LINES, 1, "x's")})
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "x")
+    (repo.path / "b.nix").unlink()
+    (repo.path / "b.nix").symlink_to("/etc/passwd")
+    repo.git("add", "b.nix")
+    m = repo.commit("merge x")
+    assert check(repo, m) == MergeCheck(m, False, ("b.nix",), "adds changes of its own in 1 path: b.nix")
+
+
 def test_a_file_replaced_by_a_directory_reports_what_is_below(repo):
     side(repo, "x", {"a.nix": edit(LINES, 1, "x's")})
     repo.git("merge", "-q", "--no-ff", "--no-commit", "x")
