@@ -1,0 +1,162 @@
+"""Merge checks kept across runs, keyed by commit id.
+
+Whether a merge commit is the clean merge of its parents depends on the
+commit id alone (the id names the tree and the parents, and the merge is made
+without the work tree, the index or the repository's configuration; see
+:mod:`commitguard.git.merges`), never on a keyring, so a merge is checked once
+and the answer kept. The libgit2 version and this checker's version are part
+of the key, so a different merge algorithm never serves an old answer. Checks
+that could not be made (a missing object) are not kept.
+
+The file only saves time: one that is not a database, is damaged or holds
+other tables is removed and rebuilt empty, with one warning line; one that
+cannot be opened or written at all is left alone and checks are recomputed.
+A row that does not read back as a check is recomputed, never trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import pygit2
+
+from commitguard.git.merges import MergeCheck, MergeChecker
+
+CACHE_FILE = "merges.sqlite3"
+# Bump when the checker's answers change.
+CHECKER_VERSION = f"merges-1/libgit2-{pygit2.LIBGIT2_VERSION}"
+_TABLE = ("CREATE TABLE merges (checker TEXT NOT NULL, commit_id TEXT NOT NULL, "
+          "result TEXT NOT NULL, PRIMARY KEY (checker, commit_id)) WITHOUT ROWID")
+_DAMAGED = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+class MergeCache:
+    """``get``/``put`` of merge checks in ``directory/merges.sqlite3``."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self.path = Path(directory) / CACHE_FILE
+        self._db: sqlite3.Connection | None = None
+        try:
+            Path(directory).mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._db = self._connect()
+        except OSError as exc:
+            _warn(f"{self.path}: cannot use the merge cache ({exc.strerror or exc}); running without it")
+        except sqlite3.DatabaseError as exc:
+            self._rebuild(exc)
+
+    def get(self, commit_ids: Iterable[str]) -> dict[str, MergeCheck]:
+        """The kept checks for those of ``commit_ids`` that have one."""
+        wanted = list(dict.fromkeys(commit_ids))
+        found: dict[str, MergeCheck] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self._run(f"SELECT commit_id, result FROM merges WHERE checker = ? AND commit_id IN "
+                             f"({','.join('?' * len(chunk))})", (CHECKER_VERSION, *chunk))
+            for commit_id, text in rows:
+                check = _decode(commit_id, text)
+                if check is not None:
+                    found[commit_id] = check
+        return found
+
+    def put(self, checks: Iterable[MergeCheck]) -> None:
+        rows = [(CHECKER_VERSION, c.commit, _encode(c)) for c in checks]
+        if rows:
+            self._run("INSERT OR REPLACE INTO merges VALUES (?, ?, ?)", rows, many=True)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # ----------------------------------------------------------------------- sqlite
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            tables = db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+            if not tables:
+                db.execute(_TABLE)
+            elif tables != [("table", "merges", _TABLE)]:
+                raise sqlite3.DatabaseError("holds other tables than this cache's")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _run(self, sql: str, args, *, many: bool = False) -> list:
+        if self._db is None:
+            return []
+        try:
+            with self._db:
+                if many:
+                    self._db.executemany(sql, args)
+                    return []
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            self._rebuild(exc)
+            return []
+
+    def _rebuild(self, exc: sqlite3.DatabaseError) -> None:
+        """Remove a damaged or foreign cache file and start empty; otherwise go on without a cache."""
+        self.close()
+        text = " ".join(str(exc).split())
+        damaged = getattr(exc, "sqlite_errorcode", None) in _DAMAGED or "other tables" in text
+        if not damaged or self.path.is_symlink() or not self.path.is_file():
+            _warn(f"{self.path}: merge cache unusable ({text}); running without it")
+            return
+        try:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self._db = self._connect()
+        except (OSError, sqlite3.Error) as again:
+            _warn(f"{self.path}: merge cache damaged ({text}) and cannot be rebuilt ({again}); running without it")
+            return
+        _warn(f"{self.path}: merge cache damaged ({text}); rebuilt empty, merges are checked again")
+
+
+def check_merges(repo: pygit2.Repository, commit_ids: Iterable[str],
+                 cache: MergeCache | None = None) -> dict[str, MergeCheck]:
+    """Each merge commit of ``commit_ids`` (full hex ids: the cache's key) checked,
+    from ``cache`` where it holds the answer; new answers are put there.
+    ValueError for an id that is not a merge commit."""
+    ids = [str(c) for c in dict.fromkeys(commit_ids)]
+    found = cache.get(ids) if cache is not None else {}
+    checker: MergeChecker | None = None
+    fresh: list[MergeCheck] = []
+    for commit_id in ids:
+        if commit_id in found:
+            continue
+        checker = checker or MergeChecker(repo)
+        check, keep = checker.check_merge(commit_id)
+        found[commit_id] = check
+        if keep:
+            fresh.append(check)
+    if cache is not None:
+        cache.put(fresh)
+    return {c: found[c] for c in ids}
+
+
+def _encode(check: MergeCheck) -> str:
+    return json.dumps([check.clean, list(check.differing), check.reason], separators=(",", ":"))
+
+
+def _decode(commit_id: str, text: str) -> MergeCheck | None:
+    try:
+        clean, differing, reason = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    if (not isinstance(clean, bool) or not isinstance(reason, str) or not isinstance(differing, list)
+            or not all(isinstance(p, str) for p in differing) or (clean and differing)):
+        return None
+    return MergeCheck(commit_id, clean, tuple(differing), reason)
+
+
+def _warn(message: str) -> None:
+    line = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+    print(f"commitguard: warning: {line}", file=sys.stderr)
