@@ -50,7 +50,7 @@ _FRONT_DOOR = {
     "VerifyOptions": "commitguard.verify.commits",
     "verify_revisions": "commitguard.verify.commits",
     "verify_with_repository_keyring": "commitguard.verify.in_repository",
-    "vouch_report": "commitguard.review.vouching",
+    "vouch_report": "commitguard.review.vouch_history",
     "PullRequest": "commitguard.review.check_pr",
     "check_pull_request": "commitguard.review.check_pr",
     "AnnotateOptions": "commitguard.chain.annotate",

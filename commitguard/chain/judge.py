@@ -17,7 +17,8 @@ from commitguard.errors import KeyringError
 from commitguard.git.revisions import resolve_commit
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import CommitVerdict, Status
-from commitguard.verify.commits import VerifyOptions, verify_commit_ids
+from commitguard.review.vouch_history import HISTORY_KINDS, vouch_report
+from commitguard.verify.commits import VerifyOptions, verify_commit_ids, verify_revisions
 from commitguard.verify.in_repository import (IN_REPO_KEYRING, TreeKeyrings, missing_trust_root,
                                               verify_with_repository_keyring)
 
@@ -50,11 +51,27 @@ class CommitJudge:
         self.trust_root = trust_root
         self.options = options
         self._known: dict[str, CommitVerdict] = {}
+        self._vouched_tips: set[str] = set()
         self.warnings: list[str] = []
+
+    def _vouch_history(self, tip: str) -> None:
+        """Under a policy whose kinds need the history (review, clean-merge, forge-review), judge
+        the whole history down to the trust root as ``verify`` does, once per tip: a commit's
+        vouch can depend on how its pull request was merged, and a merge's on its parents'."""
+        self._vouched_tips.add(tip)
+        options = dataclasses.replace(self.options, revs=(tip,), trust_root=self.trust_root)
+        report = vouch_report(self.repo, self.keyring, verify_revisions(self.repo, self.keyring, options),
+                              trust_root=self.trust_root, cache_dir=options.cache_dir, jobs=options.jobs)
+        for verdict in report.commits:
+            self._known.setdefault(verdict.id, verdict)
 
     def verdicts(self, history: PackageHistory, ids) -> dict[str, CommitVerdict]:
         ids = list(dict.fromkeys(ids))
         missing = [i for i in ids if i not in self._known]
+        if missing and self.keyring is not None and history.tip not in self._vouched_tips and any(
+                kind in HISTORY_KINDS for kind in self.keyring.policy.accept):
+            self._vouch_history(history.tip)
+            missing = [i for i in ids if i not in self._known]
         if missing and self.keyring is not None:
             for verdict in verify_commit_ids(self.repo, self.keyring, missing, self.options):
                 self._known[verdict.id] = verdict

@@ -12,7 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from commitguard import __version__
 from commitguard.cli.keyring import keyring_app
-from commitguard.cli.options import (BaseOpt, BranchOpt, CacheOpt, Command, HeadOpt, JobsOpt, command_group,
+from commitguard.cli.options import (BaseOpt, BranchOpt, CacheOpt, Command, ForgeRecordOpt, HeadOpt, JobsOpt,
+                                     command_group,
                                      KeyringOpt, NoCacheOpt, RepoOpt, RevOpt, RevsArg, TrustRootOpt, cache_dir,
                                      examples, format_option, formatter_for_command, require_commits, revision_option,
                                      why_exit_1)
@@ -99,6 +100,7 @@ def verify(
     jobs: Optional[int] = JobsOpt,
     cache: Optional[str] = CacheOpt,
     no_cache: bool = NoCacheOpt,
+    forge_record: Optional[str] = ForgeRecordOpt,
     max_commits: int = typer.Option(
         DEFAULT_MAX_COMMITS, "--max-commits", min=1, metavar="N", help="Stop with an error past this many commits."
     ),
@@ -121,7 +123,8 @@ def verify(
         if loaded is None:
             report = verify_with_repository_keyring(repository, options)
         else:
-            report = vouch_report(repository, loaded, verify_revisions(repository, loaded, options))
+            report = vouch_report(repository, loaded, verify_revisions(repository, loaded, options),
+                                  trust_root=trust_root, cache_dir=options.cache_dir, jobs=jobs, forge_record=forge_record)
     finally:
         if stop:
             stop()

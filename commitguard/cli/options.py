@@ -69,6 +69,9 @@ TrustRootOpt = typer.Option(
     None, "--trust-root", metavar="COMMIT",
     help="Commit whose ancestors are not checked (default: the keyring's policy.trust_root); "
          "check-pr: the base must be it or descend from it, else exit 2.")
+ForgeRecordOpt = typer.Option(
+    None, "--forge-record", metavar="FILE",
+    help="Forge record read for forge-review (default: the one forge-sync keeps for the origin's repository).")
 JobsOpt = typer.Option(None, "--jobs", min=1, metavar="N", help="Worker processes: verifying signatures, reading package expressions (default: all cores).")
 CacheOpt = typer.Option(None, "--cache", metavar="DIR",
                         help="Cache directory (default: $COMMITGUARD_CACHE_DIR, else the user cache dir).")

@@ -17,6 +17,7 @@ A row that does not read back as a check is recomputed, never trusted.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sqlite3
 import sys
@@ -121,25 +122,47 @@ class MergeCache:
 
 
 def check_merges(repo: pygit2.Repository, commit_ids: Iterable[str],
-                 cache: MergeCache | None = None) -> dict[str, MergeCheck]:
+                 cache: MergeCache | None = None, *, jobs: int = 1) -> dict[str, MergeCheck]:
     """Each merge commit of ``commit_ids`` (full hex ids: the cache's key) checked,
     from ``cache`` where it holds the answer; new answers are put there.
-    ValueError for an id that is not a merge commit."""
+    ValueError for an id that is not a merge commit. With ``jobs`` > 1 and
+    many merges to check, worker processes (fork) share them."""
     ids = [str(c) for c in dict.fromkeys(commit_ids)]
     found = cache.get(ids) if cache is not None else {}
-    checker: MergeChecker | None = None
+    missing = [c for c in ids if c not in found]
+    results: list[tuple[MergeCheck, bool]] = []
+    if jobs > 1 and len(missing) >= PARALLEL_THRESHOLD:
+        ctx = multiprocessing.get_context("fork")
+        chunks = [missing[i:i + CHUNK] for i in range(0, len(missing), CHUNK)]
+        with ctx.Pool(processes=jobs, initializer=_worker_init, initargs=(repo.path,)) as pool:
+            for chunk in pool.imap(_worker_run, chunks):
+                results.extend(chunk)
+    elif missing:
+        checker = MergeChecker(repo)
+        results = [checker.check_merge(commit_id) for commit_id in missing]
     fresh: list[MergeCheck] = []
-    for commit_id in ids:
-        if commit_id in found:
-            continue
-        checker = checker or MergeChecker(repo)
-        check, keep = checker.check_merge(commit_id)
-        found[commit_id] = check
+    for check, keep in results:
+        found[check.commit] = check
         if keep:
             fresh.append(check)
     if cache is not None:
         cache.put(fresh)
     return {c: found[c] for c in ids}
+
+
+# Below this many merges to check, starting workers costs more than it saves.
+PARALLEL_THRESHOLD = 300
+CHUNK = 100
+_worker: dict = {}
+
+
+def _worker_init(repo_path: str) -> None:
+    _worker["checker"] = MergeChecker(pygit2.Repository(repo_path))
+
+
+def _worker_run(ids: list[str]) -> list[tuple[MergeCheck, bool]]:
+    checker = _worker["checker"]
+    return [checker.check_merge(commit_id) for commit_id in ids]
 
 
 def _encode(check: MergeCheck) -> str:

@@ -46,6 +46,10 @@ from dataclasses import dataclass
 
 import pygit2
 
+from commitguard.errors import RepositoryError
+from commitguard.git.trees import TreeReader
+from commitguard.git.trivial_merge import merge_base_of_chain, trivially_clean
+
 
 # Paths listed in a result; past it the reason says "and N more".
 MAX_DIFFERING_PATHS = 1_000
@@ -98,6 +102,7 @@ class MergeChecker:
 
     def __init__(self, repo: pygit2.Repository):
         self.repo = repo
+        self._reader = TreeReader(repo)
         self._memory = _MemoryObjects()
         objects = _objects_directory(repo)
         odb = pygit2.Odb()
@@ -125,6 +130,8 @@ class MergeChecker:
         if len(parents) > MAX_MERGE_PARENTS:
             return MergeCheck(str(merge.id), False, (), f"not checked: {len(parents)} parents, more than the "
                                                         f"{MAX_MERGE_PARENTS} a merge is checked with"), True
+        if len(parents) == 2 and self._trivially_clean_merge(merge, parents):
+            return MergeCheck(str(merge.id), True, (), _MergeWords(2, 0).clean()), True
         self._memory.clear()
         try:
             index, conflicts, step = self._merge_parents(parents)
@@ -141,6 +148,8 @@ class MergeChecker:
                 raise ValueError(f"{land.id} has no parent: nothing was landed on")
             onto = parents[0]
         onto_c = _commit(self.repo, onto)
+        if self._trivially_clean(base_c.tree_id, onto_c.tree_id, head_c.tree_id, land.tree_id):
+            return MergeCheck(str(land.id), True, (), _ReplayWords().clean()), True
         self._memory.clear()
         try:
             with _failing_closed():
@@ -150,6 +159,23 @@ class MergeChecker:
             return MergeCheck(str(land.id), False, (), f"not checked: {exc}"), False
 
     # ----------------------------------------------------------------------- merging
+
+    def _trivially_clean_merge(self, merge: pygit2.Commit, parents: list[pygit2.Oid]) -> bool:
+        """The fast path (:mod:`commitguard.git.trivial_merge`): True only when certainly clean."""
+        try:
+            base = merge_base_of_chain(self.repo, parents[0], parents[1])
+            if base is None:
+                return False
+            return self._trivially_clean(self.repo[base].tree_id, self.repo[parents[0]].tree_id,
+                                         self.repo[parents[1]].tree_id, merge.tree_id)
+        except (KeyError, ValueError, pygit2.GitError):
+            return False  # libgit2 decides, and fails closed with the reason
+
+    def _trivially_clean(self, base, ours, theirs, result) -> bool:
+        try:
+            return trivially_clean(self._reader, base.raw, ours.raw, theirs.raw, result.raw)
+        except RepositoryError:
+            return False
 
     def _merge_parents(self, parents: list[pygit2.Oid]):
         """(merged index, conflicted paths, octopus step that conflicted or 0).

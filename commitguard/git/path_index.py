@@ -109,6 +109,16 @@ def _changed(reader: TreeReader, new: bytes | None, olds: list[bytes | None], pr
             out.append((path, "D"))
 
 
+def changed_paths(reader: TreeReader, old_tree: bytes | None, new_tree: bytes | None) -> frozenset[str]:
+    """Every path whose entry differs between two trees (raw ids; None is the empty tree)."""
+    raw: list[tuple[bytes, str]] = []
+    if new_tree is None:
+        _changed(reader, None, [old_tree], b"", raw)
+    else:
+        _changed(reader, new_tree, [old_tree], b"", raw)
+    return frozenset(decode_path(p) for p, _ in raw)
+
+
 def commit_changes(repo: pygit2.Repository, reader: TreeReader, commit_id: str) -> CommitChanges:
     try:
         commit = repo[commit_id]

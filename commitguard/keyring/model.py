@@ -23,7 +23,7 @@ class KeyKind(str, enum.Enum):
 # silently ignored (which would leave commits untrusted that the user meant
 # to accept, or worse, let a reader believe a check ran).
 VOUCH_KINDS = ("signature", "audit", "review", "clean-merge", "forge-review")
-SUPPORTED_KINDS = ("signature", "audit")
+SUPPORTED_KINDS = VOUCH_KINDS
 DEFAULT_ACCEPT = ("signature",)
 
 

@@ -255,12 +255,26 @@ class CommitVerdictTable(Sequence):
         return CommitVerdictTable(list(ids), shape, created, self._shapes, summaries)
 
 
+@dataclass(frozen=True, slots=True)
+class MergeFinding:
+    """A merge commit (or a squash) whose tree is not the clean merge of its parents: what it adds."""
+
+    commit: str
+    differing: tuple[str, ...]  # the paths where it differs from that merge (or that conflicted)
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"commit": self.commit, "clean": False, "differing": list(self.differing), "reason": self.reason}
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     """All verdicts of one ``verify`` run, in history order (newest first)."""
 
     commits: Sequence[CommitVerdict]  # a tuple, or a CommitVerdictTable for long histories
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # merges found not clean, when the policy had merges checked (None: it did not, and JSON has no "merges")
+    merges: tuple[MergeFinding, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -292,23 +306,29 @@ class VerifyReport:
             return self.commits.untrusted_ids()
         return [c.id for c in self.commits if not c.trusted]
 
-    def vouched(self, vouches: dict[str, Vouch], warnings: Sequence[str] = ()) -> "VerifyReport":
-        """This report with these commits trusted through these vouches, and more warnings."""
+    def vouched(self, vouches: dict[str, Vouch], warnings: Sequence[str] = (),
+                merges: Sequence[MergeFinding] | None = None) -> "VerifyReport":
+        """This report with these commits trusted through these vouches, more warnings, and the
+        merges found not clean (when merges were checked)."""
         if isinstance(self.commits, CommitVerdictTable):
             commits: Sequence[CommitVerdict] = self.commits.vouched(vouches)
         else:
             commits = tuple(
                 replace(c, trusted=True, vouch=vouches[c.id]) if c.id in vouches else c for c in self.commits
             )
-        return VerifyReport(commits=commits, warnings=(*self.warnings, *warnings))
+        found = self.merges if merges is None else (*(self.merges or ()), *merges)
+        return VerifyReport(commits=commits, warnings=(*self.warnings, *warnings), merges=found)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "ok": self.ok,
             "commits": [c.to_json() for c in self.commits],
             "summary": self.summary(),
             "warnings": list(self.warnings),
         }
+        if self.merges is not None:
+            out["merges"] = [m.to_json() for m in self.merges]
+        return out
 
 
 def as_dict(obj) -> dict:

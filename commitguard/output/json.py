@@ -58,7 +58,10 @@ class JsonFormatter(Formatter):
         for start in range(0, len(commits), _PIECE):
             piece = ",".join(map(encode, commits[start : start + _PIECE]))
             stream.write(piece if start == 0 else "," + piece)
-        stream.write('],"summary":%s,"warnings":%s}\n' % (dumps(report.summary()), dumps(list(report.warnings))))
+        stream.write('],"summary":%s,"warnings":%s' % (dumps(report.summary()), dumps(list(report.warnings))))
+        if report.merges is not None:
+            stream.write(',"merges":%s' % dumps([m.to_json() for m in report.merges]))
+        stream.write("}\n")
 
     def check_pr(self, report) -> str:
         return _compact(report.to_json())

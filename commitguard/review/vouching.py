@@ -24,8 +24,10 @@ The kinds this version checks:
   (:mod:`commitguard.review.authorship`), whatever ``exclude_author`` says: an
   audit is a second person's word.
 
-:func:`vouch_report` applies the kinds a keyring accepts besides the signature
-to a ``verify`` report.
+``review``, ``forge-review`` (:mod:`commitguard.review.review_kinds`) and
+``clean-merge`` (:mod:`commitguard.review.clean_merge`) need the shape of the
+checked history; :mod:`commitguard.review.vouch_history` builds every kind a
+keyring accepts and applies them to a ``verify`` report.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ from commitguard.model.verdicts import CommitVerdict, CommitVerdictTable, Verify
 from commitguard.review.approvals.notes import GitNotesStore
 from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerifier, ReviewContext
 from commitguard.review.authorship import change_authors
-from commitguard.review.check_pr import package_maintainers, repository_name
-from commitguard.review.rules import eligible_persons, handle_index, matches, package_groups
+from commitguard.review.check_pr import repository_name
+from commitguard.review.eligibility import EligibilityRules
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ class AuditKind(VouchKind):
         self.store = GitNotesStore(repo)
         self.verifier = ApprovalVerifier(keyring)
         self.annotated = set(self.store.all_annotated())
-        self._handles: dict[str, str] | None = None
+        self.rules = EligibilityRules(repo, keyring)
 
     def may_vouch(self, commit_id: str) -> bool:
         return commit_id in self.annotated
@@ -133,28 +135,11 @@ class AuditKind(VouchKind):
         by.sort()
         return Vouch(self.name, tuple(by), audit_reason(commit.id, by))
 
-    def _eligible(self, commit: CommitVerdict, parent: str) -> set[str] | None:
+    def _eligible(self, commit: CommitVerdict, parent: str) -> frozenset[str] | None:
         """Who may audit: None (any keyring person) when no rule covers a path the commit changes."""
         diff = self.repo.diff(self.repo[parent].tree, self.repo[commit.id].tree)
         files = sorted({p for d in diff.deltas for p in (d.old_file.path, d.new_file.path)})
-        covering = [(rule, [f for f in files if any(matches(p, f) for p in rule.paths)]) for rule in self.keyring.rules]
-        covering = [(rule, covered) for rule, covered in covering if covered]
-        if not covering:
-            return None
-        maintainers: dict[str, tuple[str, ...]] = {}
-        if any("maintainers" in rule.approvers for rule, _ in covering):
-            maintainers, _ = package_maintainers(self.repo, parent, files)  # the side before the change
-            if self._handles is None:
-                self._handles = handle_index(self.keyring)
-        allowed: set[str] | None = None
-        for rule, covered in covering:
-            # a maintainers rule is judged per package, as check-pr judges it: a maintainer
-            # of one touched package has no say over another
-            groups = package_groups(covered, maintainers) if "maintainers" in rule.approvers else [("", covered)]
-            for _, group in groups:
-                persons, _ = eligible_persons(rule, self.keyring, group, maintainers, self._handles)
-                allowed = set(persons) if allowed is None else allowed & set(persons)
-        return allowed or set()
+        return self.rules.for_change(parent, files).persons
 
 
 def audit_reason(commit_id: str, by: Sequence[str]) -> str:
@@ -181,50 +166,3 @@ class AnyOf(VouchKind):
                 return answer
             refusals.append(answer)
         return Refusal(self.name, "; ".join(f"{r.kind}: {r.reason}" for r in refusals))
-
-
-def kinds_for(repo: pygit2.Repository, keyring: Keyring, repository: str, now: datetime | None = None) -> list[VouchKind]:
-    """The kinds ``keyring.policy.accept`` lists, in its order, as policy objects.
-
-    The loader refuses kinds this version cannot check; a keyring built some
-    other way that lists one is refused here too, never skipped.
-    """
-    kinds: list[VouchKind] = []
-    for name in keyring.policy.accept:
-        if name == "signature":
-            kinds.append(SignatureKind())
-        elif name == "audit":
-            kinds.append(AuditKind(repo, keyring, repository, now))
-        else:
-            raise ValueError(f"policy.accept: {name!r} cannot be checked by this version of commitguard")
-    return kinds
-
-
-def vouch_report(repo: pygit2.Repository, keyring: Keyring, report: VerifyReport, *, repository: str | None = None,
-                 now: datetime | None = None) -> VerifyReport:
-    """``report`` with every commit its signature left untrusted asked of the other accepted kinds.
-
-    A keyring that accepts signatures only returns the report as it is (no
-    note is read). Audits that were found but do not count are reported as
-    warnings, so a reviewer whose audit was refused learns why.
-    """
-    if all(kind == "signature" for kind in keyring.policy.accept):
-        return report
-    untrusted = report.untrusted_ids()
-    if not untrusted:
-        return report
-    kinds = [k for k in kinds_for(repo, keyring, repository_name(repo, repository), now) if k.name != "signature"]
-    judge = AnyOf(kinds)
-    ids = report.commits.ids if isinstance(report.commits, CommitVerdictTable) else [c.id for c in report.commits]
-    wanted = {c for c in untrusted if any(k.may_vouch(c) for k in kinds)}
-    vouches: dict[str, Vouch] = {}
-    warnings: list[str] = []
-    for position, commit_id in enumerate(ids):
-        if commit_id not in wanted:
-            continue
-        answer = judge.vouch(report.commits[position])
-        if isinstance(answer, Vouch):
-            vouches[commit_id] = answer
-        else:
-            warnings.append(f"commit {commit_id[:12]}: nothing the policy accepts vouches for it ({answer.reason})")
-    return report.vouched(vouches, warnings)
