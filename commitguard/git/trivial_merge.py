@@ -12,7 +12,7 @@ of the change, not of the tree.
 
 This module answers only "certainly clean": ``True`` when the result commit's
 tree equals that trivial merge, and ``False`` whenever anything else is the
-case (a path changed on both sides, a file against a directory, a result that
+case (a path changed on both sides, even the same way, a file against a directory, a result that
 differs, a history with several merge bases, an octopus). ``False`` means "ask
 libgit2", which then gives the full answer with the paths and the reason, so
 the fast path can only save time, never change a verdict or its words.
@@ -26,7 +26,9 @@ Why the answer equals libgit2's when it is ``True``:
   virtual base never comes into play).
 * When no path changed on both sides, a three-way merge with rename detection
   takes each side's change as it is: a rename on one side is a deletion and an
-  addition that the other side did not touch.
+  addition that the other side did not touch. A path both sides changed, even
+  identically, is left to libgit2: two deletions of one file may be two
+  renames to different names, which libgit2 reports as a conflict.
 """
 
 from __future__ import annotations
@@ -81,6 +83,10 @@ def trivially_clean(reader: TreeReader, base: bytes | None, ours: bytes, theirs:
         for name in names:
             eb, eo, et, er = (table.get(name) for table in tables)
             if eo == et:
+                if eo != eb:
+                    # the same change on both sides: two deletions may be two renames (or a rename
+                    # and a delete), two equal additions a rename meeting an add; libgit2 decides
+                    return False
                 expected = eo
             elif eb == eo:
                 expected = et

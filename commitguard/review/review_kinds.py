@@ -151,6 +151,8 @@ class ReviewKind(_RangeKind):
                 verdict = verifier.verify(raw, ReviewContext(repository, stated.base, head, head_tree), now)
                 if verdict.status is ApprovalStatus.VALID and verdict.person is not None:
                     ranges.setdefault((stated.base, head), {})[verdict.person] = f"approved by {verdict.person}"
+        # the merges that may have landed these heads, checked at once (on both cores when many)
+        landings.checks.prefetch(m for _, head in ranges for m in view.merge_children.get(head, ()))
         for (base, head), approvers in ranges.items():
             self._judge_range(base, head, approvers, "signed approval")
 
@@ -171,9 +173,10 @@ class ForgeReviewKind(_RangeKind):
         if record is None:
             return
         identities = IdentityMap(keyring)
-        for pull in record.pulls:
-            if pull.merge_commit in view or pull.head in view:
-                self._pull(pull, identities)
+        pulls = [p for p in record.pulls if p.merge_commit in view or p.head in view]
+        landings.checks.prefetch(p.merge_commit for p in pulls if len(view.parents.get(p.merge_commit, ())) > 1)
+        for pull in pulls:
+            self._pull(pull, identities)
 
     def _pull(self, pull: PullRecord, identities: IdentityMap) -> None:
         approvers: dict[str, str] = {}
