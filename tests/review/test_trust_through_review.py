@@ -399,3 +399,24 @@ def test_pin_under_the_policy(world, tmp_path):
     assert reviewed["ok"] is True and reviewed["rev"] == world.ids["A9"], json.dumps(reviewed)[:2000]
     evil = pin(["signature", "review", "clean-merge"], "two")
     assert evil["ok"] is False
+
+
+def test_text_and_annotate_say_what_vouched(world, tmp_path):
+    keyring = world.keyring("text", ["signature", "review", "clean-merge"])
+    short = {n: c[:12] for n, c in world.ids.items()}
+    res = world.cli("verify", "--repo", str(world.repo.path), "--keyring", str(keyring), "--format", "text",
+                    "--no-cache", "main")
+    assert res.code == 1, res.describe()
+    assert (f"vouched by review by bob: approved by bob at head {short['c1b']}, merged by {short['M1']} (clean merge)"
+            in res.stdout), res.stdout
+    assert f"vouched by clean-merge: its tree is the clean merge of its 2 parents" in res.stdout
+    res = world.cli("annotate", "one", "--repo", str(world.repo.path), "--keyring", str(keyring), "--format", "json",
+                    "--no-cache")
+    assert res.code in (0, 1), res.describe()
+    (package,) = res.json["packages"]
+    assert package["history_trusted"] is True  # its upstream is not checked here: only its history is
+    links = {link["commit"]: link for link in package["chain"] if link.get("role") in ("commit", "merge")}
+    assert links[world.ids["c1a"]]["vouch"]["kind"] == "review"
+    assert links[world.ids["c1b"]]["vouch"]["kind"] == "review"
+    assert links[world.ids["M1"]]["vouch"]["kind"] == "clean-merge"
+    assert all(link["trusted"] for link in links.values())
