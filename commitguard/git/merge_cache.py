@@ -150,6 +150,65 @@ def check_merges(repo: pygit2.Repository, commit_ids: Iterable[str],
     return {c: found[c] for c in ids}
 
 
+class MergeCheckBatch:
+    """Merge checks started in worker processes (fork) while the caller does other work.
+
+    ``start`` hands the merges the cache does not hold to the workers;
+    ``get`` answers one merge, waiting for the workers only as long as that
+    merge needs (a merge nobody started is checked in this process). ``close``
+    waits for what is still under way and keeps every answer in the cache.
+    """
+
+    def __init__(self, repo: pygit2.Repository, cache: MergeCache | None = None, *, jobs: int = 1):
+        self.repo = repo
+        self.cache = cache
+        self.jobs = jobs
+        self.known: dict[str, MergeCheck] = {}
+        self._fresh: list[MergeCheck] = []
+        self._pool = None
+        self._results = None
+        self._under_way: set[str] = set()
+        self._checker: MergeChecker | None = None
+
+    def start(self, commit_ids: Iterable[str]) -> None:
+        ids = [c for c in dict.fromkeys(str(c) for c in commit_ids) if c not in self.known and c not in self._under_way]
+        if self.cache is not None and ids:
+            self.known.update(self.cache.get(ids))
+        missing = [c for c in ids if c not in self.known]
+        if self.jobs > 1 and len(missing) >= PARALLEL_THRESHOLD and self._pool is None:
+            ctx = multiprocessing.get_context("fork")
+            self._pool = ctx.Pool(processes=self.jobs, initializer=_worker_init, initargs=(self.repo.path,))
+            chunks = [missing[i:i + CHUNK] for i in range(0, len(missing), CHUNK)]
+            self._results = self._pool.imap_unordered(_worker_run, chunks)
+            self._under_way.update(missing)
+
+    def get(self, commit_id: str) -> MergeCheck:
+        while commit_id not in self.known and commit_id in self._under_way:
+            self._take(next(self._results))
+        if commit_id not in self.known:
+            self._checker = self._checker or MergeChecker(self.repo)
+            self._take([self._checker.check_merge(commit_id)])
+        return self.known[commit_id]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for chunk in self._results:
+                self._take(chunk)
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+        if self.cache is not None:
+            self.cache.put(self._fresh)
+            self._fresh = []
+
+    def _take(self, chunk: list[tuple[MergeCheck, bool]]) -> None:
+        for check, keep in chunk:
+            self.known[check.commit] = check
+            self._under_way.discard(check.commit)
+            if keep:
+                self._fresh.append(check)
+
+
 # Below this many merges to check, starting workers costs more than it saves.
 PARALLEL_THRESHOLD = 300
 CHUNK = 100

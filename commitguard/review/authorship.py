@@ -110,13 +110,15 @@ def change_authors(
     keyring: Keyring,
     verdicts: Iterable[CommitVerdict],
     forge_logins: Iterable[tuple[str, str]] = (),
+    identities: IdentityMap | None = None,
 ) -> Authors:
     """Every keyring person who wrote any of these commits (see the module docstring).
 
     ``forge_logins`` are (login, how) pairs the forge reported: the pull
     request's opener and the logins it attributes the commits to.
+    ``identities``: the keyring's map, when the caller asks about many changes.
     """
-    identities = IdentityMap(keyring)
+    identities = identities or IdentityMap(keyring)
     authors = Authors()
     for verdict in verdicts:
         short = verdict.id[:12]

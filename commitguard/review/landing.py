@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import pygit2
 
 from commitguard.errors import RepositoryError
-from commitguard.git.merge_cache import MergeCache, check_merges
+from commitguard.git.merge_cache import MergeCache, MergeCheckBatch
 from commitguard.git.merges import MergeCheck, MergeChecker
 from commitguard.git.path_index import changed_paths
 from commitguard.git.trees import TreeReader
@@ -106,6 +106,12 @@ class HistoryView:
 
     def approved_range(self, base: str, head: str) -> list[str] | None:
         """The commits of ``base..head``, oldest first; None when the range cannot be read or is too long."""
+        chain = [head]
+        while chain[-1] in self.position and len(self.parents[chain[-1]]) == 1 and len(chain) <= 64:
+            below = self.parents[chain[-1]][0]
+            if below == base:
+                return chain[::-1]  # the usual pull request: single-parent commits right on top of base
+            chain.append(below)
         try:
             walker = self.repo.walk(head, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
             walker.hide(base)
@@ -120,24 +126,25 @@ class HistoryView:
 
 
 class MergeChecks:
-    """Merge checks made once per run, kept across runs in the verify cache directory."""
+    """Merge checks made once per run, kept across runs in the verify cache directory.
+
+    ``start`` sets the workers on every merge a kind will ask about, so they
+    run while this process verifies approvals."""
 
     def __init__(self, repo: pygit2.Repository, cache_dir: str | os.PathLike | None = None, jobs: int = 1):
         self.repo = repo
-        self.cache = MergeCache(cache_dir) if cache_dir else None
-        self.jobs = jobs
-        self.known: dict[str, MergeCheck] = {}
+        self.batch = MergeCheckBatch(repo, MergeCache(cache_dir) if cache_dir else None, jobs=jobs)
         self._checker: MergeChecker | None = None
 
-    def prefetch(self, merge_ids: Iterable[str]) -> None:
-        wanted = [c for c in dict.fromkeys(merge_ids) if c not in self.known]
-        if wanted:
-            self.known.update(check_merges(self.repo, wanted, self.cache, jobs=self.jobs))
+    @property
+    def known(self) -> dict[str, MergeCheck]:
+        return self.batch.known
+
+    def start(self, merge_ids: Iterable[str]) -> None:
+        self.batch.start(merge_ids)
 
     def merge(self, merge_id: str) -> MergeCheck:
-        if merge_id not in self.known:
-            self.prefetch([merge_id])
-        return self.known[merge_id]
+        return self.batch.get(merge_id)
 
     def replay(self, base: str, head: str, landed: str, onto: str) -> MergeCheck:
         """Not cached: keyed by four commits, and cheap for the squashes it is asked about."""
@@ -145,8 +152,9 @@ class MergeChecks:
         return self._checker.check_replay(base, head, landed, onto=onto)[0]
 
     def close(self) -> None:
-        if self.cache is not None:
-            self.cache.close()
+        self.batch.close()
+        if self.batch.cache is not None:
+            self.batch.cache.close()
 
 
 class Landings:

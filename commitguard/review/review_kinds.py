@@ -57,6 +57,7 @@ class _RangeKind(VouchKind):
         self.landings = landings
         self.verdict_of = verdict_of
         self.rules = EligibilityRules(repo, keyring)
+        self.identities = IdentityMap(keyring)
         self.reader = TreeReader(repo)
         self.vouches: dict[str, Vouch] = {}
         self.refusals: dict[str, list[str]] = {}
@@ -83,12 +84,14 @@ class _RangeKind(VouchKind):
             return  # unreadable or too long: it vouches for nothing, and names no commit to refuse
         try:
             fork = self.repo.merge_base(base, head)
+            # the changed paths matter only to [[rule]]s; without any, every keyring person is eligible
             files = sorted(changed_paths(self.reader, self.repo[fork].tree_id.raw if fork else None,
-                                         self.repo[head].tree_id.raw))
+                                         self.repo[head].tree_id.raw)) if self.keyring.rules else []
         except (KeyError, ValueError, pygit2.GitError, RepositoryError):
             return
         forge_logins = [(opener, "opened the pull request")] if opener else []
-        authors = change_authors(self.repo, self.keyring, self.verdict_of(approved), forge_logins).persons
+        authors = change_authors(self.repo, self.keyring, self.verdict_of(approved), forge_logins,
+                                 identities=self.identities).persons
         eligibility = self.rules.for_change(str(fork) if fork else base, files)
         required = max(self.keyring.policy.reviews, eligibility.required)
         counted, notes = [], []
@@ -133,12 +136,12 @@ class ReviewKind(_RangeKind):
         now = now or datetime.now(timezone.utc)
         ranges: dict[tuple[str, str], dict[str, str]] = {}
         read = 0
-        for head in self.store.all_annotated():
+        for head, raws in self.store.each_note():
             try:
                 head_tree = str(repo[head].peel(pygit2.Commit).tree_id)
             except (KeyError, ValueError, pygit2.GitError):
                 continue
-            for raw in self.store.collect(head):
+            for raw in raws:
                 read += 1
                 if read > MAX_APPROVALS:
                     break
@@ -151,8 +154,6 @@ class ReviewKind(_RangeKind):
                 verdict = verifier.verify(raw, ReviewContext(repository, stated.base, head, head_tree), now)
                 if verdict.status is ApprovalStatus.VALID and verdict.person is not None:
                     ranges.setdefault((stated.base, head), {})[verdict.person] = f"approved by {verdict.person}"
-        # the merges that may have landed these heads, checked at once (on both cores when many)
-        landings.checks.prefetch(m for _, head in ranges for m in view.merge_children.get(head, ()))
         for (base, head), approvers in ranges.items():
             self._judge_range(base, head, approvers, "signed approval")
 
@@ -172,9 +173,9 @@ class ForgeReviewKind(_RangeKind):
         self.missing = missing
         if record is None:
             return
-        identities = IdentityMap(keyring)
+        identities = self.identities
         pulls = [p for p in record.pulls if p.merge_commit in view or p.head in view]
-        landings.checks.prefetch(p.merge_commit for p in pulls if len(view.parents.get(p.merge_commit, ())) > 1)
+        landings.checks.start(p.merge_commit for p in pulls if len(view.parents.get(p.merge_commit, ())) > 1)
         for pull in pulls:
             self._pull(pull, identities)
 

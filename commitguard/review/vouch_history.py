@@ -27,6 +27,7 @@ import pygit2
 from commitguard.errors import CommitguardError
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import CommitVerdict, CommitVerdictTable, MergeFinding, VerifyReport, Vouch
+from commitguard.review.approvals.notes import GitNotesStore
 from commitguard.review.check_pr import repository_name
 from commitguard.review.clean_merge import CleanMergeKind
 from commitguard.review.landing import HistoryView, Landings, MergeChecks
@@ -52,6 +53,18 @@ class VouchContext:
         self.untrusted = set(report.untrusted_ids())
         self.vouched = set(ids) - self.untrusted
         self.landings = Landings(self.view, self.checks, self._candidates)
+
+    def start_merge_checks(self, accept: tuple[str, ...]) -> None:
+        """Set the workers on the merges the kinds will ask about, before the kinds start:
+        the untrusted merges (``clean-merge``), the merges of approved heads (``review``)."""
+        view = self.view
+        wanted: list[str] = []
+        if "clean-merge" in accept:
+            wanted += [c for c in self.untrusted if len(view.parents.get(c, ())) > 1]
+        if "review" in accept:
+            heads = GitNotesStore(self.repo).all_annotated()
+            wanted += [m for head in heads for m in view.merge_children.get(head, ())]
+        self.checks.start(wanted)
 
     def _candidates(self) -> list[str]:
         """Commits a squash or a rebase may have landed as: the untrusted ones that are not merges."""
@@ -144,9 +157,9 @@ def vouch_report(repo: pygit2.Repository, keyring: Keyring, report: VerifyReport
     if needs_history:
         context = VouchContext(repo, keyring, report, trust_root=trust_root, cache_dir=cache_dir, jobs=jobs)
     try:
+        if context is not None:
+            context.start_merge_checks(accept)
         kinds = [k for k in kinds_for(repo, keyring, name, now, context, forge_record) if k.name != "signature"]
-        if context is not None and "clean-merge" in accept:
-            context.checks.prefetch(c for c in untrusted if len(context.view.parents.get(c, ())) > 1)
         vouches, warnings = _ask(report, kinds, untrusted, context)
         merges = None
         if context is not None:

@@ -440,3 +440,36 @@ def test_security_md_states_the_limits():
     assert merges._NAMED_IN_REASON == 5
     row = next(line for line in text.splitlines() if line.startswith("| parents of a merge checked"))
     assert f"| {merges.MAX_MERGE_PARENTS:,} |" in row
+
+
+def test_merge_checks_in_worker_processes_agree_and_are_kept(repo, tmp_path, monkeypatch):
+    """MergeCheckBatch: the workers' answers are the in-process ones, each asked merge is answered
+    whether it was started or not, and every answer that may be kept lands in the cache."""
+    from commitguard.git import merge_cache
+    from commitguard.git.merge_cache import MergeCheckBatch
+
+    ids = []
+    side(repo, "x", {"a.nix": edit(LINES, 1, "x's")})
+    repo.commit("main 1", {"a.nix": edit(LINES, 8, "main's")})
+    ids.append(merge(repo, "--no-ff", "x"))  # clean
+    side(repo, "y", {"b.nix": edit(LINES, 2, "y's")})
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "y")
+    repo.write({"c.nix": "evil\n"})
+    ids.append(repo.commit("evil merge"))  # adds c.nix of its own
+    side(repo, "z", {"d.nix": "z\n"})
+    ids.append(merge(repo, "--no-ff", "z"))  # clean
+    monkeypatch.setattr(merge_cache, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(merge_cache, "CHUNK", 1)
+    pg = pygit2.Repository(str(repo.path))
+    expected = {m: check_merge(pg, m) for m in ids}
+    assert [expected[m].clean for m in ids] == [True, False, True]
+    cache = MergeCache(tmp_path / "cache")
+    batch = MergeCheckBatch(pg, cache, jobs=2)
+    batch.start(ids[:2])
+    assert batch._pool is not None  # the workers were started
+    assert {m: batch.get(m) for m in reversed(ids)} == expected  # ids[2] was never started: checked here
+    batch.close()
+    assert cache.get(ids) == expected
+    again = MergeCheckBatch(pg, cache, jobs=2)
+    again.start(ids)
+    assert again._pool is None and again.known == expected  # all from the cache: no worker

@@ -38,6 +38,22 @@ class GitNotesStore(ApprovalStore):
     def collect(self, head: str) -> list[RawApproval]:
         return [RawApproval(line, f"notes:{self.ref}") for line in self._lines(head)]
 
+    def each_note(self):
+        """(annotated commit, approvals) for every note, read in one pass over the notes: a
+        lookup per commit costs libgit2 a read of the whole notes tree each time."""
+        try:
+            notes = list(self.repo.notes(self.ref))
+        except (KeyError, pygit2.GitError):
+            return
+        for note in notes:
+            try:
+                blob = self.repo[note.id]
+            except (KeyError, pygit2.GitError):
+                continue
+            data = blob.data[:MAX_NOTE_BYTES] if isinstance(blob, pygit2.Blob) else b""
+            lines = [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+            yield str(note.annotated_id), [RawApproval(line, f"notes:{self.ref}") for line in lines]
+
     def all_annotated(self) -> list[str]:
         """Commits that carry approvals (for audits of merged history)."""
         try:
