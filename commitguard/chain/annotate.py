@@ -111,13 +111,15 @@ class AnnotateReport:
     commits: int  # commits of history since the trust root
     newly_indexed: int
     warnings: tuple[str, ...] = ()
+    checkpoint: dict | None = None  # the checkpoint history was judged from (in JSON when the keyring lists verifiers)
+    checkpointing: bool = False
 
     @property
     def ok(self) -> bool:
         return all(p.trusted for p in self.packages)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "ok": self.ok,
             "rev": self.rev,
             "trust_root": self.trust_root,
@@ -125,6 +127,9 @@ class AnnotateReport:
             "history": {"commits": self.commits, "newly_indexed": self.newly_indexed},
             "warnings": list(self.warnings),
         }
+        if self.checkpointing:
+            out["checkpoint"] = self.checkpoint
+        return out
 
 
 def annotate(repo: pygit2.Repository, keyring: Keyring | None, options: AnnotateOptions) -> AnnotateReport:

@@ -92,6 +92,8 @@ class PinReport:
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     written: bool = False
+    checkpoint: dict | None = None  # the checkpoint history was judged from (in JSON when the keyring lists verifiers)
+    checkpointing: bool = False
 
     @property
     def ok(self) -> bool:
@@ -117,6 +119,8 @@ class PinReport:
             "errors": list(self.errors),
             "warnings": list(self.warnings),
         })
+        if self.checkpointing:
+            out["checkpoint"] = self.checkpoint
         return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from typing import Optional
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from commitguard import __version__
+from commitguard.cli.attest import ATTEST_EXAMPLES, VERIFY_EXAMPLES, attest_command, verify_attestation_command
 from commitguard.cli.keyring import keyring_app
 from commitguard.cli.options import (BaseOpt, BranchOpt, CacheOpt, Command, ForgeRecordOpt, HeadOpt, JobsOpt,
                                      command_group,
@@ -21,7 +23,7 @@ from commitguard.errors import CommitguardError
 from commitguard import open_repository
 from commitguard.git.revisions import DEFAULT_MAX_COMMITS
 from commitguard.keyring import select_keyring
-from commitguard import VerifyOptions, verify_revisions, verify_with_repository_keyring, vouch_report
+from commitguard import VerifyOptions, verify_with_repository_keyring
 
 app = command_group(
     "Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",
@@ -123,8 +125,11 @@ def verify(
         if loaded is None:
             report = verify_with_repository_keyring(repository, options)
         else:
-            report = vouch_report(repository, loaded, verify_revisions(repository, loaded, options),
-                                  trust_root=trust_root, cache_dir=options.cache_dir, jobs=jobs, forge_record=forge_record)
+            from commitguard.attest.checkpoint import verify_history
+
+            report, search = verify_history(repository, loaded, options, forge_record=forge_record)
+            for line in search.ignored:
+                print(f"commitguard: warning: {line}", file=sys.stderr)
     finally:
         if stop:
             stop()
@@ -182,14 +187,19 @@ def check_pr(
         raise CommitguardError("check-pr needs --base REV and --head REV (or --github OWNER/REPO --pr N)", field="--base")
     repository_obj = open_repository(repo)
     require_commits(repository_obj, [base, head])
-    require_base_under_trust_root(repository_obj, trust_root, base)
     loaded = select_keyring(keyring).load()
+    # a valid checkpoint below the base stands for the history down to the trust root, which a
+    # shallow clone since the checkpoint does not hold
+    start, checkpoint = _from_checkpoint(repository_obj, loaded, base, trust_root)
+    require_base_under_trust_root(repository_obj, start, base)
     report = check_pull_request(
         repository_obj,
         PullRequest(base=base, head=head, repository=repository_name(repository_obj, repository), number=pr),
         loaded,
         options=options,
     )
+    if loaded is not None and loaded.verifiers:
+        report = dataclasses.replace(report, checkpoint=checkpoint, checkpointing=True)
     formatter.write("check-pr", report, sys.stdout)
     _exit("check-pr", report)
 
@@ -383,11 +393,14 @@ def annotate(
         selected = _nonempty(select_in_revision(repository_obj, commit_id, list(paths)), paths)
     loaded = _keyring_or_repository(keyring, repository_obj)
     access = _upstream_access(upstream_mirror, online)
+    start, checkpoint = _from_checkpoint(repository_obj, loaded, rev, trust_root)
     options = AnnotateOptions(
-        rev=rev, paths=tuple(selected), trust_root=trust_root, mirror=access.mirror, online=access.online,
+        rev=rev, paths=tuple(selected), trust_root=start, mirror=access.mirror, online=access.online,
         repository=repository, cache_dir=cache_dir(cache, no_cache), jobs=jobs, system=system,
     )
     report = annotate_packages(repository_obj, loaded, options)
+    if loaded is not None and loaded.verifiers:
+        report = dataclasses.replace(report, checkpoint=checkpoint, checkpointing=True)
     formatter.write("annotate", report, sys.stdout)
     _exit("annotate", report)
 
@@ -423,10 +436,15 @@ def pin(
     names = list(packages or ())
     if names and not check:
         names = _pin_selection(repository_obj, branch or "HEAD", names)
+    checkpoint = None
+    if not check:  # a lock is checked from the trust root the command line and the keyring name
+        trust_root, checkpoint = _from_checkpoint(repository_obj, loaded, branch or "HEAD", trust_root)
     options = PinOptions(branch=branch, lock=lock, trust_root=trust_root, repository=repository,
                          cache_dir=cache_dir(cache, no_cache), jobs=jobs)
     run = check_lock if check else pin_packages
     report = run(repository_obj, loaded, names, options)
+    if loaded is not None and loaded.verifiers and not check:
+        report = dataclasses.replace(report, checkpoint=checkpoint, checkpointing=True)
     formatter.write("pin", report, sys.stdout)
     _exit("pin", report)
 
@@ -475,6 +493,10 @@ def forge_sync(
         print(f"{summary.forge}/{summary.repository}: {summary.read} pull requests read, {summary.listed} listed, "
               f"{summary.pulls} recorded; {said}")
         print(f"record: {summary.path}")
+
+
+app.command("attest", cls=Command, epilog=examples(*ATTEST_EXAMPLES))(attest_command)
+app.command("verify-attestation", cls=Command, epilog=examples(*VERIFY_EXAMPLES))(verify_attestation_command)
 
 
 def _exit(command: str, report) -> None:
@@ -545,6 +567,22 @@ def _bump_selection(repository_obj, base: str, head: str, arguments: list[str]) 
             found = select_in_revision(repository_obj, str(resolve_commit(repository_obj, base, "base")), [argument])
         out.update(dict.fromkeys(_nonempty(found, [argument])))
     return tuple(out)
+
+
+def _from_checkpoint(repository, loaded, tip: str, trust_root: str | None) -> tuple[str | None, dict | None]:
+    """(where history is judged from, the checkpoint taken): the newest valid checkpoint below
+    ``tip`` when the keyring lists verifiers, else the trust root. Summaries not taken are named
+    on stderr."""
+    if loaded is None or not loaded.verifiers:
+        return trust_root, None
+    from commitguard.attest.checkpoint import find_checkpoint
+
+    search = find_checkpoint(repository, loaded, [tip], trust_root or loaded.policy.trust_root)
+    for line in search.ignored:
+        print(f"commitguard: warning: {line}", file=sys.stderr)
+    if search.checkpoint is None:
+        return trust_root, None
+    return search.checkpoint.commit, search.checkpoint.to_json()
 
 
 def _keyring_or_repository(option: str | None, repository) -> "object | None":

@@ -40,6 +40,8 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "audit-bump": ("text", "json", "markdown"),
     "keyring": ("text", "json"),
     "forge-sync": ("text", "json"),
+    "attest": ("text", "json"),
+    "verify-attestation": ("text", "json"),
 }
 
 

@@ -33,6 +33,7 @@ from commitguard.keyring.model import (
     Rule,
     SshKey,
     Upstream,
+    Verifier,
 )
 from commitguard.signatures import openpgp_packets
 
@@ -44,7 +45,7 @@ _POLICY_CHOICES = {
     "openpgp_sha1": ("reject", "accept"),
     "openpgp_expiry": ("enforce", "ignore"),
 }
-_TOP_FIELDS = {"version", "policy", "person", "forge", "rule", "upstream"}
+_TOP_FIELDS = {"version", "policy", "person", "forge", "rule", "upstream", "verifier"}
 _PERSON_FIELDS = {"id", "name", "emails", "github", "github_id", "roles", "key", "handle"}
 _KEY_FIELDS = {
     "ssh", "openpgp", "fingerprint", "valid_after", "valid_before", "revoked", "namespaces", "comment", "source", "obtained",
@@ -171,7 +172,9 @@ def parse_keyring(raw_bytes: bytes, directory: Path, toml_path: Path, read_file=
     upstreams = tuple(
         _upstream(ctx, i, u) for i, u in enumerate(_table_list(ctx, "upstream", data.get("upstream", [])))
     )
-    _no_shared_keys(ctx, persons, forges)
+    verifiers = tuple(_verifier(ctx, i, v) for i, v in enumerate(_table_list(ctx, "verifier", data.get("verifier", []))))
+    _distinct_verifiers(ctx, verifiers)
+    _no_shared_keys(ctx, persons, (*forges, *verifiers))
 
     digest = hashlib.sha256()
     digest.update(b"commitguard-keyring-v1\0")
@@ -187,6 +190,7 @@ def parse_keyring(raw_bytes: bytes, directory: Path, toml_path: Path, read_file=
         rules=rules,
         upstreams=upstreams,
         raw=data,
+        verifiers=verifiers,
     )
 
 
@@ -368,7 +372,24 @@ def _handle(ctx: _Ctx, field: str, value: Any) -> str | None:
 
 
 def _forge(ctx: _Ctx, index: int, table: dict) -> Forge:
-    where = f"forge[{index}]"
+    fid, keys = _key_holder(ctx, "forge", index, table)
+    return Forge(id=fid, keys=keys)
+
+
+def _verifier(ctx: _Ctx, index: int, table: dict) -> Verifier:
+    vid, keys = _key_holder(ctx, "verifier", index, table)
+    return Verifier(id=vid, keys=keys)
+
+
+def _distinct_verifiers(ctx: _Ctx, verifiers: tuple[Verifier, ...]) -> None:
+    found = identifiers.problems([(f"verifier[{i}].id", v.id) for i, v in enumerate(verifiers)], "id")
+    if found is not None:
+        raise ctx.error(*found)
+
+
+def _key_holder(ctx: _Ctx, section: str, index: int, table: dict) -> tuple[str, tuple[KeyEntry, ...]]:
+    """A ``[[forge]]`` or ``[[verifier]]``: an id and its keys, inline or as ``[[SECTION.key]]``."""
+    where = f"{section}[{index}]"
     _no_unknown(ctx, where, table, _FORGE_FIELDS)
     fid = _string(ctx, f"{where}.id", table.get("id"), required=True)
     assert fid is not None
@@ -383,8 +404,8 @@ def _forge(ctx: _Ctx, index: int, table: dict) -> Forge:
     if inline:
         keys.extend(_key(ctx, where, inline, _FORGE_FIELDS - {"id", "key"}))
     if not keys:
-        raise ctx.error(where, "a forge needs a key (openpgp = FILE or ssh = LINE)")
-    return Forge(id=fid, keys=tuple(keys))
+        raise ctx.error(where, f"a {section} needs a key (openpgp = FILE or ssh = LINE)")
+    return fid, tuple(keys)
 
 
 def _rule(ctx: _Ctx, index: int, table: dict) -> Rule:
@@ -609,7 +630,7 @@ def _distinct_handles(ctx: _Ctx, persons: tuple[Person, ...]) -> None:
             raise ctx.error(field, message)
 
 
-def _no_shared_keys(ctx: _Ctx, persons: tuple[Person, ...], forges: tuple[Forge, ...]) -> None:
+def _no_shared_keys(ctx: _Ctx, persons: tuple[Person, ...], forges: tuple) -> None:
     """One key, one holder: otherwise a signature could not name its signer."""
     owners: dict[str, str] = {}
     entries = [(p.id, k) for p in persons for k in p.keys] + [(f.id, k) for f in forges for k in f.keys]

@@ -155,6 +155,15 @@ class Forge:
 
 
 @dataclass(frozen=True)
+class Verifier:
+    """A ``[[verifier]]``: whose signed checkpoints (SLSA Source VSAs, ``commitguard attest``)
+    this keyring starts from. Its keys vouch for no commit and no approval."""
+
+    id: str
+    keys: tuple[KeyEntry, ...] = ()
+
+
+@dataclass(frozen=True)
 class Rule:
     paths: tuple[str, ...]
     approvals: int = 1
@@ -193,6 +202,7 @@ class Keyring:
     rules: tuple[Rule, ...] = ()
     upstreams: tuple[Upstream, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    verifiers: tuple[Verifier, ...] = ()
 
     def holders(self):
         """Every (holder, key) pair: persons first, then forges."""

@@ -275,6 +275,10 @@ class VerifyReport:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     # merges found not clean, when the policy had merges checked (None: it did not, and JSON has no "merges")
     merges: tuple[MergeFinding, ...] | None = None
+    # the checkpoint verification started from ({"commit", "verifier"}, or None); in the JSON only
+    # when the keyring lists verifiers (``checkpointing``)
+    checkpoint: dict | None = None
+    checkpointing: bool = False
 
     @property
     def ok(self) -> bool:
@@ -317,7 +321,7 @@ class VerifyReport:
                 replace(c, trusted=True, vouch=vouches[c.id]) if c.id in vouches else c for c in self.commits
             )
         found = self.merges if merges is None else (*(self.merges or ()), *merges)
-        return VerifyReport(commits=commits, warnings=(*self.warnings, *warnings), merges=found)
+        return replace(self, commits=commits, warnings=(*self.warnings, *warnings), merges=found)
 
     def to_json(self) -> dict:
         out = {
@@ -328,6 +332,8 @@ class VerifyReport:
         }
         if self.merges is not None:
             out["merges"] = [m.to_json() for m in self.merges]
+        if self.checkpointing:
+            out["checkpoint"] = self.checkpoint
         return out
 
 

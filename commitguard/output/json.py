@@ -61,6 +61,8 @@ class JsonFormatter(Formatter):
         stream.write('],"summary":%s,"warnings":%s' % (dumps(report.summary()), dumps(list(report.warnings))))
         if report.merges is not None:
             stream.write(',"merges":%s' % dumps([m.to_json() for m in report.merges]))
+        if report.checkpointing:
+            stream.write(',"checkpoint":%s' % dumps(report.checkpoint))
         stream.write("}\n")
 
     def check_pr(self, report) -> str:

@@ -57,6 +57,8 @@ class CheckReport:
     keyring_source: str
     warnings: tuple[str, ...] = field(default_factory=tuple)
     authorship: dict[str, tuple[str, ...]] = field(default_factory=dict)  # author -> how they wrote the change
+    checkpoint: dict | None = None  # the checkpoint the base was found under (in JSON when the keyring lists verifiers)
+    checkpointing: bool = False
 
     @property
     def commits_ok(self) -> bool:
@@ -83,7 +85,7 @@ class CheckReport:
             "authors": list(self.authors),
             "authorship": {person: list(how) for person, how in sorted(self.authorship.items())},
             "warnings": list(self.warnings),
-        }
+        } | ({"checkpoint": self.checkpoint} if self.checkpointing else {})
 
 
 def repository_name(repo: pygit2.Repository, explicit: str | None) -> str:

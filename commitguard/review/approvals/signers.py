@@ -19,13 +19,13 @@ from commitguard.review.approvals.statement import SSH_NAMESPACE, pae
 from commitguard.errors import CommitguardError
 
 
-def sign_ssh(payload: bytes, key_path: str) -> bytes:
+def sign_ssh(payload: bytes, key_path: str, namespace: str = SSH_NAMESPACE) -> bytes:
     if shutil.which("ssh-keygen") is None:
         raise CommitguardError("ssh-keygen is not installed", field="--ssh-key")
     if not os.path.exists(key_path):
         raise CommitguardError("key file not found", path=key_path, field="--ssh-key")
     done = subprocess.run(
-        ["ssh-keygen", "-q", "-Y", "sign", "-n", SSH_NAMESPACE, "-f", key_path],
+        ["ssh-keygen", "-q", "-Y", "sign", "-n", namespace, "-f", key_path],
         input=pae(payload),
         capture_output=True,
         check=False,

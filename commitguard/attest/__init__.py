@@ -1,0 +1,1 @@
+"""Signed checkpoints: SLSA Source verification summaries (``attest``, ``verify-attestation``, ``[[verifier]]``)."""
