@@ -1,0 +1,157 @@
+"""Sigstore (gitsign) commit signatures: x509/CMS, verified in process, trusted only with a log entry.
+
+A gitsign signature is a detached CMS signature made with a key that lives
+for one signing, certified for ten minutes by Sigstore's Fulcio CA to an
+identity (an email, or a CI workflow) that an OIDC issuer vouched for. The
+certificate alone proves little once it has expired; what proves it was
+valid when the commit was signed is the Rekor transparency log's signed
+entry for the signature. So, in order:
+
+1. the CMS signature is read (malformed otherwise) and its certificate must
+   name one identity and one issuer the Fulcio way (unknown-key otherwise);
+2. the signature verifies over this commit: message digest and ECDSA
+   signature over the signed attributes (bad-signature otherwise);
+3. the log entry is found (embedded, offline mirror, online when allowed)
+   and must be Rekor's signed record of exactly this signature (bad-signature);
+4. the certificate was valid at the entry's integrated time (expired-key)
+   and chains, at that time, to a Fulcio CA of the trusted root
+   (unknown-key when it names no CA of the root, bad-signature when it names
+   one but does not chain: a forgery);
+5. without an entry the answer is unknown-key, "no transparency-log entry",
+   after steps 1, 2 and 4 (judged at the certificate's own start): never
+   trusted on the certificate alone;
+6. the identity and issuer are looked up in the keyring, and the keyring's
+   own word on that entry (revoked, validity window at the log time) applies.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+
+from commitguard.keyring.index import KeyIndex
+from commitguard.keyring.model import Keyring
+from commitguard.model.verdicts import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
+from commitguard.signatures import policy as checks
+from commitguard.signatures.interface import SignatureScheme
+from commitguard.signatures.sigstore import cms, rekor, trust
+from commitguard.signatures.sigstore.rekor import LogEntry, Transparency
+
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
+NO_ENTRY = "no transparency-log entry"
+
+
+def transparency_from_environment() -> Transparency:
+    """The offline mirror that every command reads, ``$COMMITGUARD_UPSTREAM_MIRROR`` (SPEC); never online."""
+    mirror = os.environ.get("COMMITGUARD_UPSTREAM_MIRROR")
+    return Transparency(mirror=Path(mirror) if mirror else None, online=False)
+
+
+class SigstoreScheme(SignatureScheme):
+    type = SignatureType.X509
+
+    def __init__(self, keyring: Keyring, index: KeyIndex | None = None, transparency: Transparency | None = None):
+        self.keyring = keyring
+        self.index = index or KeyIndex(keyring)
+        self.transparency = transparency if transparency is not None else transparency_from_environment()
+        self._may_sign = checks.AllOf(checks.NamespaceAllowed("git"))
+        self._valid_key = checks.valid_key()
+        self._root: trust.TrustRoot | None = None
+
+    @property
+    def root(self) -> trust.TrustRoot:
+        if self._root is None:
+            own = self.keyring.policy.sigstore_trusted_root
+            self._root = trust.from_bytes(own) if own is not None else trust.public_good()
+        return self._root
+
+    def recognizes(self, signature: bytes) -> bool:
+        return cms.recognizes(signature)
+
+    def verify(self, signature: bytes, payload: bytes, committed_at: datetime) -> SignatureVerdict:
+        try:
+            message = cms.parse(signature)
+            cert = message.signer_certificate()
+        except cms.CmsError as exc:
+            return _verdict(Status.MALFORMED, f"x509/CMS signature cannot be parsed: {exc}", SignatureInfo(self.type))
+        try:
+            identity, issuer = trust.identity_of(cert)
+        except trust.IdentityError as exc:
+            return _verdict(Status.UNKNOWN_KEY, f"x509/CMS signature whose certificate is not a Sigstore (Fulcio) "
+                                                f"certificate: {exc}", SignatureInfo(self.type, None, cert.not_valid_before_utc))
+        who = f"{identity} ({issuer})"
+        info = SignatureInfo(self.type, who, cert.not_valid_before_utc)
+        problem = cms.verify_signer(message, cert, payload)
+        if problem is not None:
+            return _verdict(Status.BAD_SIGNATURE, f"gitsign signature of {who} does not verify over this commit: {problem}", info)
+
+        entry, looked = self._entry(message, cert)
+        if isinstance(entry, str):  # an entry was found and refused, or could not be read
+            return _verdict(Status.BAD_SIGNATURE, f"gitsign signature of {who}: {entry}", info)
+        moment = entry.integrated_at if entry is not None else cert.not_valid_before_utc
+        if entry is not None:
+            info = SignatureInfo(self.type, who, moment)
+            start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+            if not start <= moment <= end:
+                return _verdict(Status.EXPIRED_KEY, f"gitsign certificate of {who} was valid {start:{_STAMP}} to "
+                                                    f"{end:{_STAMP}}, but the signature was logged at {moment:{_STAMP}}", info)
+        chain = self.root.chain_problem(cert, moment)
+        if chain is not None:
+            status = Status.BAD_SIGNATURE if self.root.issued_by_known_ca(cert) else Status.UNKNOWN_KEY
+            return _verdict(status, f"gitsign signature of {who}: {chain}", info)
+        if entry is None:
+            # A mirror may gain the entry later: never cache this answer.
+            return _verdict(Status.UNKNOWN_KEY, f"gitsign signature of {who} verifies, but there is {NO_ENTRY} "
+                                                f"({looked}): never trusted on the certificate alone", info, cacheable=False)
+
+        cand = self.index.sigstore(identity, issuer)
+        if cand is None:
+            return _verdict(Status.UNKNOWN_KEY, f"signed by Sigstore identity {who}, which is not in the keyring", info)
+        use = checks.KeyUse(cand, moment, "signature")
+        for policy in (self._may_sign, self._valid_key):
+            refusal = policy.verify(use)
+            if not refusal.passed:
+                return _verdict(refusal.status, refusal.reason, info, signer=use.who)
+        accepted = checks.attribute(use)
+        return _verdict(accepted.status, f"{accepted.reason}, logged at {moment:{_STAMP}} ({entry.source})", info,
+                        signer=use.who)
+
+    def _entry(self, message: cms.SignedMessage, cert: x509.Certificate) -> tuple[LogEntry | str | None, str]:
+        """(the verified entry, or why the one found is refused, or None; where we looked)."""
+        digest = rekor.artifact_hash(message.signed_attributes)
+        candidates: list[LogEntry] = []
+        looked = ["none embedded in the signature"]
+        try:
+            if message.rekor_entry is not None:
+                candidates = [rekor.from_protobuf(message.rekor_entry)]
+            elif self.transparency.mirror is not None:
+                candidates = rekor.from_mirror(self.transparency.mirror, digest)
+                looked.append(f"none in the mirror for sha256:{digest}")
+            else:
+                looked.append("no offline mirror set")
+            if not candidates and self.transparency.online:
+                candidates, problems = rekor.from_rekor(self.root, digest)
+                looked.append("none found online" + (f" ({'; '.join(problems)})" if problems else ""))
+            elif not candidates:
+                looked.append("online lookups off")
+        except rekor.EntryError as exc:
+            return f"the transparency-log entry cannot be read: {exc}", ""
+        refusals = []
+        for entry in candidates:
+            problem = rekor.entry_problem(entry, self.root, message.signed_attributes, message.signature, cert)
+            if problem is None:
+                return entry, ""
+            refusals.append(problem)
+        if refusals:
+            return refusals[0], ""
+        return None, "; ".join(looked)
+
+
+def _verdict(status: Status, reason: str, info: SignatureInfo, *, signer: str | None = None,
+             cacheable: bool = True) -> SignatureVerdict:
+    if status in UNATTRIBUTED:
+        signer = None  # a signature that does not verify, or by nobody listed, vouches for nobody
+    return SignatureVerdict(status=status, reason=reason, signature=info, signer=signer, cacheable=cacheable)
