@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -83,13 +83,24 @@ class SignedMessage:
             try:
                 cert = x509.load_der_x509_certificate(raw)
                 matches = cert.serial_number == self.serial and cert.issuer.public_bytes() == self.issuer
-            except ValueError as exc:
-                raise CmsError(f"an embedded certificate cannot be read ({exc})") from None
+                if matches:
+                    _read_eagerly(cert)
+            except Exception as exc:  # noqa: BLE001 (cryptography parses lazily and raises many types)
+                raise CmsError(f"an embedded certificate cannot be read ({type(exc).__name__}: {exc})") from None
             if matches:
                 found.append(cert)
         if len(found) != 1:
             raise CmsError(f"{len(found)} embedded certificates match the signer (exactly one must)")
         return found[0]
+
+
+def _read_eagerly(cert: x509.Certificate) -> None:
+    """Parse now every field the checks will read: ``cryptography`` reads a
+    certificate's fields lazily, so a hostile one would otherwise raise deep
+    inside a check (with any of several exception types) instead of here."""
+    cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc, cert.signature_hash_algorithm
+    for _ in cert.extensions:
+        pass
 
 
 def recognizes(signature: bytes) -> bool:
@@ -243,7 +254,10 @@ def verify_signer(message: SignedMessage, certificate: x509.Certificate, payload
     hash_type = ECDSA_SIGNATURES.get(message.signature_oid)
     if hash_type is None:
         return f"unsupported signature algorithm {message.signature_oid}"
-    key = certificate.public_key()
+    try:
+        key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return f"the certificate's key cannot be read ({exc})"
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return f"the certificate's key is not an ECDSA key ({type(key).__name__})"
     try:

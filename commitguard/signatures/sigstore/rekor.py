@@ -39,7 +39,7 @@ from pathlib import Path
 import rfc8785
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from commitguard.signatures.sigstore.trust import TrustRoot
@@ -288,9 +288,9 @@ def _body_problem(body: bytes, signed_attributes: bytes, signature: bytes, certi
     if logged_signature != signature:
         return "it logs another signature"
     try:
-        logged = x509.load_pem_x509_certificate(logged_cert)
-    except ValueError:
+        logged = x509.load_pem_x509_certificate(logged_cert).public_bytes(serialization.Encoding.DER)
+    except (ValueError, x509.InvalidVersion):
         return "its certificate cannot be read"
-    if logged != certificate:
+    if logged != certificate.public_bytes(serialization.Encoding.DER):
         return "it logs another certificate"
     return None

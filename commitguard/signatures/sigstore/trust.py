@@ -32,6 +32,7 @@ from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyB
 from commitguard.signatures.sigstore import der
 
 MAX_ROOT_BYTES = 1024 * 1024
+MAX_NAME_CHARS = 1024  # an identity or issuer, as in the keyring
 OID_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")  # raw string (deprecated by Fulcio)
 OID_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")  # DER UTF8String
 PUBLIC_GOOD = "Sigstore public-good trusted root"
@@ -183,17 +184,21 @@ def identity_of(cert: x509.Certificate) -> tuple[str, str]:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         raise IdentityError("the certificate names no identity (no subject alternative name)") from None
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise IdentityError(f"the certificate's extensions cannot be read ({exc})") from None
     names = [*san.get_values_for_type(x509.RFC822Name), *san.get_values_for_type(x509.UniformResourceIdentifier)]
     if len(names) != 1 or len(list(san)) != 1:
         raise IdentityError(f"the certificate names {len(list(san))} subject alternative names (Fulcio writes one)")
+    if not _plain(names[0]):  # a keyring identity is plain text (the loader insists): this could match none
+        raise IdentityError("the certificate's identity holds white space or control characters, or is too long")
     issuers = set()
     for oid in (OID_ISSUER_V2, OID_ISSUER_V1):
         try:
             raw = cert.extensions.get_extension_for_oid(oid).value.value
         except x509.ExtensionNotFound:
             continue
+        except AttributeError:  # cryptography learnt to parse it: not the raw bytes Fulcio writes
+            raise IdentityError(f"the certificate's issuer extension {oid.dotted_string} is not a string") from None
         issuers.add(_issuer_text(raw, utf8_string=oid == OID_ISSUER_V2))
     if len(issuers) != 1:
         raise IdentityError("the certificate names no OIDC issuer" if not issuers
@@ -210,6 +215,10 @@ def _issuer_text(raw: bytes, *, utf8_string: bool) -> str:
         text = raw.decode("utf-8")
     except (der.DerError, UnicodeDecodeError) as exc:
         raise IdentityError(f"the certificate's issuer extension cannot be read ({exc})") from None
-    if not text or not text.isprintable():
-        raise IdentityError("the certificate's issuer extension is empty or holds control characters")
+    if not _plain(text):
+        raise IdentityError("the certificate's issuer extension is empty, too long, or holds white space or control characters")
     return text
+
+
+def _plain(text: str) -> bool:
+    return 0 < len(text) <= MAX_NAME_CHARS and text.isprintable() and not any(c.isspace() for c in text)
