@@ -50,6 +50,15 @@ def transparency_from_environment() -> Transparency:
     return Transparency(mirror=Path(mirror) if mirror else None, online=False)
 
 
+def transparency_for(mirror: str | None, online: bool) -> Transparency:
+    """``--upstream-mirror DIR`` and ``--online`` as SPEC reads them: with a mirror set,
+    nothing is fetched from the network; a mirror that is not a directory is a usage error."""
+    from commitguard.upstream.mirror import check_mirror
+
+    directory = check_mirror(mirror)
+    return Transparency(mirror=directory, online=online and directory is None)
+
+
 class SigstoreScheme(SignatureScheme):
     type = SignatureType.X509
 
@@ -132,7 +141,7 @@ class SigstoreScheme(SignatureScheme):
                 looked.append(f"none in the mirror for sha256:{digest}")
             else:
                 looked.append("no offline mirror set")
-            if not candidates and self.transparency.online:
+            if not candidates and self.transparency.online and self.transparency.mirror is None:
                 candidates, problems = rekor.from_rekor(self.root, digest)
                 looked.append("none found online" + (f" ({'; '.join(problems)})" if problems else ""))
             elif not candidates:
