@@ -302,8 +302,16 @@ class _Merge:
 
     def _sigstore_key(self, holder: _Holder, key: ImportedKey) -> None:
         identity, issuer = key.sigstore  # type: ignore[misc]
-        label = f"Sigstore identity {identity} ({issuer})"
-        found = self.sigstore.get((identity, issuer))
+        who = tomlkit.inline_table()
+        who.update({"identity": identity, "issuer": issuer})
+        self._one_field_key(holder, key, self.sigstore, (identity, issuer), f"Sigstore identity {identity} ({issuer})",
+                            "sigstore", who)
+
+    def _one_field_key(self, holder: _Holder, key: ImportedKey, index: dict, lookup, label: str, name: str,
+                       value) -> None:
+        """A key that one field of its table states (``ssh``, ``sigstore``): merged into the
+        table already listing it (the same holder only), or added as a new table."""
+        found = index.get(lookup)
         if found is not None:
             other, table = found
             if other is not holder:
@@ -311,12 +319,10 @@ class _Merge:
             self._attributes(table, key, label, holder, new=False)
             return
         table = tomlkit.table()
-        who = tomlkit.inline_table()
-        who.update({"identity": identity, "issuer": issuer})
-        table["sigstore"] = who
+        table[name] = value
         self._attributes(table, key, label, holder, new=True)
         self._add_key(holder, table)
-        self.sigstore[(identity, issuer)] = (holder, table)
+        index[lookup] = (holder, table)
         self.changes.append(f"added {label} to {holder.id}")
 
     def _other_holder(self, holder: _Holder, other: _Holder, what: str) -> KeyringError:
@@ -329,20 +335,7 @@ class _Merge:
         if blob is None:
             raise self.error(f"imported SSH key of {holder.id} is not a public key line: {key.ssh!r}")
         fpr = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-        label = f"key {line.split(' ')[0]} {fpr}"
-        found = self.ssh.get(blob)
-        if found is not None:
-            other, table = found
-            if other is not holder:
-                raise self._other_holder(holder, other, label)
-            self._attributes(table, key, label, holder, new=False)
-            return
-        table = tomlkit.table()
-        table["ssh"] = line
-        self._attributes(table, key, label, holder, new=True)
-        self._add_key(holder, table)
-        self.ssh[blob] = (holder, table)
-        self.changes.append(f"added {label} to {holder.id}")
+        self._one_field_key(holder, key, self.ssh, blob, f"key {line.split(' ')[0]} {fpr}", "ssh", line)
 
     def _openpgp_key(self, holder: _Holder, key: ImportedKey) -> None:
         certs = _split(key.openpgp, lambda msg: self.error(f"imported certificate of {holder.id} cannot be read ({msg})"))

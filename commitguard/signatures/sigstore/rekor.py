@@ -148,9 +148,8 @@ def from_protobuf(data: bytes) -> LogEntry:
 
 
 def from_api_json(data: bytes, source: str) -> list[LogEntry]:
-    """Every entry of a Rekor ``{uuid: entry}`` answer (or a list of such objects)."""
-    if len(data) > MAX_ENTRY_BYTES:
-        raise EntryError(f"larger than {MAX_ENTRY_BYTES} bytes")
+    """Every entry of a Rekor ``{uuid: entry}`` answer (or a list of such objects);
+    the callers read at most MAX_ENTRY_BYTES (:func:`_capped`)."""
     try:
         parsed = json.loads(data)
     except (ValueError, RecursionError) as exc:
@@ -196,12 +195,18 @@ def from_mirror(mirror: Path, digest: str) -> list[LogEntry]:
     path = mirror / "rekor" / f"{digest}.json"
     try:
         with open(path, "rb") as handle:
-            data = handle.read(MAX_ENTRY_BYTES + 1)
+            data = _capped(handle.read(MAX_ENTRY_BYTES + 1), str(path))
     except FileNotFoundError:
         return []
     except OSError as exc:
         raise EntryError(f"{path} cannot be read ({exc.strerror})") from None
     return from_api_json(data, f"mirror {path}")
+
+
+def _capped(data: bytes, what: str) -> bytes:
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryError(f"{what} is larger than {MAX_ENTRY_BYTES} bytes")
+    return data
 
 
 def from_rekor(root: TrustRoot, digest: str) -> tuple[list[LogEntry], list[str]]:
@@ -229,14 +234,11 @@ def _http(url: str, body: dict | None = None) -> bytes:
                                                               "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=ONLINE_TIMEOUT) as answer:  # noqa: S310 (the root's log URL)
-            raw = answer.read(MAX_ENTRY_BYTES + 1)
+            return _capped(answer.read(MAX_ENTRY_BYTES + 1), "the answer")
     except urllib.error.HTTPError as exc:
         raise EntryError(f"HTTP {exc.code}") from None
     except urllib.error.URLError as exc:
         raise EntryError(f"unreachable ({exc.reason})") from None
-    if len(raw) > MAX_ENTRY_BYTES:
-        raise EntryError(f"answer larger than {MAX_ENTRY_BYTES} bytes")
-    return raw
 
 
 # -- what an entry proves ------------------------------------------------------------------
