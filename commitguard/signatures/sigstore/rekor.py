@@ -46,7 +46,6 @@ from commitguard.signatures.sigstore.trust import TrustRoot
 
 MAX_ENTRY_BYTES = 256 * 1024  # one entry file or answer; a real entry is ~3 KiB
 MAX_ENTRIES = 8  # entries considered per signature (a mirror file, or uuids asked online)
-MAX_PROTO_DEPTH = 4
 ONLINE_TIMEOUT = 10.0  # seconds per request
 
 
@@ -83,10 +82,11 @@ class Transparency:
 # -- the embedded protobuf ---------------------------------------------------------------
 
 
-def _fields(data: bytes, depth: int = 0) -> list[tuple[int, int, object]]:
-    """(field number, wire type, value) of one protobuf message: varints and length-delimited only."""
-    if depth > MAX_PROTO_DEPTH:
-        raise EntryError("protobuf nested too deep")
+def _fields(data: bytes) -> list[tuple[int, int, object]]:
+    """(field number, wire type, value) of one protobuf message: varints and length-delimited only.
+
+    Not recursive: :func:`from_protobuf` opens the nested messages it needs
+    (log id, inclusion promise) by name, two levels at most."""
     out: list[tuple[int, int, object]] = []
     pos = 0
     while pos < len(data):
@@ -118,7 +118,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
     raise EntryError("protobuf varint too long")
 
 
-def _one(fields, number: int, wire: int, what: str, depth: int = 0):
+def _one(fields, number: int, wire: int, what: str):
     values = [v for n, w, v in fields if n == number]
     if len(values) != 1 or any(w != wire for n, w, _ in fields if n == number):
         raise EntryError(f"the entry must hold exactly one {what}")
