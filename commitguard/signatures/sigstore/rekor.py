@@ -130,7 +130,7 @@ def from_protobuf(data: bytes) -> LogEntry:
     if len(data) > MAX_ENTRY_BYTES:
         raise EntryError(f"embedded entry larger than {MAX_ENTRY_BYTES} bytes")
     top = _fields(data)
-    log_id = _one(_fields(_one(top, 2, 2, "log id"), 1), 1, 2, "log key id")
+    log_id = _one(_fields(_one(top, 2, 2, "log id")), 1, 2, "log key id")
     promise = [v for n, w, v in top if n == 5 and w == 2]
     if len(promise) != 1:
         raise EntryError("the entry holds no signed entry timestamp (inclusion promise)")
@@ -139,7 +139,7 @@ def from_protobuf(data: bytes) -> LogEntry:
         integrated_time=_one(top, 4, 0, "integrated time"),
         log_id=log_id,
         log_index=_one(top, 1, 0, "log index"),
-        signed_entry_timestamp=_one(_fields(promise[0], 1), 1, 2, "signed entry timestamp"),
+        signed_entry_timestamp=_one(_fields(promise[0]), 1, 2, "signed entry timestamp"),
         source="embedded in the signature",
     )
 
