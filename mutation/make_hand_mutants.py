@@ -84,6 +84,28 @@ MUTANTS = [
      "and approval.pull_request != context.pull_request:", "and approval.pull_request < context.pull_request:",
      "an approval signed for a higher pull request number counts on a lower one",
      "tests/security/test_security_mutants.py::test_approval_for_another_pull_request_number_is_invalid"),
+    # gitsign (issue 21)
+    ("16-gitsign-chain-unchecked", "commitguard/signatures/sigstore/scheme.py",
+     "        chain = self.root.chain_problem(cert, moment)\n", "        chain = None\n",
+     "a gitsign certificate is not chained to the trusted root: a forged Fulcio chain is trusted",
+     "tests/signatures/test_sigstore.py"),
+    ("17-gitsign-log-time-unchecked", "commitguard/signatures/sigstore/scheme.py",
+     "            if not start <= moment <= end:", "            if not start <= moment:",
+     "a gitsign certificate is trusted for a signature logged after it expired",
+     "tests/signatures/test_sigstore.py"),
+    ("18-gitsign-entry-for-any-signature", "commitguard/signatures/sigstore/rekor.py",
+     "    if logged_signature != signature:", "    if False and logged_signature != signature:",
+     "a Rekor entry logging another signature by the same certificate vouches for this one",
+     "tests/signatures/test_sigstore.py"),
+    ("19-gitsign-set-unchecked", "commitguard/signatures/sigstore/rekor.py",
+     "            log.key.verify(entry.signed_entry_timestamp, canonical, ec.ECDSA(hashes.SHA256()))",
+     "            pass  # mutant: the signed entry timestamp is not verified",
+     "a Rekor entry whose time (signed entry timestamp) nobody signed is believed",
+     "tests/signatures/test_sigstore.py"),
+    ("20-gitsign-message-digest-unchecked", "commitguard/signatures/sigstore/cms.py",
+     "    if digest != message.message_digest:", "    if False and digest != message.message_digest:",
+     "a gitsign signature is not bound to the commit: any commit carrying it verifies",
+     "tests/signatures/test_sigstore.py"),
 ]
 
 
