@@ -9,6 +9,7 @@ entry comes from (embedded, offline mirror, online from a local server).
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from datetime import datetime, timedelta, timezone
@@ -308,3 +309,30 @@ def test_trusted_root_is_in_the_keyring_digest(tmp_path, world):
     other = sw.make_world()
     b = load_keyring(keyring_dir(tmp_path / "b", other))
     assert a.digest != b.digest
+
+
+def test_embedded_entry_without_signed_time_is_unknown_key(world, tmp_path):
+    """A Rekor v2 entry proves its time through a timestamp authority, which is not supported:
+    no usable entry (unknown-key), not a bad signature."""
+    signed = sw.sign(sw.fulcio_cert(world.intermediate, ALICE), sw.payload())
+    (raw,) = world.log.entry(signed, WHEN).values()
+    signed.entry_proto = (sw.pb_int(1, raw["logIndex"]) + sw.pb_bytes(2, sw.pb_bytes(1, bytes.fromhex(raw["logID"])))
+                          + sw.pb_bytes(7, base64.b64decode(raw["body"])))
+    verdict = judge(verifier(tmp_path / "kr", world), signed)
+    assert verdict.status is Status.UNKNOWN_KEY and "no transparency-log entry that can be used" in verdict.reason
+    assert verdict.cacheable  # it is part of the commit
+
+
+def test_refusals_caused_by_the_mirror_are_not_cached(world, tmp_path):
+    """The mirror can be corrected; the commit and keyring cannot change what an embedded entry says."""
+    signed = sw.sign(sw.fulcio_cert(world.intermediate, ALICE), sw.payload())
+    rogue = sw.Log()
+    mirror = sw.write_mirror(tmp_path / "mirror", signed, rogue.entry(signed, WHEN))
+    from_mirror = judge(verifier(tmp_path / "kr1", world, mirror), signed)
+    assert from_mirror.status is Status.BAD_SIGNATURE and not from_mirror.cacheable
+    late = sw.write_mirror(tmp_path / "mirror2", signed, world.log.entry(signed, sw.EPOCH + timedelta(hours=1)))
+    expired = judge(verifier(tmp_path / "kr2", world, late), signed)
+    assert expired.status is Status.EXPIRED_KEY and not expired.cacheable
+    signed.entry_proto = sw.entry_proto(rogue.entry(signed, WHEN))
+    embedded = judge(verifier(tmp_path / "kr3", world), signed)
+    assert embedded.status is Status.BAD_SIGNATURE and embedded.cacheable

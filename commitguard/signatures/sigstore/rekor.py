@@ -53,6 +53,11 @@ class EntryError(ValueError):
     """An entry that cannot be read."""
 
 
+class EntryUnsupported(EntryError):
+    """A well-formed entry that proves no time this checker can use (Rekor v2 entries carry no
+    signed entry timestamp; their time comes from a timestamp authority, not supported here)."""
+
+
 @dataclass(frozen=True)
 class LogEntry:
     body: bytes  # the canonicalized entry body (JSON)
@@ -132,8 +137,11 @@ def from_protobuf(data: bytes) -> LogEntry:
     top = _fields(data)
     log_id = _one(_fields(_one(top, 2, 2, "log id")), 1, 2, "log key id")
     promise = [v for n, w, v in top if n == 5 and w == 2]
+    if not promise or not any(n == 4 for n, _, _ in top):
+        raise EntryUnsupported("the embedded entry has no signed entry timestamp and integrated time (a Rekor v2 "
+                               "entry?); a timestamp authority's time is not supported")
     if len(promise) != 1:
-        raise EntryError("the entry holds no signed entry timestamp (inclusion promise)")
+        raise EntryError("the entry holds two inclusion promises")
     return LogEntry(
         body=_one(top, 7, 2, "canonicalized body"),
         integrated_time=_one(top, 4, 0, "integrated time"),

@@ -27,6 +27,7 @@ entry for the signature. So, in order:
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -97,16 +98,23 @@ class SigstoreScheme(SignatureScheme):
         if problem is not None:
             return _verdict(Status.BAD_SIGNATURE, f"gitsign signature of {who} does not verify over this commit: {problem}", info)
 
-        entry, looked = self._entry(message, cert)
-        if isinstance(entry, str):  # an entry was found and refused, or could not be read
-            return _verdict(Status.BAD_SIGNATURE, f"gitsign signature of {who}: {entry}", info)
+        found = self._entry(message, cert)
+        # A refusal that an entry from outside the commit caused (mirror, online)
+        # could change when that entry does: never cache it.
+        fixed = not found.external
+        if found.unsupported is not None:
+            return _verdict(Status.UNKNOWN_KEY, f"gitsign signature of {who}: {found.unsupported}", info, cacheable=fixed)
+        if found.refusal is not None:  # an entry was found and refused, or could not be read
+            return _verdict(Status.BAD_SIGNATURE, f"gitsign signature of {who}: {found.refusal}", info, cacheable=fixed)
+        entry = found.entry
         moment = entry.integrated_at if entry is not None else cert.not_valid_before_utc
         if entry is not None:
             info = SignatureInfo(self.type, who, moment)
             start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
             if not start <= moment <= end:
                 return _verdict(Status.EXPIRED_KEY, f"gitsign certificate of {who} was valid {start:{_STAMP}} to "
-                                                    f"{end:{_STAMP}}, but the signature was logged at {moment:{_STAMP}}", info)
+                                                    f"{end:{_STAMP}}, but the signature was logged at {moment:{_STAMP}}",
+                                info, cacheable=fixed)
         chain = self.root.chain_problem(cert, moment)
         if chain is not None:
             status = Status.BAD_SIGNATURE if self.root.issued_by_known_ca(cert) else Status.UNKNOWN_KEY
@@ -114,7 +122,8 @@ class SigstoreScheme(SignatureScheme):
         if entry is None:
             # A mirror may gain the entry later: never cache this answer.
             return _verdict(Status.UNKNOWN_KEY, f"gitsign signature of {who} verifies, but there is {NO_ENTRY} "
-                                                f"({looked}): never trusted on the certificate alone", info, cacheable=False)
+                                                f"({found.looked}): never trusted on the certificate alone", info,
+                            cacheable=False)
 
         cand = self.index.sigstore(identity, issuer)
         if cand is None:
@@ -128,11 +137,12 @@ class SigstoreScheme(SignatureScheme):
         return _verdict(accepted.status, f"{accepted.reason}, logged at {moment:{_STAMP}} ({entry.source})", info,
                         signer=use.who)
 
-    def _entry(self, message: cms.SignedMessage, cert: x509.Certificate) -> tuple[LogEntry | str | None, str]:
-        """(the verified entry, or why the one found is refused, or None; where we looked)."""
+    def _entry(self, message: cms.SignedMessage, cert: x509.Certificate) -> "_Found":
+        """The verified log entry for this signature, why the one found is refused, or where we looked in vain."""
         digest = rekor.artifact_hash(message.signed_attributes)
         candidates: list[LogEntry] = []
         looked = ["none embedded in the signature"]
+        external = message.rekor_entry is None
         try:
             if message.rekor_entry is not None:
                 candidates = [rekor.from_protobuf(message.rekor_entry)]
@@ -146,17 +156,33 @@ class SigstoreScheme(SignatureScheme):
                 looked.append("none found online" + (f" ({'; '.join(problems)})" if problems else ""))
             elif not candidates:
                 looked.append("online lookups off")
+        except rekor.EntryUnsupported as exc:
+            return _Found(external=external, unsupported=f"{NO_ENTRY} that can be used: {exc}")
         except rekor.EntryError as exc:
-            return f"the transparency-log entry cannot be read: {exc}", ""
+            return _Found(external=external, refusal=f"the transparency-log entry cannot be read: {exc}")
         refusals = []
         for entry in candidates:
             problem = rekor.entry_problem(entry, self.root, message.signed_attributes, message.signature, cert)
             if problem is None:
-                return entry, ""
+                return _Found(external=external, entry=entry)
             refusals.append(problem)
         if refusals:
-            return refusals[0], ""
-        return None, "; ".join(looked)
+            return _Found(external=external, refusal=refusals[0])
+        return _Found(external=external, looked="; ".join(looked))
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What the search for a log entry gave: a verified ``entry``; a ``refusal`` (an entry
+    that is not Rekor's record of this signature, or cannot be read); an ``unsupported``
+    one (no signed time); or nothing, with where we ``looked``. ``external``: the entry
+    came, or would have come, from outside the commit (mirror, online)."""
+
+    external: bool
+    entry: LogEntry | None = None
+    refusal: str | None = None
+    unsupported: str | None = None
+    looked: str = ""
 
 
 def _verdict(status: Status, reason: str, info: SignatureInfo, *, signer: str | None = None,
