@@ -226,8 +226,9 @@ class Log:
         return hashlib.sha256(self.key_der).digest()
 
     def entry(self, signed: Signed, integrated: datetime, *, cert: x509.Certificate | None = None,
-              signature: bytes | None = None, artifact_hash: str | None = None) -> dict:
-        """An entry as Rekor's API returns it: {uuid: {body, integratedTime, logID, logIndex, verification}}."""
+              signature: bytes | None = None, artifact_hash: str | None = None, proof: bool = False) -> dict:
+        """An entry as Rekor's API returns it: {uuid: {body, integratedTime, logID, logIndex, verification}};
+        with ``proof``, an inclusion proof in a tree of a few other leaves and a signed checkpoint."""
         cert = cert or signed.signer.cert
         body = rfc8785.dumps({
             "apiVersion": "0.0.1", "kind": "hashedrekord",
@@ -242,17 +243,65 @@ class Log:
                                              "logID": self.log_id.hex(), "logIndex": self.index}),
                               ec.ECDSA(hashes.SHA256()))
         uuid = hashlib.sha256(body).hexdigest()
+        verification = {"signedEntryTimestamp": base64.b64encode(stamp).decode()}
+        if proof:
+            verification["inclusionProof"] = self.proof(body)
         return {uuid: {"body": base64.b64encode(body).decode(), "integratedTime": when, "logID": self.log_id.hex(),
-                       "logIndex": self.index, "verification": {"signedEntryTimestamp": base64.b64encode(stamp).decode()}}}
+                       "logIndex": self.index, "verification": verification}}
+
+    def proof(self, body: bytes, position: int = 5, size: int = 11) -> dict:
+        """RFC 6962 section 2.1: the entry as leaf ``position`` of ``size``, written independently of
+        the checker (recursive MTH and PATH, as the RFC defines them)."""
+        leaves = [_leaf(b"other leaf %d" % i) for i in range(size)]
+        leaves[position] = _leaf(body)
+        root = _mth(leaves)
+        text = f"rekor.sigstore.test - 42\n{size}\n{base64.b64encode(root).decode()}\n"
+        signature = self.key.sign(text.encode(), ec.ECDSA(hashes.SHA256()))
+        note = text + "\n\u2014 rekor.sigstore.test " + base64.b64encode(self.log_id[:4] + signature).decode() + "\n"
+        return {"logIndex": position, "treeSize": size, "rootHash": root.hex(),
+                "hashes": [h.hex() for h in _path(position, leaves)], "checkpoint": note}
+
+
+def _leaf(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def _split(n: int) -> int:
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    if len(leaves) == 1:
+        return leaves[0]
+    k = _split(len(leaves))
+    return hashlib.sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:])).digest()
+
+
+def _path(m: int, leaves: list[bytes]) -> list[bytes]:
+    if len(leaves) == 1:
+        return []
+    k = _split(len(leaves))
+    if m < k:
+        return _path(m, leaves[:k]) + [_mth(leaves[k:])]
+    return _path(m - k, leaves[k:]) + [_mth(leaves[:k])]
 
 
 def entry_proto(api_entry: dict) -> bytes:
     """The same entry as gitsign embeds it: a TransparencyLogEntry protobuf."""
     (raw,) = api_entry.values()
     promise = pb_bytes(1, base64.b64decode(raw["verification"]["signedEntryTimestamp"]))
+    proof = b""
+    if "inclusionProof" in raw["verification"]:
+        p = raw["verification"]["inclusionProof"]
+        proof = pb_bytes(6, pb_int(1, p["logIndex"]) + pb_bytes(2, bytes.fromhex(p["rootHash"])) + pb_int(3, p["treeSize"])
+                         + b"".join(pb_bytes(4, bytes.fromhex(h)) for h in p["hashes"])
+                         + pb_bytes(5, pb_bytes(1, p["checkpoint"].encode())))
     return (pb_int(1, raw["logIndex"]) + pb_bytes(2, pb_bytes(1, bytes.fromhex(raw["logID"])))
             + pb_bytes(3, pb_bytes(1, b"hashedrekord") + pb_bytes(2, b"0.0.1"))
-            + pb_int(4, raw["integratedTime"]) + pb_bytes(5, promise) + pb_bytes(7, base64.b64decode(raw["body"])))
+            + pb_int(4, raw["integratedTime"]) + pb_bytes(5, promise) + proof + pb_bytes(7, base64.b64decode(raw["body"])))
 
 
 def trusted_root(chain: list[Ca], log: Log, base_url: str = "https://rekor.sigstore.test") -> bytes:

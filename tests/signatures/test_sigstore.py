@@ -336,3 +336,43 @@ def test_refusals_caused_by_the_mirror_are_not_cached(world, tmp_path):
     signed.entry_proto = sw.entry_proto(rogue.entry(signed, WHEN))
     embedded = judge(verifier(tmp_path / "kr3", world), signed)
     assert embedded.status is Status.BAD_SIGNATURE and embedded.cacheable
+
+
+@pytest.mark.parametrize("where", ["mirror", "embedded"])
+def test_inclusion_proof_checked_when_present(world, tmp_path, where):
+    signed = sw.sign(sw.fulcio_cert(world.intermediate, ALICE), sw.payload())
+
+    def judge_with(entry: dict, name: str):
+        if where == "embedded":
+            signed.entry_proto = sw.entry_proto(entry)
+            return judge(verifier(tmp_path / f"kr-{name}", world), signed)
+        return judge(verifier(tmp_path / f"kr-{name}", world, sw.write_mirror(tmp_path / name, signed, entry)), signed)
+
+    good = world.log.entry(signed, WHEN, proof=True)
+    assert judge_with(good, "good").status is Status.TRUSTED
+    for leaf, size in ((0, 1), (0, 2), (6, 7), (7, 8), (10, 11)):  # the edges of the audit path's walk
+        entry = world.log.entry(signed, WHEN)
+        (raw,) = entry.values()
+        raw["verification"]["inclusionProof"] = world.log.proof(base64.b64decode(raw["body"]), leaf, size)
+        assert judge_with(entry, f"edge-{leaf}-{size}").status is Status.TRUSTED, (leaf, size)
+
+    def broken(change) -> dict:
+        entry = world.log.entry(signed, WHEN, proof=True)
+        (raw,) = entry.values()
+        change(raw["verification"]["inclusionProof"])
+        return entry
+
+    cases = {
+        "path": (lambda p: p["hashes"].__setitem__(1, "00" * 32), "does not lead to the root hash"),
+        "index": (lambda p: p.__setitem__("logIndex", 4), "does not lead to the root hash"),
+        "root": (lambda p: p.__setitem__("rootHash", "11" * 32), "does not lead to the root hash"),
+        "note-size": (lambda p: p.__setitem__("checkpoint", p["checkpoint"].replace("\n11\n", "\n12\n", 1)),
+                      "another tree size or root hash"),
+        "note-signature": (lambda p: p.__setitem__("checkpoint", p["checkpoint"][:-12] + "AAAAAAAAAAA=\n"),
+                           "does not verify under the log's key"),
+        "note-unsigned": (lambda p: p.__setitem__("checkpoint", p["checkpoint"].split("\n\n")[0] + "\n\n"),
+                          "not a signed note"),
+    }
+    for name, (change, needle) in cases.items():
+        verdict = judge_with(broken(change), name)
+        assert verdict.status is Status.BAD_SIGNATURE and needle in verdict.reason, (name, verdict.reason)

@@ -19,8 +19,9 @@ An entry is looked for, in this order:
 
 What an entry proves is checked in :func:`entry_problem`: it is for this very
 signature (data hash, signature, certificate) and its SET verifies under a
-Rekor key of the trusted root, valid at the integrated time. Inclusion proofs
-are not checked: the SET is the log's signed promise of inclusion.
+Rekor key of the trusted root, valid at the integrated time; an inclusion
+proof, when the entry carries one, must lead to a root the log signed
+(:mod:`.inclusion`). Without one, the SET is the log's signed promise of inclusion.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from commitguard.signatures.sigstore.inclusion import MAX_PROOF_HASHES, InclusionProof, proof_problem
 from commitguard.signatures.sigstore.trust import TrustRoot
 
 MAX_ENTRY_BYTES = 256 * 1024  # one entry file or answer; a real entry is ~3 KiB
@@ -66,6 +68,7 @@ class LogEntry:
     log_index: int
     signed_entry_timestamp: bytes
     source: str  # "embedded", "mirror FILE", "Rekor URL": for reasons
+    proof: InclusionProof | None = None  # checked when present (:mod:`.inclusion`)
 
     @property
     def integrated_at(self) -> datetime:
@@ -149,7 +152,28 @@ def from_protobuf(data: bytes) -> LogEntry:
         log_index=_one(top, 1, 0, "log index"),
         signed_entry_timestamp=_one(_fields(promise[0]), 1, 2, "signed entry timestamp"),
         source="embedded in the signature",
+        proof=_proto_proof(top),
     )
+
+
+def _proto_proof(top) -> InclusionProof | None:
+    """Field 6, ``InclusionProof``: index, root hash, tree size, hashes, checkpoint (its field 1)."""
+    found = [v for n, w, v in top if n == 6 and w == 2]
+    if not found:
+        return None
+    if len(found) != 1:
+        raise EntryError("the entry holds two inclusion proofs")
+    fields = _fields(found[0])
+    hashes = tuple(v for n, w, v in fields if n == 4 and w == 2)
+    if len(hashes) > MAX_PROOF_HASHES:
+        raise EntryError(f"inclusion proof of more than {MAX_PROOF_HASHES} hashes")
+    checkpoint = _one(_fields(_one(fields, 5, 2, "checkpoint")), 1, 2, "checkpoint envelope")
+    try:
+        envelope = checkpoint.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EntryError("the checkpoint is not UTF-8") from None
+    return InclusionProof(_one(fields, 1, 0, "proof log index"), _one(fields, 3, 0, "tree size"),
+                          _one(fields, 2, 2, "root hash"), hashes, envelope)
 
 
 # -- Rekor's JSON (mirror files and online answers) ---------------------------------------
@@ -182,15 +206,32 @@ def _api_entry(raw, source: str) -> LogEntry:
     except (TypeError, KeyError):
         raise EntryError("a Rekor entry lacks body, integratedTime, logID, logIndex or signedEntryTimestamp") from None
     body, when, log_id, index, stamp = values
-    if not all(isinstance(v, str) for v in (body, log_id, stamp)) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63 for v in (when, index)
-    ):
+    if not all(isinstance(v, str) for v in (body, log_id, stamp)) or not all(map(_count, (when, index))):
         raise EntryError("a Rekor entry field has the wrong type")
     try:
         return LogEntry(base64.b64decode(body, validate=True), when, bytes.fromhex(log_id), index,
-                        base64.b64decode(stamp, validate=True), source)
-    except (binascii.Error, ValueError):
+                        base64.b64decode(stamp, validate=True), source, _api_proof(verification.get("inclusionProof")))
+    except (binascii.Error, ValueError, AttributeError):
         raise EntryError("a Rekor entry field is not valid base64 or hex") from None
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _api_proof(raw) -> InclusionProof | None:
+    """``verification.inclusionProof`` of Rekor's API: hex hashes, the checkpoint as text."""
+    if raw is None:
+        return None
+    try:
+        index, size, root, path, checkpoint = (raw["logIndex"], raw["treeSize"], raw["rootHash"], raw["hashes"],
+                                               raw["checkpoint"])
+    except (TypeError, KeyError):
+        raise EntryError("an inclusion proof lacks logIndex, treeSize, rootHash, hashes or checkpoint") from None
+    if not (_count(index) and _count(size) and isinstance(root, str) and isinstance(checkpoint, str)
+            and isinstance(path, list) and len(path) <= MAX_PROOF_HASHES and all(isinstance(h, str) for h in path)):
+        raise EntryError("an inclusion proof field has the wrong type")
+    return InclusionProof(index, size, bytes.fromhex(root), tuple(bytes.fromhex(h) for h in path), checkpoint)
 
 
 def artifact_hash(signed_attributes: bytes) -> str:
@@ -278,6 +319,10 @@ def entry_problem(entry: LogEntry, root: TrustRoot, signed_attributes: bytes, si
             return f"the log key of {log.base_url} is of an unsupported type"
     except InvalidSignature:
         return f"the transparency-log entry's signed timestamp ({entry.source}) does not verify under the key of {log.base_url}"
+    if entry.proof is not None:
+        problem = proof_problem(entry.proof, entry.body, log.key, log.log_id)
+        if problem is not None:
+            return f"the transparency-log entry ({entry.source}) is not proven in the log: {problem}"
     return None
 
 
