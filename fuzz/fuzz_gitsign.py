@@ -41,7 +41,7 @@ WORLD.write_root(_home)
     f'sigstore = {{identity = "alice@example.org", issuer = "{sw.ISSUER}"}}\n')
 SCHEME = SigstoreScheme(load_keyring(_home), transparency=Transparency())
 SIGNED = sw.sign(sw.fulcio_cert(WORLD.intermediate, "alice@example.org"), sw.payload())
-SIGNED.entry_proto = sw.entry_proto(WORLD.log.entry(SIGNED, sw.EPOCH + timedelta(minutes=1)))
+SIGNED.entry_proto = sw.entry_proto(WORLD.log.entry(SIGNED, sw.EPOCH + timedelta(minutes=1), proof=True))
 ORIGINAL = cms.parse(SIGNED.armored())
 WHEN = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

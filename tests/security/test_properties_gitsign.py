@@ -37,7 +37,7 @@ def setup(tmp_path_factory):
         f'[[person.key]]\nsigstore = {{identity = "alice@example.org", issuer = "{sw.ISSUER}"}}\n')
     scheme = SigstoreScheme(load_keyring(home), transparency=Transparency())
     signed = sw.sign(sw.fulcio_cert(world.intermediate, "alice@example.org"), sw.payload())
-    signed.entry_proto = sw.entry_proto(world.log.entry(signed, sw.EPOCH + timedelta(minutes=1)))
+    signed.entry_proto = sw.entry_proto(world.log.entry(signed, sw.EPOCH + timedelta(minutes=1), proof=True))
     assert scheme.verify(signed.armored(), signed.payload, WHEN).status is Status.TRUSTED
     return scheme, signed
 

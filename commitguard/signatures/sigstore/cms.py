@@ -16,10 +16,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -81,10 +83,12 @@ class SignedMessage:
         found = []
         for raw in self.certificates:
             try:
-                cert = x509.load_der_x509_certificate(raw)
-                matches = cert.serial_number == self.serial and cert.issuer.public_bytes() == self.issuer
-                if matches:
-                    _read_eagerly(cert)
+                with warnings.catch_warnings():  # a negative serial number: a warning on stderr otherwise
+                    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                    cert = x509.load_der_x509_certificate(raw)
+                    matches = cert.serial_number == self.serial and cert.issuer.public_bytes() == self.issuer
+                    if matches:
+                        _read_eagerly(cert)
             except Exception as exc:  # noqa: BLE001 (cryptography parses lazily and raises many types)
                 raise CmsError(f"an embedded certificate cannot be read ({type(exc).__name__}: {exc})") from None
             if matches:
@@ -92,6 +96,14 @@ class SignedMessage:
         if len(found) != 1:
             raise CmsError(f"{len(found)} embedded certificates match the signer (exactly one must)")
         return found[0]
+
+
+def load_pem_certificate(pem: bytes) -> x509.Certificate:
+    """A PEM certificate, without the deprecation warnings ``cryptography`` prints for
+    hostile ones (a negative serial number): a signature must not write to stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return x509.load_pem_x509_certificate(pem)
 
 
 def _read_eagerly(cert: x509.Certificate) -> None:

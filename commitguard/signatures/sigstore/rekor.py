@@ -43,6 +43,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from commitguard.signatures.sigstore.cms import load_pem_certificate
 from commitguard.signatures.sigstore.inclusion import MAX_PROOF_HASHES, InclusionProof, proof_problem
 from commitguard.signatures.sigstore.trust import TrustRoot
 
@@ -343,7 +344,7 @@ def _body_problem(body: bytes, signed_attributes: bytes, signature: bytes, certi
     if logged_signature != signature:
         return "it logs another signature"
     try:
-        logged = x509.load_pem_x509_certificate(logged_cert).public_bytes(serialization.Encoding.DER)
+        logged = load_pem_certificate(logged_cert).public_bytes(serialization.Encoding.DER)
     except (ValueError, x509.InvalidVersion):
         return "its certificate cannot be read"
     if logged != certificate.public_bytes(serialization.Encoding.DER):
