@@ -106,6 +106,10 @@ MUTANTS = [
      "    if digest != message.message_digest:", "    if False and digest != message.message_digest:",
      "a gitsign signature is not bound to the commit: any commit carrying it verifies",
      "tests/signatures/test_sigstore.py"),
+    ("21-gitsign-sct-unchecked", "commitguard/signatures/sigstore/scheme.py",
+     "        if not self.root.ct_logs:\n", "        if True:\n",
+     "a Fulcio certificate that no CT log signed (or a forged SCT) is accepted",
+     "tests/signatures/test_sigstore.py"),
 ]
 
 

@@ -133,8 +133,9 @@ class Signer:
 
 
 def fulcio_cert(ca: Ca, identity: str, issuer: str = ISSUER, start: datetime = EPOCH, *,
-                issuer_ext_v1: bool = True) -> Signer:
-    """A ten-minute certificate as Fulcio issues it (SAN email or URI, issuer extensions, code signing)."""
+                issuer_ext_v1: bool = True, ct: "CtLog | None" = None) -> Signer:
+    """A ten-minute certificate as Fulcio issues it (SAN email or URI, issuer extensions, code signing);
+    with ``ct``, an SCT that log signed over the precertificate is embedded, as Fulcio does."""
     key = ec.generate_private_key(ec.SECP256R1())
     san = x509.RFC822Name(identity) if "@" in identity and "://" not in identity else x509.UniformResourceIdentifier(identity)
     builder = (x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(ca.cert.subject)
@@ -150,7 +151,41 @@ def fulcio_cert(ca: Ca, identity: str, issuer: str = ISSUER, start: datetime = E
     if issuer_ext_v1:
         builder = builder.add_extension(
             x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1"), issuer.encode()), critical=False)
+    if ct is not None:
+        precert = builder.sign(ca.key, hashes.SHA384())  # the same TBS, without the SCT list: what CT signs
+        builder = builder.add_extension(
+            x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2"),
+                                       octets(ct.sct_list(precert.tbs_certificate_bytes, ca, start))), critical=False)
     return Signer(key, builder.sign(ca.key, hashes.SHA384()), identity, issuer)
+
+
+@dataclass
+class CtLog:
+    """A Certificate Transparency log: signs RFC 6962 precertificate timestamps."""
+
+    key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+
+    @property
+    def key_der(self) -> bytes:
+        return self.key.public_key().public_bytes(serialization.Encoding.DER,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    @property
+    def log_id(self) -> bytes:
+        return hashlib.sha256(self.key_der).digest()
+
+    def sct_list(self, tbs: bytes, ca: Ca, when: datetime) -> bytes:
+        """A TLS-encoded SignedCertificateTimestampList holding one SCT (RFC 6962 3.2, 3.3)."""
+        millis = int(when.timestamp()) * 1000
+        issuer_key_hash = hashlib.sha256(ca.cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).digest()
+        signed = (bytes([0, 0]) + millis.to_bytes(8, "big") + (1).to_bytes(2, "big") + issuer_key_hash
+                  + len(tbs).to_bytes(3, "big") + tbs + (0).to_bytes(2, "big"))
+        signature = self.key.sign(signed, ec.ECDSA(hashes.SHA256()))
+        sct = (bytes([0]) + self.log_id + millis.to_bytes(8, "big") + (0).to_bytes(2, "big")
+               + bytes([4, 3]) + len(signature).to_bytes(2, "big") + signature)
+        item = len(sct).to_bytes(2, "big") + sct
+        return len(item).to_bytes(2, "big") + item
 
 
 # -- signatures and log entries --------------------------------------------------------------
@@ -304,8 +339,9 @@ def entry_proto(api_entry: dict) -> bytes:
             + pb_int(4, raw["integratedTime"]) + pb_bytes(5, promise) + proof + pb_bytes(7, base64.b64decode(raw["body"])))
 
 
-def trusted_root(chain: list[Ca], log: Log, base_url: str = "https://rekor.sigstore.test") -> bytes:
-    """A trusted_root.json naming one CA chain (intermediate first, root last) and one log."""
+def trusted_root(chain: list[Ca], log: Log, base_url: str = "https://rekor.sigstore.test",
+                 ct: CtLog | None = None) -> bytes:
+    """A trusted_root.json naming one CA chain (intermediate first, root last), one log, and a CT log or none."""
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode()
 
@@ -323,7 +359,10 @@ def trusted_root(chain: list[Ca], log: Log, base_url: str = "https://rekor.sigst
                                            for c in chain]},
             "validFor": {"start": start},
         }],
-        "ctlogs": [],
+        "ctlogs": [] if ct is None else [{
+            "baseUrl": "https://ctfe.sigstore.test", "hashAlgorithm": "SHA2_256",
+            "publicKey": {"rawBytes": b64(ct.key_der), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": start}},
+            "logId": {"keyId": b64(ct.log_id)}}],
     }, indent=1).encode()
 
 
@@ -333,6 +372,7 @@ class World:
     intermediate: Ca
     log: Log
     root_json: bytes
+    ct: CtLog | None = None
 
     def write_root(self, directory: Path) -> str:
         directory.mkdir(parents=True, exist_ok=True)
@@ -340,11 +380,13 @@ class World:
         return "trusted_root.json"
 
 
-def make_world(base_url: str = "https://rekor.sigstore.test") -> World:
+def make_world(base_url: str = "https://rekor.sigstore.test", *, ct: bool = False) -> World:
+    """A Sigstore of our own; with ``ct``, its root lists a CT log, so certificates need an SCT."""
     root = make_ca("sigstore")
     intermediate = make_ca("sigstore-intermediate", root)
     log = Log()
-    return World(root, intermediate, log, trusted_root([intermediate, root], log, base_url))
+    ct_log = CtLog() if ct else None
+    return World(root, intermediate, log, trusted_root([intermediate, root], log, base_url, ct_log), ct_log)
 
 
 def write_mirror(directory: Path, signed: Signed, entry: dict) -> Path:

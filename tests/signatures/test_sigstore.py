@@ -376,3 +376,31 @@ def test_inclusion_proof_checked_when_present(world, tmp_path, where):
     for name, (change, needle) in cases.items():
         verdict = judge_with(broken(change), name)
         assert verdict.status is Status.BAD_SIGNATURE and needle in verdict.reason, (name, verdict.reason)
+
+
+def test_certificate_transparency_required_when_the_root_lists_ct_logs(tmp_path):
+    world = sw.make_world(ct=True)
+
+    def verdict_for(signer: sw.Signer, name: str):
+        signed = sw.sign(signer, sw.payload())
+        mirror = sw.write_mirror(tmp_path / f"m-{name}", signed, world.log.entry(signed, WHEN))
+        return judge(verifier(tmp_path / f"kr-{name}", world, mirror), signed)
+
+    assert verdict_for(sw.fulcio_cert(world.intermediate, ALICE, ct=world.ct), "logged").status is Status.TRUSTED
+    missing = verdict_for(sw.fulcio_cert(world.intermediate, ALICE), "missing")
+    assert missing.status is Status.UNKNOWN_KEY and "no signed certificate timestamp" in missing.reason
+    rogue = verdict_for(sw.fulcio_cert(world.intermediate, ALICE, ct=sw.CtLog()), "rogue")
+    assert rogue.status is Status.BAD_SIGNATURE and "does not list" in rogue.reason, rogue.reason
+    # an SCT the real CT log signed, but for another certificate: moved over by hand
+    other = sw.fulcio_cert(world.intermediate, "bob@example.org", ct=world.ct)
+    donor = other.cert.extensions.get_extension_for_oid(sw.x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2"))
+    moved = sw.fulcio_cert(world.intermediate, ALICE)
+    builder = (sw.x509.CertificateBuilder().subject_name(moved.cert.subject).issuer_name(moved.cert.issuer)
+               .public_key(moved.key.public_key()).serial_number(moved.cert.serial_number)
+               .not_valid_before(moved.cert.not_valid_before_utc).not_valid_after(moved.cert.not_valid_after_utc))
+    for ext in moved.cert.extensions:
+        builder = builder.add_extension(ext.value, ext.critical)
+    builder = builder.add_extension(sw.x509.UnrecognizedExtension(donor.oid, donor.value.public_bytes()), False)
+    forged = sw.Signer(moved.key, builder.sign(world.intermediate.key, sw.hashes.SHA384()), ALICE, sw.ISSUER)
+    verdict = verdict_for(forged, "moved")
+    assert verdict.status is Status.BAD_SIGNATURE and "does not verify under the key of CT log" in verdict.reason

@@ -16,7 +16,9 @@ entry for the signature. So, in order:
 4. the certificate was valid at the entry's integrated time (expired-key)
    and chains, at that time, to a Fulcio CA of the trusted root
    (unknown-key when it names no CA of the root, bad-signature when it names
-   one but does not chain: a forgery);
+   one but does not chain: a forgery), and carries an SCT that a CT log of
+   the root signed (:mod:`.sct`; unknown-key without any, bad-signature when
+   none verifies);
 5. without an entry the answer is unknown-key, "no transparency-log entry",
    after steps 1, 2 and 4 (judged at the certificate's own start): never
    trusted on the certificate alone;
@@ -38,7 +40,7 @@ from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
 from commitguard.signatures import policy as checks
 from commitguard.signatures.interface import SignatureScheme
-from commitguard.signatures.sigstore import cms, rekor, trust
+from commitguard.signatures.sigstore import cms, rekor, sct, trust
 from commitguard.signatures.sigstore.rekor import LogEntry, Transparency
 
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -119,6 +121,9 @@ class SigstoreScheme(SignatureScheme):
         if chain is not None:
             status = Status.BAD_SIGNATURE if self.root.issued_by_known_ca(cert) else Status.UNKNOWN_KEY
             return _verdict(status, f"gitsign signature of {who}: {chain}", info)
+        logged = self._certificate_transparency(cert)
+        if logged is not None:
+            return _verdict(logged[0], f"gitsign signature of {who}: {logged[1]}", info)
         if entry is None:
             # A mirror may gain the entry later: never cache this answer.
             return _verdict(Status.UNKNOWN_KEY, f"gitsign signature of {who} verifies, but there is {NO_ENTRY} "
@@ -136,6 +141,19 @@ class SigstoreScheme(SignatureScheme):
         accepted = checks.attribute(use)
         return _verdict(accepted.status, f"{accepted.reason}, logged at {moment:{_STAMP}} ({entry.source})", info,
                         signer=use.who)
+
+    def _certificate_transparency(self, cert: x509.Certificate) -> tuple[Status, str] | None:
+        """None when an embedded SCT verifies (or the root lists no CT log), else (status, why)."""
+        if not self.root.ct_logs:
+            return None
+        issuer = self.root.issuer_of(cert)
+        if issuer is None:  # the chain verified, so this cannot be; refuse rather than skip
+            return Status.BAD_SIGNATURE, "the certificate's issuing CA is not in the trusted root"
+        try:
+            problem = sct.sct_problem(cert, issuer, self.root)
+        except sct.NoSct as exc:
+            return Status.UNKNOWN_KEY, str(exc)
+        return None if problem is None else (Status.BAD_SIGNATURE, problem)
 
     def _entry(self, message: cms.SignedMessage, cert: x509.Certificate) -> "_Found":
         """The verified log entry for this signature, why the one found is refused, or where we looked in vain."""

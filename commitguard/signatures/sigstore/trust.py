@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from importlib import resources
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ExtendedKeyUsage
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -69,6 +69,20 @@ class TrustRoot:
     name: str  # where it came from, for reasons
     authorities: tuple[Authority, ...]
     logs: tuple[LogKey, ...]
+    ct_logs: tuple[LogKey, ...] = ()  # Certificate Transparency logs whose SCTs Fulcio embeds
+
+    def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
+        """The CA certificate of this root that signed ``cert`` (its key verifies the signature)."""
+        for authority in self.authorities:
+            for ca in authority.certificates:
+                if ca.subject != cert.issuer:
+                    continue
+                try:
+                    cert.verify_directly_issued_by(ca)
+                except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+                    continue
+                return ca
+        return None
 
     def issued_by_known_ca(self, cert: x509.Certificate) -> bool:
         """Does the certificate's issuer name any CA of this root (whatever the signature proves)?"""
@@ -136,21 +150,26 @@ def load(data: bytes, name: str) -> TrustRoot:
         if not certs:
             raise ValueError("a certificate authority lists no certificate")
         authorities.append(Authority(certs, _moment(ca.valid_for.start), _moment(ca.valid_for.end)))
+    if not authorities:
+        raise ValueError("no Fulcio certificate authority")
+    return TrustRoot(name, tuple(authorities), _logs(model.tlogs), _logs(model.ctlogs))
+
+
+def _logs(instances) -> tuple[LogKey, ...]:
+    """The keys of a trusted root's transparency logs (Rekor, or Certificate Transparency)."""
     logs = []
-    for tlog in model.tlogs:
-        key = tlog.public_key
+    for log in instances:
+        key = log.public_key
         if key.raw_bytes is None:
             continue
         try:
             public = serialization.load_der_public_key(key.raw_bytes)
         except (ValueError, UnsupportedAlgorithm) as exc:
-            raise ValueError(f"the key of log {tlog.base_url} cannot be read ({exc})") from None
+            raise ValueError(f"the key of log {log.base_url} cannot be read ({exc})") from None
         valid = key.valid_for
-        logs.append(LogKey(tlog.log_id.key_id, public, _moment(valid.start) if valid else None,
-                           _moment(valid.end) if valid else None, tlog.base_url.rstrip("/")))
-    if not authorities:
-        raise ValueError("no Fulcio certificate authority")
-    return TrustRoot(name, tuple(authorities), tuple(logs))
+        logs.append(LogKey(log.log_id.key_id, public, _moment(valid.start) if valid else None,
+                           _moment(valid.end) if valid else None, log.base_url.rstrip("/")))
+    return tuple(logs)
 
 
 @functools.lru_cache(maxsize=1)
