@@ -24,6 +24,7 @@ from commitguard import open_repository
 from commitguard.git.revisions import DEFAULT_MAX_COMMITS
 from commitguard.keyring import select_keyring
 from commitguard import VerifyOptions, verify_with_repository_keyring
+from commitguard.signatures.sigstore.scheme import transparency_for
 
 app = command_group(
     "Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",
@@ -106,6 +107,8 @@ def verify(
     max_commits: int = typer.Option(
         DEFAULT_MAX_COMMITS, "--max-commits", min=1, metavar="N", help="Stop with an error past this many commits."
     ),
+    upstream_mirror: Optional[str] = MirrorOpt,
+    online: bool = typer.Option(False, "--online", help="Ask Rekor for gitsign log entries when there is no mirror."),
 ) -> None:
     """Verify every commit reachable from REV down to the keyring's trust root."""
     formatter = formatter_for_command(format, "verify")
@@ -120,6 +123,7 @@ def verify(
         cache_dir=cache_dir(cache, no_cache),
         max_commits=max_commits,
         progress=update,
+        transparency=transparency_for(upstream_mirror, online),  # gitsign: DIR/rekor/, Rekor with --online
     )
     try:
         if loaded is None:

@@ -154,6 +154,8 @@ def import_(
     ),
     introduction: Optional[str] = typer.Option(None, "--introduction", metavar="COMMIT", help="guix: the channel introduction commit."),
     github_api: str = typer.Option("https://api.github.com", "--github-api", metavar="URL", help="GitHub API base URL."),
+    sigstore: bool = typer.Option(False, "--sigstore", help="github: also list each user's public e-mail address as a "
+                                  "Sigstore (gitsign) identity, issuer https://github.com/login/oauth."),
     format: str = FormatOpt,
 ) -> None:
     """Import people and keys from SOURCE into --keyring, merging with what is there.
@@ -173,6 +175,7 @@ def import_(
         introduction=introduction,
         github_api=github_api,
         github_token=os.environ.get("GITHUB_TOKEN") or None,
+        sigstore=sigstore,
         now=_now(),
     )
     imported = importer_for(source, request).load()

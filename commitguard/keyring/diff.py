@@ -13,6 +13,7 @@ Nothing here prints; ``commitguard.cli.keyring`` renders.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -106,6 +107,13 @@ def _policy_changes(old: Policy, new: Policy) -> list[Change]:
         out.append(Change("policy-changed", "policy", "policy.accept", None, bool(added),
                           f"accept: {', '.join(old.accept)} -> {', '.join(new.accept)}{tail}",
                           list(old.accept), list(new.accept)))
+    if old.sigstore_trusted_root != new.sigstore_trusted_root:  # other CAs and logs may now vouch: always looser
+        def root(value: bytes | None) -> str:
+            return "public good" if value is None else "sha256:" + hashlib.sha256(value).hexdigest()[:16]
+        out.append(Change("policy-changed", "policy", "policy.sigstore_trusted_root", None, True,
+                          f"sigstore_trusted_root: {root(old.sigstore_trusted_root)} -> "
+                          f"{root(new.sigstore_trusted_root)} (loosens trust: other Fulcio CAs and Rekor logs may now "
+                          "vouch for gitsign signatures)", root(old.sigstore_trusted_root), root(new.sigstore_trusted_root)))
     if old.reviews != new.reviews:
         loosens = new.reviews < old.reviews
         tail = " (loosens trust)" if loosens else ""
@@ -115,6 +123,8 @@ def _policy_changes(old: Policy, new: Policy) -> list[Change]:
 
 
 def _key_id(entry: KeyEntry) -> str:
+    if entry.sigstore is not None:
+        return entry.display
     return entry.ssh.fingerprint if entry.ssh is not None else entry.openpgp.fingerprint  # type: ignore[union-attr]
 
 

@@ -21,8 +21,13 @@ class KeyIndex:
         self._by_fpr: dict[str, list[Candidate]] = {}
         self._by_keyid: dict[str, list[Candidate]] = {}
         self._by_blob: dict[bytes, Candidate] = {}
+        self._by_identity: dict[tuple[str, str], Candidate] = {}
         for holder, entry in keyring.holders():
-            if entry.ssh is not None:
+            if entry.sigstore is not None:
+                # one holder per identity: the loader refuses an identity listed for two
+                who = (entry.sigstore.identity, entry.sigstore.issuer)
+                self._by_identity[who] = Candidate(holder, entry, entry.sigstore.label)
+            elif entry.ssh is not None:
                 self._by_blob[entry.ssh.blob] = Candidate(holder, entry, entry.ssh.fingerprint)
             elif entry.openpgp is not None:
                 for fpr in entry.openpgp.key_fingerprints:
@@ -40,3 +45,7 @@ class KeyIndex:
 
     def ssh(self, blob: bytes) -> Candidate | None:
         return self._by_blob.get(blob)
+
+    def sigstore(self, identity: str, issuer: str) -> Candidate | None:
+        """The keyring entry for exactly this Fulcio identity and OIDC issuer."""
+        return self._by_identity.get((identity, issuer))

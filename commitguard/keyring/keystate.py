@@ -147,6 +147,11 @@ def key_problems(
             f"valid_after {when(entry.valid_after)} is still ahead: its signatures are rejected until then")
         usable = False
 
+    if entry.sigstore is not None:  # nothing to weigh but the window and scope: Fulcio makes the keys
+        if _scoped_away(entry, uses, add):
+            usable = False
+        return problems, usable
+
     if entry.ssh is not None:
         if entry.ssh.weak:
             add(ERROR, "weak-key", f"{entry.ssh.weak}: its signatures are never trusted")

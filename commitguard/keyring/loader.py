@@ -19,7 +19,7 @@ from typing import Any
 import sshpubkeys
 
 from commitguard.errors import KeyringError
-from commitguard.keyring import identifiers
+from commitguard.keyring import identifiers, sigstore_keys
 from commitguard.keyring.model import (
     Forge,
     KeyEntry,
@@ -49,14 +49,14 @@ _TOP_FIELDS = {"version", "policy", "person", "forge", "rule", "upstream", "veri
 _PERSON_FIELDS = {"id", "name", "emails", "github", "github_id", "roles", "key", "handle"}
 _KEY_FIELDS = {
     "ssh", "openpgp", "fingerprint", "valid_after", "valid_before", "revoked", "namespaces", "comment", "source", "obtained",
-    "signing_keys",
+    "signing_keys", "sigstore",
 }
 # What an OpenPGP signature can be checked for: commits and tags ("git") and
 # signed review approvals. Unlike SSH, an OpenPGP signature carries no
 # namespace, so the restriction is the verifier's to enforce, and only these
 # two are ever asked for; any other name could never be enforced.
 OPENPGP_NAMESPACES = ("git", "commitguard-approval")
-_FORGE_FIELDS = {"id", "openpgp", "ssh", "fingerprint", "valid_after", "valid_before", "revoked", "key"}
+_FORGE_FIELDS = {"id", "openpgp", "ssh", "sigstore", "fingerprint", "valid_after", "valid_before", "revoked", "key"}
 _RULE_FIELDS = {"paths", "approvals", "approvers", "exclude_author", "name"}
 _UPSTREAM_FIELDS = {"match", "openpgp", "ssh", "fingerprint", "valid_after", "valid_before", "revoked", "name"}
 
@@ -225,7 +225,7 @@ def _no_unknown(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> None:
 def _policy(ctx: _Ctx, table: Any) -> Policy:
     if not isinstance(table, dict):
         raise ctx.error("policy", "must be a table")
-    _no_unknown(ctx, "policy", table, {"trust_root", "accept", "reviews", *_POLICY_CHOICES})
+    _no_unknown(ctx, "policy", table, {"trust_root", "accept", "reviews", "sigstore_trusted_root", *_POLICY_CHOICES})
     values: dict[str, Any] = {}
     for name, choices in _POLICY_CHOICES.items():
         if name in table:
@@ -244,6 +244,9 @@ def _policy(ctx: _Ctx, table: Any) -> Policy:
         if not isinstance(reviews, int) or isinstance(reviews, bool) or reviews < 1:
             raise ctx.error("policy.reviews", f"must be a whole number of at least 1 (found {reviews!r})")
         values["reviews"] = reviews
+    if "sigstore_trusted_root" in table:
+        values["sigstore_trusted_root"] = sigstore_keys.trusted_root(
+            ctx, "policy.sigstore_trusted_root", table["sigstore_trusted_root"])
     return Policy(**values)
 
 
@@ -328,7 +331,7 @@ def _person(ctx: _Ctx, index: int, table: dict) -> Person:
     pins: list[str] = []
     for k_index, k in enumerate(keys_raw):
         kwhere = f"{where}.key[{k_index}]"
-        if "ssh" not in k and "openpgp" not in k and "fingerprint" in k:
+        if "ssh" not in k and "openpgp" not in k and "sigstore" not in k and "fingerprint" in k:
             _no_unknown(ctx, kwhere, k, _KEY_FIELDS)
             pins.append(_fingerprint(ctx, f"{kwhere}.fingerprint", k["fingerprint"]))
             continue
@@ -404,7 +407,7 @@ def _key_holder(ctx: _Ctx, section: str, index: int, table: dict) -> tuple[str, 
     if inline:
         keys.extend(_key(ctx, where, inline, _FORGE_FIELDS - {"id", "key"}))
     if not keys:
-        raise ctx.error(where, f"a {section} needs a key (openpgp = FILE or ssh = LINE)")
+        raise ctx.error(where, f"a {section} needs a key (openpgp = FILE, ssh = LINE or sigstore = {{identity, issuer}})")
     return fid, tuple(keys)
 
 
@@ -443,10 +446,11 @@ def _upstream(ctx: _Ctx, index: int, table: dict) -> Upstream:
 
 def _key(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> list[KeyEntry]:
     _no_unknown(ctx, where, table, allowed)
-    has_ssh = "ssh" in table
-    has_pgp = "openpgp" in table
-    if has_ssh == has_pgp:
-        raise ctx.error(where, "a key needs exactly one of ssh = \"LINE\" or openpgp = \"FILE\"")
+    kinds = [kind for kind in ("ssh", "openpgp", "sigstore") if kind in table]
+    if len(kinds) != 1:
+        raise ctx.error(where, "a key needs exactly one of ssh = \"LINE\", openpgp = \"FILE\" "
+                               "or sigstore = {identity = \"...\", issuer = \"https://...\"}")
+    has_ssh = kinds == ["ssh"]
     valid_after = _moment(ctx, f"{where}.valid_after", table.get("valid_after"))
     valid_before = _moment(ctx, f"{where}.valid_before", table.get("valid_before"))
     if valid_after and valid_before and valid_after >= valid_before:
@@ -475,6 +479,13 @@ def _key(ctx: _Ctx, where: str, table: dict, allowed: set[str]) -> list[KeyEntry
         else:
             ssh = _ssh_key(ctx, f"{where}.ssh", table["ssh"])
         return [KeyEntry(kind=KeyKind.SSH, ssh=ssh, **common)]
+    if kinds == ["sigstore"]:
+        for name in ("signing_keys", "fingerprint"):
+            if name in table:
+                raise ctx.error(f"{where}.{name}", "applies to OpenPGP certificates only")
+        sigstore_keys.check_namespaces(ctx, f"{where}.namespaces", namespaces)
+        identity = sigstore_keys.parse_identity(ctx, f"{where}.sigstore", table["sigstore"])
+        return [KeyEntry(kind=KeyKind.SIGSTORE, sigstore=identity, **common)]
     if "signing_keys" in table and "fingerprint" not in table:
         raise ctx.error(f"{where}.signing_keys", "needs fingerprint = PRIMARY: it names keys of one certificate")
     if namespaces is not None:
@@ -635,7 +646,10 @@ def _no_shared_keys(ctx: _Ctx, persons: tuple[Person, ...], forges: tuple) -> No
     owners: dict[str, str] = {}
     entries = [(p.id, k) for p in persons for k in p.keys] + [(f.id, k) for f in forges for k in f.keys]
     for owner, key in entries:
-        ids = [key.ssh.fingerprint] if key.ssh else list(key.openpgp.key_fingerprints)  # type: ignore[union-attr]
+        if key.sigstore is not None:
+            ids = [key.display]
+        else:
+            ids = [key.ssh.fingerprint] if key.ssh else list(key.openpgp.key_fingerprints)  # type: ignore[union-attr]
         for kid in ids:
             previous = owners.get(kid)
             if previous is not None and previous != owner:

@@ -15,6 +15,7 @@ from typing import Any
 class KeyKind(str, enum.Enum):
     SSH = "ssh"
     OPENPGP = "openpgp"
+    SIGSTORE = "sigstore"
 
 
 # What may vouch for a commit (SPEC "Trust through review"), in the order
@@ -35,6 +36,9 @@ class Policy:
     openpgp_expiry: str = "enforce"  # "enforce" | "ignore"
     accept: tuple[str, ...] = DEFAULT_ACCEPT  # kinds among VOUCH_KINDS, never empty
     reviews: int = 1  # distinct eligible persons needed for review and forge-review
+    # ``sigstore_trusted_root``: the bytes of a Sigstore trusted_root.json that
+    # replaces the shipped public-good root (a private Sigstore; tests). None: public good.
+    sigstore_trusted_root: bytes | None = field(default=None, repr=False)
 
     def accepts(self, kind: str) -> bool:
         return kind in self.accept
@@ -87,12 +91,27 @@ class OpenPGPKey:
 
 
 @dataclass(frozen=True)
+class SigstoreIdentity:
+    """A keyless (gitsign) signer as the keyring lists it: the identity Fulcio
+    certifies (an email, or a workflow URI) and the OIDC issuer that vouched
+    for it. Both are compared exactly: no patterns, so nothing matches by accident."""
+
+    identity: str
+    issuer: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.identity} ({self.issuer})"
+
+
+@dataclass(frozen=True)
 class KeyEntry:
     """One ``[[person.key]]`` or ``[[forge]]`` key with its validity rules."""
 
     kind: KeyKind
     ssh: SshKey | None = None
     openpgp: OpenPGPKey | None = None
+    sigstore: SigstoreIdentity | None = None
     valid_after: datetime | None = None
     valid_before: datetime | None = None
     revoked: bool = False
@@ -126,6 +145,8 @@ class KeyEntry:
     def display(self) -> str:
         if self.ssh is not None:
             return f"{self.ssh.key_type} {self.ssh.fingerprint}"
+        if self.sigstore is not None:
+            return f"sigstore {self.sigstore.label}"
         assert self.openpgp is not None
         return f"openpgp {self.openpgp.fingerprint}"
 

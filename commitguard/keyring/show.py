@@ -30,8 +30,8 @@ from commitguard.keyring.model import DEFAULT_ACCEPT, KeyEntry, Keyring, Policy
 class KeyRow:
     """One key as a curator verifies it out of band: fingerprints, window, source, usable now."""
 
-    type: str  # "ssh-ed25519", ..., or "openpgp"
-    fingerprint: str  # SSH SHA256:..., OpenPGP primary
+    type: str  # "ssh-ed25519", ..., "openpgp" or "sigstore"
+    fingerprint: str  # SSH SHA256:..., OpenPGP primary, Sigstore "identity (issuer)"
     display: str
     signing_keys: tuple[SigningKey, ...] | None  # OpenPGP only
     user_ids: tuple[str, ...] | None
@@ -98,6 +98,9 @@ def _key_row(entry: KeyEntry, policy: Policy, now: datetime, uses: tuple[str, ..
     )
     if entry.ssh is not None:
         return KeyRow(type=entry.ssh.key_type, fingerprint=entry.ssh.fingerprint, signing_keys=None, user_ids=None,
+                      file=None, revoked_in_certificate=False, **common)
+    if entry.sigstore is not None:  # a keyless identity: what Fulcio certifies, no key material
+        return KeyRow(type="sigstore", fingerprint=entry.sigstore.label, signing_keys=None, user_ids=None,
                       file=None, revoked_in_certificate=False, **common)
     assert entry.openpgp is not None
     facts = cert_facts(entry) or []

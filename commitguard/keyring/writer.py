@@ -125,7 +125,7 @@ class _Holder:
 
     def key_tables(self) -> list[Any]:
         tables = list(self.table.get("key", []) or [])
-        if self.kind == "forge" and ("ssh" in self.table or "openpgp" in self.table):
+        if self.kind == "forge" and ("ssh" in self.table or "openpgp" in self.table or "sigstore" in self.table):
             tables.append(self.table)  # a forge may hold its key inline
         return tables
 
@@ -147,6 +147,7 @@ class _Merge:
         # (holder, key table, certificate file or None for a bare pin)
         self.ssh: dict[bytes, tuple[_Holder, Any]] = {}
         self.openpgp: dict[str, tuple[_Holder, Any, str | None]] = {}
+        self.sigstore: dict[tuple[str, str], tuple[_Holder, Any]] = {}  # (identity, issuer) -> (holder, key table)
         self._index()
 
     def error(self, message: str, field: str | None = None) -> KeyringError:
@@ -166,7 +167,10 @@ class _Merge:
 
     def _index_keys(self, holder: _Holder) -> None:
         for key in holder.key_tables():
-            if "ssh" in key:
+            if isinstance(key.get("sigstore"), dict):
+                who = key["sigstore"]
+                self.sigstore[(str(who.get("identity")), str(who.get("issuer")))] = (holder, key)
+            elif "ssh" in key:
                 blob = _ssh_blob(str(key["ssh"]))
                 if blob is not None:
                     self.ssh[blob] = (holder, key)
@@ -289,10 +293,37 @@ class _Merge:
             self._ssh_key(holder, key)
         elif key.openpgp is not None:
             self._openpgp_key(holder, key)
+        elif key.sigstore is not None:
+            self._sigstore_key(holder, key)
         elif key.fingerprint is not None:
             self._pin(holder, key)
         else:
-            raise self.error(f"an imported key of {holder.id} has neither ssh, openpgp nor fingerprint")
+            raise self.error(f"an imported key of {holder.id} has neither ssh, openpgp, sigstore nor fingerprint")
+
+    def _sigstore_key(self, holder: _Holder, key: ImportedKey) -> None:
+        identity, issuer = key.sigstore  # type: ignore[misc]
+        who = tomlkit.inline_table()
+        who.update({"identity": identity, "issuer": issuer})
+        self._one_field_key(holder, key, self.sigstore, (identity, issuer), f"Sigstore identity {identity} ({issuer})",
+                            "sigstore", who)
+
+    def _one_field_key(self, holder: _Holder, key: ImportedKey, index: dict, lookup, label: str, name: str,
+                       value) -> None:
+        """A key that one field of its table states (``ssh``, ``sigstore``): merged into the
+        table already listing it (the same holder only), or added as a new table."""
+        found = index.get(lookup)
+        if found is not None:
+            other, table = found
+            if other is not holder:
+                raise self._other_holder(holder, other, label)
+            self._attributes(table, key, label, holder, new=False)
+            return
+        table = tomlkit.table()
+        table[name] = value
+        self._attributes(table, key, label, holder, new=True)
+        self._add_key(holder, table)
+        index[lookup] = (holder, table)
+        self.changes.append(f"added {label} to {holder.id}")
 
     def _other_holder(self, holder: _Holder, other: _Holder, what: str) -> KeyringError:
         return self.error(f"{what}, imported for {holder.id!r}, is already listed for {other}: one key, one "
@@ -304,20 +335,7 @@ class _Merge:
         if blob is None:
             raise self.error(f"imported SSH key of {holder.id} is not a public key line: {key.ssh!r}")
         fpr = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-        label = f"key {line.split(' ')[0]} {fpr}"
-        found = self.ssh.get(blob)
-        if found is not None:
-            other, table = found
-            if other is not holder:
-                raise self._other_holder(holder, other, label)
-            self._attributes(table, key, label, holder, new=False)
-            return
-        table = tomlkit.table()
-        table["ssh"] = line
-        self._attributes(table, key, label, holder, new=True)
-        self._add_key(holder, table)
-        self.ssh[blob] = (holder, table)
-        self.changes.append(f"added {label} to {holder.id}")
+        self._one_field_key(holder, key, self.ssh, blob, f"key {line.split(' ')[0]} {fpr}", "ssh", line)
 
     def _openpgp_key(self, holder: _Holder, key: ImportedKey) -> None:
         certs = _split(key.openpgp, lambda msg: self.error(f"imported certificate of {holder.id} cannot be read ({msg})"))

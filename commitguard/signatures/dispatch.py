@@ -9,8 +9,9 @@ from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import SignatureInfo, SignatureVerdict, Status
 from commitguard.signatures.interface import SignatureScheme
 from commitguard.signatures.openpgp import OpenPGPScheme
+from commitguard.signatures.sigstore.rekor import Transparency
+from commitguard.signatures.sigstore.scheme import SigstoreScheme
 from commitguard.signatures.ssh import SshScheme
-from commitguard.signatures.x509 import X509Scheme
 
 
 def schemes_for(
@@ -40,11 +41,17 @@ def schemes_for(
 
 
 class SignatureVerifier:
-    """Every scheme for one keyring; the single entry point for a signature."""
+    """Every scheme for one keyring; the single entry point for a signature.
 
-    def __init__(self, keyring: Keyring):
+    ``transparency`` says where gitsign signatures' log entries may be looked
+    for besides the signature itself (default: the offline mirror of
+    ``$COMMITGUARD_UPSTREAM_MIRROR``, never online).
+    """
+
+    def __init__(self, keyring: Keyring, transparency: Transparency | None = None):
         self.keyring = keyring
-        self.schemes: tuple[SignatureScheme, ...] = (*schemes_for(keyring), X509Scheme())
+        ssh, openpgp = schemes_for(keyring)
+        self.schemes: tuple[SignatureScheme, ...] = (ssh, openpgp, SigstoreScheme(keyring, ssh.index, transparency))
 
     def verify(self, signature: bytes, payload: bytes, committed_at: datetime) -> SignatureVerdict:
         for scheme in self.schemes:

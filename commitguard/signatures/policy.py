@@ -62,7 +62,7 @@ class KeyUse:
     def key_desc(self) -> str:
         """The key as reasons name it: ``openpgp FPR`` (the (sub)key that signed) or ``TYPE SHA256:...``."""
         ssh = self.entry.ssh
-        kind = ssh.key_type if ssh is not None else "openpgp"
+        kind = ssh.key_type if ssh is not None else "sigstore" if self.entry.sigstore is not None else "openpgp"
         return f"{kind} {self.candidate.key_fingerprint}"
 
     @property

@@ -25,6 +25,7 @@ from commitguard.keyring.model import Keyring, Policy
 from commitguard.model.verdicts import (NO_TIME, CommitVerdict, CommitVerdictTable, SignatureInfo, SignatureVerdict, Status,
                                         VerifyReport, Vouch)
 from commitguard.signatures.dispatch import SignatureVerifier
+from commitguard.signatures.sigstore.rekor import Transparency
 
 # Below this many uncached commits, starting workers costs more than it saves.
 PARALLEL_THRESHOLD = 400
@@ -39,6 +40,7 @@ class VerifyOptions:
     cache_dir: str | None = None  # None: no cache
     max_commits: int | None = None  # None: history.DEFAULT_MAX_COMMITS
     progress: Callable[[int, int], None] | None = None
+    transparency: Transparency | None = None  # gitsign log entries (None: $COMMITGUARD_UPSTREAM_MIRROR, offline)
 
 
 def default_jobs() -> int:
@@ -126,7 +128,7 @@ def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], option
                 table.set(first + offset, verdict)
         state["done"] += len(known)
         if workers is None and may_fork and len(todo) >= PARALLEL_THRESHOLD:
-            workers = _Workers(repo.path, keyring, jobs)
+            workers = _Workers(repo.path, keyring, jobs, options.transparency)
         if workers is not None:
             while len(todo) >= CHUNK:
                 workers.submit(todo[:CHUNK])
@@ -152,7 +154,7 @@ def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], option
                     keep(rows)
                 report()
         else:
-            verifier = SignatureVerifier(keyring)
+            verifier = SignatureVerifier(keyring, options.transparency)
             for start in range(0, len(todo), CHUNK):
                 keep(_verify_chunk(repo, verifier, todo[start : start + CHUNK], shared))
                 report()
@@ -310,9 +312,9 @@ def _share_strings(v: SignatureVerdict, shared: dict) -> SignatureVerdict:
 _worker_state: dict = {}
 
 
-def _worker_init(repo_path: str, keyring: Keyring) -> None:
+def _worker_init(repo_path: str, keyring: Keyring, transparency: Transparency | None = None) -> None:
     _worker_state["repo"] = pygit2.Repository(repo_path)
-    _worker_state["verifier"] = SignatureVerifier(keyring)
+    _worker_state["verifier"] = SignatureVerifier(keyring, transparency)
     _worker_state["shared"] = {}
 
 
@@ -335,9 +337,9 @@ def _from_wire(row: tuple) -> tuple[int, SignatureVerdict]:
 class _Workers:
     """Fork workers fed chunk by chunk; results are collected as they come."""
 
-    def __init__(self, repo_path: str, keyring: Keyring, jobs: int):
+    def __init__(self, repo_path: str, keyring: Keyring, jobs: int, transparency: Transparency | None = None):
         ctx = multiprocessing.get_context("fork")
-        self._pool = ctx.Pool(processes=jobs, initializer=_worker_init, initargs=(repo_path, keyring))
+        self._pool = ctx.Pool(processes=jobs, initializer=_worker_init, initargs=(repo_path, keyring, transparency))
         self.pending: deque = deque()
 
     def submit(self, items: list[tuple[int, str]]) -> None:

@@ -82,7 +82,7 @@ def test_reviews_parsed(tmp_path):
     ('reviews = "2"', "policy.reviews: must be a whole number of at least 1 (found '2')"),
     ("reviews = 1.5", "policy.reviews: must be a whole number of at least 1 (found 1.5)"),
     ('acept = ["signature"]', "policy.acept: unknown field (allowed: accept, forge, openpgp_expiry, openpgp_sha1, "
-                              "reviews, trust_root)"),
+                              "reviews, sigstore_trusted_root, trust_root)"),
 ])
 def test_bad_input_refused_exactly(tmp_path, value, message):
     line = value if value.startswith(("reviews", "acept")) else f"accept = {value}"

@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 
 from commitguard.git.commit_object import read_plain_commit
+from tests.security import hostile_x509
 from tests.fixtures_git import (
     EMPTY_TREE,
     Gpg,
@@ -715,7 +716,8 @@ def _build(root: Path) -> Hostile:
     w.case("header_empty_gpgsig", w.write(with_headers(p, b"gpgsig \n")), "malformed", "an empty gpgsig header")
     p = raw_commit(msg("x509"))
     w.case("header_x509", w.signed(p, "-----BEGIN SIGNED MESSAGE-----\nMIIBogYJKoZIhvcNAQcC\n-----END SIGNED MESSAGE-----"),
-           "unknown-key", "an x509/CMS signature (gitsign): never trusted")
+           "malformed", "a truncated x509/CMS signature (gitsign): cannot be parsed")
+    hostile_x509.add_cases(w, raw_commit, msg)
     p = raw_commit(msg("lower-case armor"))
     w.case("header_lowercase_armor", w.signed(p, w.ssh_sign("alice", p).lower()), "malformed",
            "armor lines in lower case")
@@ -788,7 +790,7 @@ CASE_NAMES = [
     "ssh_rsa_forged_sha1_label", "ssh_empty_armor", "ssh_footer_glued", "ssh_header_indented",
     "header_nul_in_author", "message_nul_unsigned_tail", "message_nul_signed", "header_nul_in_gpgsig", "header_non_utf8_author", "header_encoding_latin1",
     "message_10mb", "message_10mb_unsigned", "header_gpgsig_crlf", "header_empty_gpgsig", "header_x509",
-    "header_lowercase_armor",
+    "header_lowercase_armor", *hostile_x509.NAMES,
 ]
 
 

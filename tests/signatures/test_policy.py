@@ -21,7 +21,7 @@ from commitguard.signatures.dispatch import SignatureVerifier, schemes_for
 from commitguard.signatures.openpgp import OpenPGPScheme
 from commitguard.signatures.openpgp_packets import KeyFacts
 from commitguard.signatures.ssh import SshScheme
-from commitguard.signatures.x509 import X509Scheme
+from commitguard.signatures.sigstore.scheme import SigstoreScheme
 
 AT = datetime(2024, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
 PRIMARY = "A" * 40
@@ -268,5 +268,5 @@ def test_schemes_for_openpgp_namespace_and_subclass():
 
 def test_signature_verifier_uses_the_same_assembly():
     schemes = SignatureVerifier(keyring()).schemes
-    assert [type(s) for s in schemes] == [SshScheme, OpenPGPScheme, X509Scheme]
+    assert [type(s) for s in schemes] == [SshScheme, OpenPGPScheme, SigstoreScheme]
     assert schemes[0].namespace == b"git" and schemes[1].namespace == "git"

@@ -138,6 +138,27 @@ def test_x509_never_trusted(vectors_repo, tmp_path, scratch, sk_keys):
     assert res.code == 1
 
 
+def test_x509_real_gitsign_checked_offline(vectors_repo, tmp_path, scratch):
+    """Issue 21: certificate chain (to the shipped public-good root), identity, issuer and CMS
+    are checked offline; with no log entry the commit is unknown-key, even with its identity listed."""
+    person = {"id": "billy", "keys": [{"sigstore": Raw('{identity = "billy@chainguard.dev", '
+                                                       'issuer = "https://accounts.google.com"}')}]}
+    kr = write_keyring(tmp_path / "kr", persons=[person])
+    res, c = verify_one(X509, vectors_repo, kr, scratch)
+    assert (c["status"], c["trusted"], c["signer"]) == ("unknown-key", False, None), res.describe()
+    assert "no transparency-log entry" in c["reason"], c["reason"]
+    assert "billy@chainguard.dev (https://accounts.google.com)" in c["reason"]
+    assert c["signature"]["key"] == "billy@chainguard.dev (https://accounts.google.com)"
+
+
+def test_x509_real_gitsign_one_byte_changed(vectors_repo, tmp_path, scratch):
+    oid = vectors_repo.tamper(X509)
+    kr = write_keyring(tmp_path / "kr", persons=[{"id": "p", "keys": []}])
+    res = run_verify([oid], repo=vectors_repo.path, keyring=kr, scratch=scratch, trust_root=oid)
+    c = res.commit(oid)
+    assert c["status"] == "bad-signature" and "message digest" in c["reason"], res.describe()
+
+
 def test_shallow_boundary(vectors_repo, tmp_path, scratch, sk_keys):
     """A CI checkout with fetch-depth 1 is shallow: git's .git/shallow marks where history stops."""
     root = tmp_path / "shallow"

@@ -36,6 +36,10 @@ _TIMEOUT = 30
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
+# The OIDC issuer Fulcio names for a GitHub login (not GitHub Actions, whose tokens come from
+# https://token.actions.githubusercontent.com and name a workflow, not a person).
+GITHUB_OIDC_ISSUER = "https://github.com/login/oauth"
+
 class GitHubImporter(Importer):
     """Persons (id = login lowercased) with the keys GitHub lists for each login."""
 
@@ -105,6 +109,13 @@ class GitHubImporter(Importer):
             if key is not None:
                 keys.append(key)
 
+        if self.request.sigstore:
+            key, note = self._sigstore_key(canonical, user.get("email"), source)
+            if note:
+                notes.append(note)
+            if key is not None:
+                keys.append(key)
+
         if not keys:
             notes.append(f"github:{canonical}: no usable signing keys (GPG or SSH) on {self.base_url}; "
                          "the person is listed without keys")
@@ -162,6 +173,21 @@ class GitHubImporter(Importer):
             obtained=self.request.now,
         )
         return key, notes, emails
+
+    def _sigstore_key(self, login: str, email, source: str) -> tuple[ImportedKey | None, str | None]:
+        """The user's public e-mail address as the identity Fulcio certifies after a GitHub login.
+
+        GitHub shows only a verified address as public, and Fulcio certifies
+        the account's address after a GitHub login (issuer GitHub's OAuth);
+        whether the user signs with that address is theirs to say, so this
+        runs only on request (``--sigstore``) and is trust on first use, like
+        every import.
+        """
+        if not isinstance(email, str) or not email or any(c.isspace() or not c.isprintable() for c in email) \
+                or "@" not in email:
+            return None, (f"github:{login}: no public e-mail address on {self.base_url}, so no Sigstore identity "
+                          "(--sigstore) was listed")
+        return ImportedKey(sigstore=(email, GITHUB_OIDC_ISSUER), source=source, obtained=self.request.now), None
 
     def _ssh_key(self, login: str, data, source: str) -> tuple[ImportedKey | None, str | None]:
         if not isinstance(data, dict) or not isinstance(data.get("key"), str):

@@ -24,8 +24,9 @@ if TYPE_CHECKING:  # the registry imports this module
 class ImportedKey:
     """One key as found in a source.
 
-    Exactly one of ``ssh`` (an OpenSSH public key line) and ``openpgp``
-    (certificate bytes, armored or binary) is set, except for a bare
+    Exactly one of ``ssh`` (an OpenSSH public key line), ``openpgp``
+    (certificate bytes, armored or binary) and ``sigstore`` (the identity
+    and OIDC issuer of a keyless gitsign signer) is set, except for a bare
     ``fingerprint`` pin: a source that names an OpenPGP fingerprint but
     holds no certificate (nixpkgs' maintainer-list). Such a key is kept as a
     pin with no usable key, which ``keyring check`` reports.
@@ -36,6 +37,7 @@ class ImportedKey:
     ssh: str | None = None
     openpgp: bytes | None = None
     fingerprint: str | None = None
+    sigstore: tuple[str, str] | None = None  # (identity, issuer)
     valid_after: datetime | None = None
     valid_before: datetime | None = None
     namespaces: tuple[str, ...] | None = None  # SSH: the namespaces the key may sign in

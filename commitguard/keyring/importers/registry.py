@@ -34,6 +34,9 @@ class ImportRequest:
     introduction: str | None = None
     github_api: str = "https://api.github.com"
     github_token: str | None = None
+    # github: also list each user's public e-mail address as a Sigstore (gitsign)
+    # identity with GitHub's OIDC issuer; only when the user asks (--sigstore)
+    sigstore: bool = False
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
