@@ -190,10 +190,11 @@ def render(meta: dict, runs: dict, counts: dict, approvals: int, signing: float)
     return "\n".join(lines) + "\n"
 
 
-def write_report(path: Path, section: str) -> None:
+def write_report(path: Path, section: str, start: str = START, end: str = END) -> None:
+    """Replace the section between ``start`` and ``end`` in BENCHMARKS.md (append it when absent)."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + section.rstrip("\n") + text[text.index(END) + len(END):]
+    if start in text and end in text:
+        text = text[: text.index(start)] + section.rstrip("\n") + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)

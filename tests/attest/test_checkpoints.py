@@ -247,7 +247,8 @@ def test_verifier_table_is_checked(world):
     bad.write_text(bad.read_text() + '\n[[verifier]]\nid = "ci"\n')
     res = world.cli("keyring", "check", "--keyring", str(bad.parent))
     assert res.code == 2
-    assert res.stderr.strip() == f"commitguard: error: {bad}: verifier[0]: a verifier needs a key (openpgp = FILE, ssh = LINE or sigstore = {identity, issuer})"
+    assert res.stderr.strip() == (f"commitguard: error: {bad}: verifier[0]: a verifier needs a key "
+                                  "(openpgp = FILE, ssh = LINE or sigstore = {identity, issuer})")
 
 
 def test_check_pr_in_a_shallow_clone_since_the_checkpoint(world, tmp_path):

@@ -303,9 +303,10 @@ def test_reference_lists_every_command_with_its_formats(scratch):
     top = cli(scratch, "-h").stdout
     commands = re.findall(r"^  ([a-z-]+)  ", top.split("Commands:")[1], re.M)
     assert sorted(commands) == sorted(["verify", "demo", "check-pr", "approve", "sources", "audit-bump",
-                                       "annotate", "pin", "forge-sync", "keyring"])
+                                       "annotate", "pin", "forge-sync", "keyring", "attest",
+                                       "verify-attestation"])
     for command in commands:
-        rows = [line for line in text.splitlines() if line.startswith(f"| `commitguard {command}")]
+        rows = [line for line in text.splitlines() if re.match(rf"\| `commitguard {re.escape(command)}[ `]", line)]
         assert len(rows) == 1, command
         if command in FORMATS:
             assert rows[0].rstrip(" |").endswith(FORMATS[command].replace("|", ", ")), rows[0]
