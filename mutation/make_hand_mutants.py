@@ -110,6 +110,22 @@ MUTANTS = [
      "        if not self.root.ct_logs:\n", "        if True:\n",
      "a Fulcio certificate that no CT log signed (or a forged SCT) is accepted",
      "tests/signatures/test_sigstore.py"),
+    ("22-trivial-merge-same-change-both-sides", "commitguard/git/trivial_merge.py",
+     "                if eo != eb:\n", "                if False:\n",
+     "a path both sides changed the same way counts as trivially merged: two renames of one file pass as clean",
+     "tests/git/test_trivial_merge.py tests/git/test_merges.py"),
+    ("23-clean-merge-parents-unchecked", "commitguard/review/clean_merge.py",
+     "                if parent not in self.vouched:", "                if False:",
+     "a clean merge vouched for although a parent is not: an unreviewed commit rides in on the merge",
+     "tests/review/test_trust_through_review.py"),
+    ("24-review-counts-authors", "commitguard/review/review_kinds.py",
+     "            if person in authors:", "            if False:",
+     "an approval by the change's own author counts (self-approval)",
+     "tests/review/test_trust_through_review.py"),
+    ("25-checkpoint-other-keyring", "commitguard/attest/check.py",
+     "        if summary.keyring_digest != self.keyring.digest:", "        if False:",
+     "a verification summary made under another keyring is taken as a checkpoint",
+     "tests/attest/test_checkpoints.py"),
 ]
 
 
