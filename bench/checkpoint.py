@@ -7,7 +7,11 @@ OUTDIR is what ``bench/generate.py OUTDIR`` wrote. A verifier key is made with
 ssh-keygen, the generated keyring is copied with that key as ``[[verifier]]
 id = "ci"``, and ``commitguard attest`` signs a summary of the commit
 ``--behind`` commits below the tip (the first one from which the tip adds at
-least that many commits); the note ref is removed again afterwards. Then, one
+least that many commits); the note refs are removed again afterwards. The
+generated history has unsigned commits, and a summary is only ever made of a
+history that is all trusted: each unsigned commit gets a signed audit (an
+approval of exactly that commit against its first parent, by a keyring person
+who did not write it) and both keyrings accept ``["signature", "audit"]``. Then, one
 right after the other in fresh processes:
 
   full        verify --no-cache of the whole history (the keyring without the verifier)
@@ -35,12 +39,25 @@ sys.path.insert(0, str(HERE))
 
 import pygit2  # noqa: E402
 
+import generate as gen  # noqa: E402
 import review  # noqa: E402
 import run as bench  # noqa: E402
+import tomlkit  # noqa: E402
 
 START = "<!-- bench:checkpoint -->"
 END = "<!-- /bench:checkpoint -->"
 VSA_REF = "refs/notes/commitguard-vsa"
+NOTES_REF = "refs/notes/commitguard"
+
+
+def unsigned_commits(repo: pygit2.Repository, signers, branch: str) -> list[tuple[str, str, set]]:
+    """(first parent, commit, authors) of every unsigned commit: what an audit approves."""
+    by_email = {p["email"]: p["id"] for p in signers.people}
+    found = []
+    for commit in repo.walk(repo.revparse_single(branch).id):
+        if commit.gpg_signature[0] is None and commit.parent_ids:
+            found.append((str(commit.parent_ids[0]), str(commit.id), {by_email.get(commit.author.email)}))
+    return found
 
 
 def checkpoint_commit(repo: pygit2.Repository, tip: str, behind: int) -> tuple[str, int]:
@@ -77,18 +94,24 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="cg-checkpoint-bench-"))
     key = work / "ci"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f", str(key)], check=True)
-    keyring = work / "kr"
-    keyring.mkdir()
-    for item in (out / "keyring").iterdir():
-        if item.is_dir():
-            (keyring / item.name).mkdir()
-            for f in item.iterdir():
-                (keyring / item.name / f.name).write_bytes(f.read_bytes())
-    text = (out / "keyring" / "keyring.toml").read_text()
-    (keyring / "keyring.toml").write_text(text + f'\n[[verifier]]\nid = "ci"\nssh = "{(work / "ci.pub").read_text().strip()}"\n')
+    plain = review.keyring_variant(out / "keyring", work / "kr-audit", forge="accept", accept=["signature", "audit"])
+    keyring = review.keyring_variant(out / "keyring", work / "kr", forge="accept", accept=["signature", "audit"])
+    doc = tomlkit.parse((keyring / "keyring.toml").read_text())
+    verifier = tomlkit.aot()
+    verifier.append(tomlkit.table())
+    verifier[0]["id"] = "ci"
+    verifier[0]["ssh"] = (work / "ci.pub").read_text().strip()
+    doc["verifier"] = verifier
+    (keyring / "keyring.toml").write_text(tomlkit.dumps(doc))
     tip = str(repo.revparse_single(meta["branch"]).id)
     at, after = checkpoint_commit(repo, tip, args.behind)
+    if NOTES_REF in repo.references:
+        raise SystemExit(f"{repo_dir} already has {NOTES_REF}: remove it first")
     try:
+        signers = gen.load_signers(out)
+        audits = unsigned_commits(repo, signers, meta["branch"])
+        took = review.store_approvals(repo, signers, audits)
+        print(f"{len(audits)} audits signed and stored in {took:.1f} s", file=sys.stderr)
         made = bench.measure(cg + ["attest", at, "--repo", str(repo_dir), "--keyring", str(keyring), "--verifier", "ci",
                                    "--ssh-key", str(key), "--no-cache", "--format", "json"], env, work, "attest")
         if made.rc != 0:
@@ -97,7 +120,7 @@ def main(argv=None) -> int:
         runs: dict[str, list] = {"full": [], "checkpoint": []}
         base = ["verify", "--repo", str(repo_dir), "--format", "json", "--no-cache", meta["branch"]]
         for i in range(args.repeat):
-            res, data = bench.run_verify(cg, [*base, "--keyring", str(out / "keyring")], env, work, f"full-{i}")
+            res, data = bench.run_verify(cg, [*base, "--keyring", str(plain)], env, work, f"full-{i}")
             runs["full"].append(res)
             full_total = data["summary"]["total"]
             res, data = bench.run_verify(cg, [*base, "--keyring", str(keyring)], env, work, f"checkpoint-{i}")
@@ -107,8 +130,9 @@ def main(argv=None) -> int:
                           f"{data['summary']['total']} commits")
             print(f"run {i + 1}: full {runs['full'][-1].wall:.2f} s, checkpoint {res.wall:.2f} s", file=sys.stderr)
     finally:
-        if VSA_REF in repo.references:
-            repo.references.delete(VSA_REF)
+        for ref in (VSA_REF, NOTES_REF):
+            if ref in repo.references:
+                repo.references.delete(ref)
     section = render(meta, runs, at, after, full_total, made.wall)
     print(section)
     if not args.no_report:
@@ -123,7 +147,8 @@ def render(meta: dict, runs: dict, at: str, after: int, total: int, attest_wall:
     holds = med["checkpoint"]["wall"] < 1.0
     lines = [START, "## Checkpoints: verifying from a signed summary", "",
              f"Run {when} by `bench/checkpoint.py` on the repository of `bench/generate.py` ({meta['commits']} "
-             f"commits). `commitguard attest` signed a summary of `{at[:12]}` ({attest_wall:.1f} s: a full cold "
+             f"commits; its {meta['kinds']['unsigned']} unsigned commits audited, both keyrings accepting "
+             "`[\"signature\", \"audit\"]`). `commitguard attest` signed a summary of `{at[:12]}` ({attest_wall:.1f} s: a full cold "
              f"verification, then one ssh-keygen signature); the tip adds {after} commits after it. Medians of "
              "fresh processes, each pair run one right after the other.", "",
              "| run | commits checked | wall | CPU | peak RSS | runs (wall, s) |",

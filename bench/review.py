@@ -53,41 +53,47 @@ START = "<!-- bench:review -->"
 END = "<!-- /bench:review -->"
 
 
-def add_approvals(repo: pygit2.Repository, signers: gen.Signers, branch: str) -> tuple[int, float]:
-    """A signed approval of every pull request merged on ``branch``'s first-parent line."""
+def pull_request_ranges(repo: pygit2.Repository, signers: gen.Signers, branch: str) -> list[tuple[str, str, set]]:
+    """(merge base, head, authors) of every pull request merged on ``branch``'s first-parent line."""
+    by_email = {p["email"]: p["id"] for p in signers.people}
+    ranges = []
+    commit = repo.revparse_single(branch)
+    while commit.parent_ids:
+        if len(commit.parent_ids) == 2:
+            ours, head = commit.parent_ids
+            walker = repo.walk(head)
+            walker.hide(ours)
+            ranges.append((str(repo.merge_base(ours, head)), str(head), {by_email.get(c.author.email) for c in walker}))
+        commit = repo[commit.parent_ids[0]]
+    return ranges
+
+
+def store_approvals(repo: pygit2.Repository, signers: gen.Signers, ranges: list[tuple[str, str, set]]) -> float:
+    """A signed approval (SSH, in process) of each (base, head) by a person not among its authors,
+    stored in ``refs/notes/commitguard`` as ``commitguard approve`` stores one. Seconds taken."""
     started = time.perf_counter()
     name = repository_name(repo, None)
-    by_email = {p["email"]: p["id"] for p in signers.people}
     reviewers = sorted(pid for pid, keys in signers.ssh.items() if keys)
     rng = random.Random(16)
     who = pygit2.Signature("bench", "bench@example.org", 0, 0)
     # one notes commit whose tree names each annotated commit (git's flat notes layout):
     # create_note would rewrite the whole notes tree once per note
     notes = repo.TreeBuilder()
-    count = 0
-    commit = repo.revparse_single(branch)
-    while commit.parent_ids:
-        if len(commit.parent_ids) == 2:
-            ours, head = commit.parent_ids
-            fork = repo.merge_base(ours, head)
-            walker = repo.walk(head)
-            walker.hide(ours)
-            authors = {by_email.get(c.author.email) for c in walker}
-            approver = rng.choice([r for r in reviewers if r not in authors])
-            approval = Approval(repository=name, base=str(fork), head=str(head), head_tree=str(repo[head].tree_id),
-                                timestamp="2026-01-01T00:00:00Z")
-            payload = approval.payload()
-            signature = gen.ssh_sign(signers.ssh[approver][0], pae(payload), namespace=SSH_NAMESPACE).encode()
-            blob = repo.create_blob((Envelope(payload, signature, "ssh").to_json() + "\n").encode())
-            notes.insert(str(head), blob, pygit2.enums.FileMode.BLOB)
-            count += 1
-        commit = repo[commit.parent_ids[0]]
+    for base, head, authors in ranges:
+        approver = rng.choice([r for r in reviewers if r not in authors])
+        approval = Approval(repository=name, base=base, head=head, head_tree=str(repo[head].tree_id),
+                            timestamp="2026-01-01T00:00:00Z")
+        payload = approval.payload()
+        signature = gen.ssh_sign(signers.ssh[approver][0], pae(payload), namespace=SSH_NAMESPACE).encode()
+        blob = repo.create_blob((Envelope(payload, signature, "ssh").to_json() + "\n").encode())
+        notes.insert(head, blob, pygit2.enums.FileMode.BLOB)
     parents = [repo.references[NOTES_REF].target] if NOTES_REF in repo.references else []
-    repo.create_commit(NOTES_REF, who, who, "approvals for bench/review.py", notes.write(), parents)
-    return count, time.perf_counter() - started
+    repo.create_commit(NOTES_REF, who, who, "approvals for the benchmarks", notes.write(), parents)
+    return time.perf_counter() - started
 
 
-def keyring_variant(source: Path, target: Path, *, forge: str) -> Path:
+def keyring_variant(source: Path, target: Path, *, forge: str,
+                    accept: tuple[str, ...] | list[str] = ("signature", "review", "clean-merge")) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for item in source.iterdir():
         if item.is_dir():
@@ -96,7 +102,7 @@ def keyring_variant(source: Path, target: Path, *, forge: str) -> Path:
                 (target / item.name / f.name).write_bytes(f.read_bytes())
     doc = tomlkit.parse((source / "keyring.toml").read_text())
     doc["policy"]["forge"] = forge
-    doc["policy"]["accept"] = ["signature", "review", "clean-merge"]
+    doc["policy"]["accept"] = list(accept)
     (target / "keyring.toml").write_text(tomlkit.dumps(doc))
     return target
 
@@ -123,7 +129,9 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="cg-review-bench-"))
     saved = bench.notes_target(repo_dir)
     try:
-        approvals, signing = add_approvals(repo, gen.load_signers(out), meta["branch"])
+        signers = gen.load_signers(out)
+        ranges = pull_request_ranges(repo, signers, meta["branch"])
+        approvals, signing = len(ranges), store_approvals(repo, signers, ranges)
         print(f"{approvals} approvals signed and stored in {signing:.1f} s", file=sys.stderr)
         keyrings = {
             "baseline": out / "keyring",

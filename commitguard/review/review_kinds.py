@@ -128,7 +128,7 @@ class ReviewKind(_RangeKind):
 
     name = "review"
 
-    def __init__(self, repo: pygit2.Repository, keyring: Keyring, repository: str, view: HistoryView,
+    def __init__(self, repo: pygit2.Repository, keyring: Keyring, repository, view: HistoryView,
                  landings: Landings, verdict_of, now: datetime | None = None):
         super().__init__(repo, keyring, view, landings, verdict_of)
         self.store = GitNotesStore(repo)
@@ -151,6 +151,8 @@ class ReviewKind(_RangeKind):
                     continue
                 if stated.head != head:
                     continue  # a note on one commit naming another approves nothing here
+                if callable(repository):
+                    repository = repository()  # named once, and only when there is an approval to check
                 verdict = verifier.verify(raw, ReviewContext(repository, stated.base, head, head_tree), now)
                 if verdict.status is ApprovalStatus.VALID and verdict.person is not None:
                     ranges.setdefault((stated.base, head), {})[verdict.person] = f"approved by {verdict.person}"

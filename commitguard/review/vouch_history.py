@@ -80,12 +80,13 @@ class VouchContext:
         return [commits[self.view.position[c]] if c in self.view else judged[c] for c in ids]
 
 
-def kinds_for(repo: pygit2.Repository, keyring: Keyring, repository: str, now: datetime | None = None,
+def kinds_for(repo: pygit2.Repository, keyring: Keyring, repository, now: datetime | None = None,
               context: VouchContext | None = None, forge_record: str | os.PathLike | None = None) -> list[VouchKind]:
     """The kinds ``keyring.policy.accept`` lists, in its order, as policy objects.
 
-    Kinds that need the history need ``context``; a kind this version cannot
-    check is refused here, never skipped."""
+    ``repository`` is the name approvals carry, or a function giving it. Kinds
+    that need the history need ``context``; a kind this version cannot check is
+    refused here, never skipped."""
     kinds: list[VouchKind] = []
     for name in keyring.policy.accept:
         if name in HISTORY_KINDS and context is None:
@@ -97,7 +98,7 @@ def kinds_for(repo: pygit2.Repository, keyring: Keyring, repository: str, now: d
         elif name == "review":
             kinds.append(ReviewKind(repo, keyring, repository, context.view, context.landings, context.verdicts, now))
         elif name == "forge-review":
-            record, missing = load_forge_record(repository, forge_record)
+            record, missing = load_forge_record(repository() if callable(repository) else repository, forge_record)
             kinds.append(ForgeReviewKind(repo, keyring, record, missing, context.view, context.landings,
                                          context.verdicts))
         elif name == "clean-merge":
@@ -152,7 +153,15 @@ def vouch_report(repo: pygit2.Repository, keyring: Keyring, report: VerifyReport
     needs_history = any(kind in HISTORY_KINDS for kind in accept)
     if not untrusted:
         return report.vouched({}, (), () if needs_history else None)
-    name = repository_name(repo, repository)
+    named: list[str] = []
+
+    def name() -> str:
+        """The repository's name, found once and only when a kind needs it (without an origin
+        remote, naming walks the whole history to its first commit)."""
+        if not named:
+            named.append(repository_name(repo, repository))
+        return named[0]
+
     context = None
     if needs_history:
         context = VouchContext(repo, keyring, report, trust_root=trust_root, cache_dir=cache_dir, jobs=jobs)

@@ -43,7 +43,7 @@ from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import CommitVerdict, CommitVerdictTable, VerifyReport, Vouch
 from commitguard.review.approvals.notes import GitNotesStore
 from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerifier, ReviewContext
-from commitguard.review.authorship import change_authors
+from commitguard.review.authorship import IdentityMap, change_authors
 from commitguard.review.check_pr import repository_name
 from commitguard.review.eligibility import EligibilityRules
 
@@ -91,15 +91,24 @@ class AuditKind(VouchKind):
 
     name = "audit"
 
-    def __init__(self, repo: pygit2.Repository, keyring: Keyring, repository: str, now: datetime | None = None):
+    def __init__(self, repo: pygit2.Repository, keyring: Keyring, repository, now: datetime | None = None):
         self.repo = repo
         self.keyring = keyring
-        self.repository = repository
+        self._repository = repository  # the name, or a function giving it (naming may walk the history)
         self.now = now or datetime.now(timezone.utc)
         self.store = GitNotesStore(repo)
         self.verifier = ApprovalVerifier(keyring)
-        self.annotated = set(self.store.all_annotated())
+        # every note read once: a lookup per commit costs libgit2 a read of the whole notes tree
+        self.notes = dict(self.store.each_note())
+        self.annotated = set(self.notes)
         self.rules = EligibilityRules(repo, keyring)
+        self.identities = IdentityMap(keyring)
+
+    @property
+    def repository(self) -> str:
+        if callable(self._repository):
+            self._repository = self._repository()
+        return self._repository
 
     def may_vouch(self, commit_id: str) -> bool:
         return commit_id in self.annotated
@@ -114,10 +123,10 @@ class AuditKind(VouchKind):
         parent = str(head.parent_ids[0])
         context = ReviewContext(self.repository, parent, commit.id, str(head.tree_id))
         eligible = self._eligible(commit, parent)
-        authors = change_authors(self.repo, self.keyring, [commit]).persons
+        authors = change_authors(self.repo, self.keyring, [commit], identities=self.identities).persons
         by: list[str] = []
         refusals: list[str] = []
-        for raw in self.store.collect(commit.id):
+        for raw in self.notes.get(commit.id, ()):
             # the verifier holds the approval to this commit, its tree and its first parent:
             # an approval of another commit or of a range is not an audit of this one
             verdict = self.verifier.verify(raw, context, self.now)
@@ -137,6 +146,8 @@ class AuditKind(VouchKind):
 
     def _eligible(self, commit: CommitVerdict, parent: str) -> frozenset[str] | None:
         """Who may audit: None (any keyring person) when no rule covers a path the commit changes."""
+        if not self.keyring.rules:
+            return None  # no rule: the changed paths do not matter (and a whole-tree diff costs ms)
         diff = self.repo.diff(self.repo[parent].tree, self.repo[commit.id].tree)
         files = sorted({p for d in diff.deltas for p in (d.old_file.path, d.new_file.path)})
         return self.rules.for_change(parent, files).persons
