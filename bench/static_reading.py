@@ -62,10 +62,11 @@ def main() -> int:
             totals["files"] += 1
             if not calls:
                 totals["files without fetcher"] += 1
-            if package.name is None or package.version is None:
-                totals["no name/version"] += 1
-                if options.verbose or not package.name:
-                    print(f"{path.relative_to(root)}: name/version not read: {'; '.join(package.notes)[:200]}")
+            if package.name is None:
+                totals["no name"] += 1
+                print(f"{path.relative_to(root)}: name not read: {'; '.join(package.notes)[:200]}")
+            elif package.version is None:
+                totals["no version"] += 1  # hooks and wrappers have none
             bad = [c for c in calls if not c.resolved]
             if bad or options.verbose:
                 rel = path.relative_to(root)
@@ -81,7 +82,7 @@ def main() -> int:
                     causes[_cause(note.split(": ", 1)[-1])] += 1
     print()
     print(f"files: {totals['files']} ({totals['files without fetcher']} without a fetcher call, "
-          f"{totals['no name/version']} without a name or version read)")
+          f"{totals['no name']} without a name read, {totals['no version']} more without a version)")
     for system in systems:
         calls, good = totals[(system, "calls")], totals[(system, "resolved")]
         share = 100.0 * good / calls if calls else 100.0
