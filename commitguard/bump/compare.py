@@ -57,10 +57,13 @@ class Changes:
 
 
 def main_source(expr: PackageExpression | None, summary: ExpressionSummary | None) -> FetcherCall | None:
-    """The call that fetches ``src``: the one written at the ``src`` attribute, else the first call
-    of ``src``'s fetcher that is not a patch."""
+    """The call that fetches ``src``: the one evaluation found there, else the one written at the
+    ``src`` attribute, else the first call of ``src``'s fetcher that is not a patch."""
     if expr is None or not expr.sources:
         return None
+    at = expr.attrs.get("src_call")
+    if isinstance(at, int) and 0 <= at < len(expr.sources):
+        return expr.sources[at]  # what evaluation found at src, for the system audited
     if summary is not None:
         for call in expr.sources:
             path = summary.fetcher_paths.get(call.line or -1)

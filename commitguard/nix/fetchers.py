@@ -118,7 +118,7 @@ def _read(ev: Evaluator, tree, display: str) -> PackageExpression:
         notes.append(f"package attributes: {attrs.reason}")
     elif isinstance(attrs, Attrs):
         name, version = _name_version(ev, attrs, notes)
-        extra = _extra_attrs(ev, attrs, by_value, notes)
+        extra = _extra_attrs(ev, attrs, by_value, calls, notes)
     if ev.exhausted:
         notes.append(ev.limit_note())
     return PackageExpression(display, name, version, tuple(calls), extra, tuple(dict.fromkeys(notes)))
@@ -414,7 +414,7 @@ def _name_version(ev: Evaluator, attrs: Attrs, notes: list[str]):
     return name, version
 
 
-def _extra_attrs(ev: Evaluator, attrs: Attrs, by_value: dict, notes: list[str]) -> dict:
+def _extra_attrs(ev: Evaluator, attrs: Attrs, by_value: dict, calls: list, notes: list[str]) -> dict:
     extra: dict = {}
     for key in HASH_ATTRS:
         if key not in attrs.items:
@@ -433,6 +433,11 @@ def _extra_attrs(ev: Evaluator, attrs: Attrs, by_value: dict, notes: list[str]) 
         src = ev.force(attrs.items["src"])
         if isinstance(src, FetcherValue):
             extra["src"] = src.fetcher
+            call = by_value.get(id(src))
+            if call is not None and call in calls:
+                # which call is the package's src on this system (``src = if isDarwin
+                # then fetchurl {...} else fetchurl {...}`` lists both)
+                extra["src_call"] = calls.index(call)
         else:
             extra["src"] = None
             if isinstance(src, NixPath):

@@ -227,9 +227,13 @@ def _attribute(path: Path, package: PackageExpression) -> str | None:
 
 
 def _main_source(package: PackageExpression) -> FetcherCall | None:
-    """The fetcher bound to ``src`` where known, else the first fetcher that
+    """The call evaluation found at ``src`` for this system, else the fetcher bound
+    to ``src`` where known, else the first fetcher that
     is neither a patch nor a dependency fetcher (their hashes are derived from
     the source; no upstream release is behind them)."""
+    at = package.attrs.get("src_call")
+    if isinstance(at, int) and 0 <= at < len(package.sources) and package.sources[at].kind == "source":
+        return package.sources[at]
     candidates = [
         s for s in package.sources if s.fetcher not in ("fetchpatch", "fetchpatch2") and s.kind == "source"
     ]

@@ -296,3 +296,17 @@ def test_sources_reports_dependency_hashes_apart_from_the_upstream_source(tmp_pa
     # the upstream evidence is about the release, never about a dependency fetcher
     assert "fetchPnpmDeps" not in entry["upstream"]["reason"]
     assert report["summary"]["resolved"] == report["summary"]["fetcher_calls"] == 3
+
+
+@pytest.mark.parametrize(("system", "url"), [("x86_64-linux", "https://example.org/linux.tar.gz"),
+                                             ("aarch64-darwin", "https://example.org/mac.zip")])
+def test_the_src_of_this_system_is_marked_among_both_branches(tmp_path, system, url):
+    text = """{ stdenv, fetchurl }:
+stdenv.mkDerivation {
+  pname = "webrtc"; version = "2.0";
+  src = if stdenv.hostPlatform.isDarwin then fetchurl { url = "https://example.org/mac.zip"; hash = "%s"; }
+        else fetchurl { url = "https://example.org/linux.tar.gz"; hash = "%s"; };
+}""" % (HASH, HASH2)
+    package = _read(tmp_path, text, system)
+    assert len(package.sources) == 2  # the other platform's source is still listed
+    assert package.sources[package.attrs["src_call"]].url == url
