@@ -94,6 +94,11 @@ def _read(ev: Evaluator, tree, display: str) -> PackageExpression:
     top = ev.evaluate_file()
     named_calls = _NamedCalls(ev, tree)
     package = _find_package(ev, top, tree, named_calls)
+    if isinstance(package, Derivation) and package is not top and package.node is not None:
+        # the file's value is not the package itself: say which call was read instead
+        why = top.reason if isinstance(top, Unresolved) else f"the file evaluates to {ev.type_name(top)}"
+        notes.append(f"{why}; the package is read from the {package.builder} call at line "
+                     f"{package.node.start_point[0] + 1}")
     attrs = _package_attrs(ev, package)
 
     # The attributes that matter first, while the budget is fresh; then

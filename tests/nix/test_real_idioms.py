@@ -310,3 +310,14 @@ stdenv.mkDerivation {
     package = _read(tmp_path, text, system)
     assert len(package.sources) == 2  # the other platform's source is still listed
     assert package.sources[package.attrs["src_call"]].url == url
+
+
+def test_a_package_read_from_an_inner_builder_call_says_so(tmp_path):
+    # 3000 chained overrideAttrs pass the evaluator's depth limit: the value of the file is not known,
+    # and the version read from the innermost call is not presented as the package's without a word
+    text = '(stdenv.mkDerivation { pname = "x"; version = "1"; })'
+    for _ in range(3000):
+        text = f'({text}.overrideAttrs (f: p: {{ version = p.version + "1"; }}))'
+    package = _read(tmp_path, "{ stdenv }: " + text)
+    assert package.notes == (
+        "expression nested deeper than 150 evaluation levels; the package is read from the mkDerivation call at line 1",)
