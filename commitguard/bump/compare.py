@@ -185,7 +185,7 @@ def compare_secondary(old: Side, new: Side, old_main, new_main, bump: bool, chan
         derived = not (o.url or o.owner or n.url or n.owner)
         same_place = _locator(o, old_norm) == _locator(n, new_norm)
         if not same_place:
-            changes.add(npath, False, f"{n.fetcher} now fetches {n.url or n.rev or n.tag} (was {o.url or o.rev or o.tag})")
+            changes.add(npath, False, f"{n.fetcher} now fetches {_moved(o, n)}")
         elif o.hash != n.hash:
             name = f"{npath}.hash" if npath != "sources" else f"{n.fetcher} hash"
             unchanged = (o.url, o.rev, o.tag) == (n.url, n.rev, n.tag)
@@ -199,6 +199,17 @@ def compare_secondary(old: Side, new: Side, old_main, new_main, bump: bool, chan
     for call, path in news:
         changes.add(path, False, f"now also fetches {call.url or call.fetcher}")
     return judged
+
+
+def _moved(old: FetcherCall, new: FetcherCall) -> str:
+    """What a fetcher fetches now, named by what differs (``rev v0.1.0 -> v0.2.0``), never
+    by a URL that is the same on both sides."""
+    moved = [f"{name} {getattr(old, name) or '–'} -> {getattr(new, name) or '–'}"
+             for name in ("url", "owner", "repo", "domain", "rev", "tag")
+             if getattr(old, name) != getattr(new, name)]
+    if fetcher_name(old) != fetcher_name(new):
+        moved.insert(0, f"fetcher {fetcher_name(old)} -> {fetcher_name(new)}")
+    return "; ".join(moved) or "the same source under another version"
 
 
 def _under(path: str, prefixes) -> bool:

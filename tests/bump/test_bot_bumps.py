@@ -224,3 +224,30 @@ def test_lockfile_lines_other_than_versions_and_hashes_are_seen():
     assert only_versions_and_hashes(old, old.replace(b"registry.npmjs.org", b"npm.example.net")) is None
     assert only_versions_and_hashes(old, old + b'"evil@1.0.0" = fetchurl { };\n') is None
     assert only_versions_and_hashes(old, b"\xff" + old) is None
+
+
+SECONDARY = """{ stdenv, fetchFromGitHub }:
+let
+  data = builtins.fromJSON (builtins.readFile ./hashes.json);
+  sdk = fetchFromGitHub { owner = "parallel-web"; repo = "sdk"; rev = "v${data.sdk.version}"; inherit (data.sdk) hash; };
+in
+stdenv.mkDerivation {
+  pname = "parallel-cli";
+  version = "0.2.0";
+  src = fetchFromGitHub { owner = "parallel-web"; repo = "cli"; rev = "v0.2.0"; hash = "%s"; };
+  inherit sdk;
+}
+""" % sri("cli 0.2.0")
+
+
+def test_a_secondary_source_moving_is_named_by_what_moved(pkgset):
+    def files(v):
+        return {"pkgs/parallel-cli/package.nix": SECONDARY, "pkgs/parallel-cli/hashes.json": json.dumps(
+            {"sdk": {"version": v, "hash": sri(f"sdk {v}")}})}
+
+    base = pkgset.commit("parallel-cli: init", files("0.5.0"))
+    head = pkgset.commit("parallel-cli: 0.2.0 -> 0.2.0", files("0.5.1"))
+    _, package = pkgset.audit(base, head, "parallel-cli: 0.2.0 -> 0.2.0")
+    assert package.kind == "not-a-bump"
+    assert package.details["let.sdk"] == "fetchFromGitHub now fetches rev v0.5.0 -> v0.5.1"
+    assert [f.code for f in package.findings] == ["extra-changes"]
