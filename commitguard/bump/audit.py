@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 import pygit2
 
 from commitguard.bump.claims import check_claims, detect_bot, gather_claims
-from commitguard.bump.compare import Changes, compare_sides, file_changes, listing, main_source
+from commitguard.bump.compare import Changes, compare_sides, file_changes, listing, main_source, unread_versions
 from commitguard.bump.limits import MAX_COMMITS, MAX_LISTED, MAX_PACKAGES, listed
 from commitguard.bump.model import BumpReport, FailOn, Finding, PackageAudit, finding
 from commitguard.bump.sides import is_package, package_dirs, read_side, select_only
@@ -66,6 +66,7 @@ def _audit_package(repo: pygit2.Repository, base: str, head: str, key: str, main
     changes = Changes()
     findings: list[Finding] = []
     kind = "not-a-bump"
+    reason = None
     checked = UpstreamComparison()
     tarball = TarballCheck()
     if old.expression is None or new.expression is None:
@@ -79,6 +80,7 @@ def _audit_package(repo: pygit2.Repository, base: str, head: str, key: str, main
             checked = upstream(None, main_source(new.expression, new.summary))
     else:
         kind, old_call, new_call, touched_source = compare_sides(repo, old, new, changes, findings)
+        reason = unread_versions(old, new) if kind == "unknown" else None
         if touched_source:
             checked = upstream(old_call, new_call)
             tarball = check_tarball(new_call, name, new.version, new, mirror)
@@ -86,7 +88,7 @@ def _audit_package(repo: pygit2.Repository, base: str, head: str, key: str, main
                         changes=tuple(changes.names()), details=changes.details, upstream_old=checked.old,
                         upstream_new=checked.new, same_signer=checked.same_signer,
                         findings=(*findings, *checked.findings, *tarball.findings), tarball=tarball.comparison,
-                        notes=(*notes, *tarball.notes))
+                        notes=(*notes, *tarball.notes), reason=reason)
 
 
 def _branch_name(repo: pygit2.Repository, rev: str) -> str | None:
@@ -175,9 +177,9 @@ def audit_bump(
                 audited = _audit_package(repo, merge_base_id, head_id, key, dirs[key], work, keyring, mirror,
                                          online, github_api, continuity, system)
             except (RecursionError, MemoryError, OSError, pygit2.GitError, ValueError) as exc:
-                audited = PackageAudit(path=key, name=None, old_version=None, new_version=None, kind="not-a-bump",
-                                       findings=(finding("audit-incomplete", f"{key} could not be audited: "
-                                                                             f"{type(exc).__name__}: {exc}"),))
+                why = f"{key} could not be audited: {type(exc).__name__}: {exc}"
+                audited = PackageAudit(path=key, name=None, old_version=None, new_version=None, kind="unknown",
+                                       findings=(finding("audit-incomplete", why),), reason=why)
             if audited is None:
                 outside.append(key)
             else:

@@ -72,12 +72,16 @@ def check_claims(claims: list[Claim], packages: list[PackageAudit]) -> tuple[lis
     checked = []
     for audit in packages:
         mine = [c for c in claims if _names_package(c, audit)]
-        actual = f"{audit.old_version or '?'} -> {audit.new_version or '?'}"
+        actual = _versions(audit.old_version, audit.new_version)
         added = None
         if not mine:
             said = "; ".join(sorted({f"{c.source} says {c.text()!r}" for c in claims}))
             added = finding("title-mismatch", f"{said}, but the change also touches "
                                               f"{audit.name or audit.path} ({actual})")
+        elif audit.old_version is None or audit.new_version is None:
+            # what the claim's versions are checked against is not known: said, not judged
+            said = "; ".join(f"{c.source}'s {c.text()!r}" for c in mine)
+            audit = replace(audit, notes=(*audit.notes, f"{said} not checked: {actual}"))
         elif wrong := _off_path(mine, audit.old_version, audit.new_version):
             said = "; ".join(f"{c.source} says {c.text()!r}" for c in wrong)
             added = finding("title-mismatch", f"{said}, but the change is {audit.name or audit.path}: {actual}")
@@ -95,8 +99,12 @@ def _off_path(claims: list[Claim], old: str | None, new: str | None) -> list[Cla
     title that says ``1.0 -> 1.2``: every claim is then on a way from 1.0 to
     1.2, and none disagrees. Without any such way, every claim disagrees.
     """
-    if old is None or new is None or old == new:
+    if old is None or new is None:
         return list(claims)
+    if old == new:
+        # the version did not move (a rev bump of an unstable package): a claim
+        # that says so agrees; one that names a move does not
+        return [c for c in claims if not (c.old == old and c.new == new)]
 
     def reachable(start: str) -> set[str]:
         seen, frontier = {start}, [start]
@@ -112,6 +120,16 @@ def _off_path(claims: list[Claim], old: str | None, new: str | None) -> list[Cla
         return list(claims)
     from_old = reachable(old)
     return [c for c in claims if c.old not in from_old or new not in reachable(c.new)]
+
+
+def _versions(old: str | None, new: str | None) -> str:
+    """The change's versions as a finding says them: never ``? -> ?`` nor ``X -> X``."""
+    if old is None and new is None:
+        return "neither version can be read statically"
+    if old is None or new is None:
+        side = "old" if old is None else "new"
+        return f"{old or new}, the {side} version cannot be read statically"
+    return f"{old}, unchanged" if old == new else f"{old} -> {new}"
 
 
 def detect_bot(author: str | None, branch: str | None, commit_authors: list[tuple[str, str]]) -> Bot | None:

@@ -21,6 +21,7 @@ import pygit2
 
 from commitguard.bump.altering import added_altering_arguments
 from commitguard.bump.limits import MAX_ENTRIES, listed
+from commitguard.bump.lockfiles import is_lockfile, only_versions_and_hashes
 from commitguard.bump.model import Finding, finding
 from commitguard.bump.normalise import Normaliser, is_hash_like, is_rev_like
 from commitguard.bump.sides import Side, blob
@@ -56,10 +57,13 @@ class Changes:
 
 
 def main_source(expr: PackageExpression | None, summary: ExpressionSummary | None) -> FetcherCall | None:
-    """The call that fetches ``src``: the one written at the ``src`` attribute, else the first call
-    of ``src``'s fetcher that is not a patch."""
+    """The call that fetches ``src``: the one evaluation found there, else the one written at the
+    ``src`` attribute, else the first call of ``src``'s fetcher that is not a patch."""
     if expr is None or not expr.sources:
         return None
+    at = expr.attrs.get("src_call")
+    if isinstance(at, int) and 0 <= at < len(expr.sources):
+        return expr.sources[at]  # what evaluation found at src, for the system audited
     if summary is not None:
         for call in expr.sources:
             path = summary.fetcher_paths.get(call.line or -1)
@@ -120,6 +124,29 @@ def compare_main(old: FetcherCall, new: FetcherCall, old_norm: Normaliser, new_n
         changes.add("src.hash", bump, f"{old.hash} -> {new.hash}")
 
 
+def unstable_rev_bump(old_version: str | None, new_version: str | None, old: FetcherCall, new: FetcherCall) -> bool:
+    """A package that follows a branch (``version = "0-unstable-2026-04-30"``)
+    moved to another commit: its rev and hash change, its version may not
+    (two commits on one day). That is its version bump: the rev is its version."""
+    if not old_version or old_version != new_version or "unstable" not in old_version:
+        return False
+    a, b = _ref_of(old), _ref_of(new)
+    return a != b and is_rev_like(a) and is_rev_like(b) and old.hash != new.hash
+
+
+def unread_versions(old: Side, new: Side) -> str | None:
+    """Why a side's version could not be read statically, or None when both were."""
+    reasons = []
+    for side, label in ((old, "old"), (new, "new")):
+        if side.version is not None:
+            continue
+        notes = side.expression.notes if side.expression is not None else ()
+        why = next((n for n in notes if n.startswith(("version:", "no package expression", "package attributes:"))),
+                   "the expression sets no version")
+        reasons.append(f"the {label} version cannot be read statically ({why})")
+    return "; ".join(reasons) or None
+
+
 def _ref_of(call: FetcherCall) -> str | None:
     ref = call.tag or call.rev
     return ref.removeprefix("refs/tags/") if ref else None
@@ -158,7 +185,7 @@ def compare_secondary(old: Side, new: Side, old_main, new_main, bump: bool, chan
         derived = not (o.url or o.owner or n.url or n.owner)
         same_place = _locator(o, old_norm) == _locator(n, new_norm)
         if not same_place:
-            changes.add(npath, False, f"{n.fetcher} now fetches {n.url or n.rev or n.tag} (was {o.url or o.rev or o.tag})")
+            changes.add(npath, False, f"{n.fetcher} now fetches {_moved(o, n)}")
         elif o.hash != n.hash:
             name = f"{npath}.hash" if npath != "sources" else f"{n.fetcher} hash"
             unchanged = (o.url, o.rev, o.tag) == (n.url, n.rev, n.tag)
@@ -172,6 +199,17 @@ def compare_secondary(old: Side, new: Side, old_main, new_main, bump: bool, chan
     for call, path in news:
         changes.add(path, False, f"now also fetches {call.url or call.fetcher}")
     return judged
+
+
+def _moved(old: FetcherCall, new: FetcherCall) -> str:
+    """What a fetcher fetches now, named by what differs (``rev v0.1.0 -> v0.2.0``), never
+    by a URL that is the same on both sides."""
+    moved = [f"{name} {getattr(old, name) or '–'} -> {getattr(new, name) or '–'}"
+             for name in ("url", "owner", "repo", "domain", "rev", "tag")
+             if getattr(old, name) != getattr(new, name)]
+    if fetcher_name(old) != fetcher_name(new):
+        moved.insert(0, f"fetcher {fetcher_name(old)} -> {fetcher_name(new)}")
+    return "; ".join(moved) or "the same source under another version"
 
 
 def _under(path: str, prefixes) -> bool:
@@ -303,6 +341,9 @@ def file_changes(repo: pygit2.Repository, old: Side, new: Side, bump: bool, know
                 changes.add(label, False, f"mode {a[1]:o} -> {b[1]:o}")
             continue
         old_data, new_data = blob(repo, a[0]), blob(repo, b[0])
+        if bump and is_lockfile(rel) and (moved := only_versions_and_hashes(old_data, new_data)) is not None:
+            changes.add(label, True, f"dependency versions and hashes only ({moved} lines)")
+            continue
         if rel.endswith(".json") and old.summary and new.summary:
             if _json_changes(rel, old_data, new_data, old, new, bump, known, changes):
                 continue
@@ -331,12 +372,13 @@ def compare_sides(repo: pygit2.Repository, old: Side, new: Side, changes: Change
                   findings: list[Finding]) -> tuple[str, FetcherCall | None, FetcherCall | None, bool]:
     """Both sides hold an expression: name every change, add the findings they make, and return
     (kind, old main source, new main source, whether upstream is to be asked)."""
-    bump = bool(old.version and new.version and old.version != new.version)
-    if old.version != new.version:
-        changes.add("version", bump, f"{old.version} -> {new.version}")
     old_call = main_source(old.expression, old.summary)
     new_call = main_source(new.expression, new.summary)
     main_compared = old_call is not None and new_call is not None
+    bump = bool(old.version and new.version and old.version != new.version) or (
+        main_compared and unstable_rev_bump(old.version, new.version, old_call, new_call))
+    if old.version != new.version:
+        changes.add("version", bump, f"{old.version} -> {new.version}")
     if main_compared:
         compare_main(old_call, new_call, old.summary.normalise, new.summary.normalise, bump, changes)
         for message in added_altering_arguments(old_call, new_call):
@@ -362,11 +404,14 @@ def compare_sides(repo: pygit2.Repository, old: Side, new: Side, changes: Change
     names = changes.names()
     extra = [n for n in names if n in changes.extra]
     kind = "not-a-bump"
+    unread = unread_versions(old, new)
     if changes.origin:
         kind = "source-origin-changed"
         findings.append(finding("source-origin-changed", "src now comes from elsewhere: " + "; ".join(changes.origin)))
     elif bump:
         kind = "bump-with-changes" if extra else "version-bump"
+    elif unread:
+        kind = "unknown"  # whether the version moved cannot be told: said, not judged not-a-bump
     if bump and compare_versions(new.version, old.version) < 0:
         findings.append(finding("version-downgrade", f"{old.version} -> {new.version} is a downgrade"))
     if (main_compared and not bump and not changes.origin and old_call.hash != new_call.hash

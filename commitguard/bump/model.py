@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from commitguard.errors import CommitguardError
 from commitguard.model.sources import UpstreamEvidence
 
-KINDS = ("version-bump", "bump-with-changes", "source-origin-changed", "not-a-bump")
+# ``unknown``: a side could not be evaluated far enough to tell (its version
+# is not known statically); the package's ``reason`` says why.
+KINDS = ("version-bump", "bump-with-changes", "source-origin-changed", "not-a-bump", "unknown")
 SEVERITIES = ("high", "medium", "low")
 # Every finding code and its severity; --fail-on accepts these names.
 CODES = {
@@ -80,6 +82,7 @@ class PackageAudit:
     findings: tuple[Finding, ...] = ()
     tarball: TarballComparison | None = None
     notes: tuple[str, ...] = ()
+    reason: str | None = None  # why the kind is ``unknown``
 
     def to_json(self) -> dict:
         def evidence(e: UpstreamEvidence | None):
@@ -93,6 +96,7 @@ class PackageAudit:
             "old_version": self.old_version,
             "new_version": self.new_version,
             "kind": self.kind,
+            "reason": self.reason,
             "changes": list(self.changes),
             "details": dict(self.details),
             "upstream": {"old": evidence(self.upstream_old), "new": evidence(self.upstream_new),

@@ -22,6 +22,10 @@ class FetcherCall:
     ``resolved`` is false and nothing about it is guessed. ``args`` keeps
     every argument that was evaluated (fetchSubmodules, leaveDotGit, pname,
     version, ...), for checks that need more than the common fields.
+    ``kind`` is ``source``, or ``dependencies`` for a fixed-output fetcher of
+    the dependencies a lockfile in the source names (``fetchPnpmDeps``,
+    ``fetchCargoVendor``...): a hash over what was derived from the source,
+    not an upstream release; it is resolved when its hash is.
     """
 
     fetcher: str
@@ -37,9 +41,10 @@ class FetcherCall:
     unresolved: tuple[str, ...] = ()
     args: dict = field(default_factory=dict, compare=False, hash=False)
     line: int | None = None
+    kind: str = "source"
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "fetcher": self.fetcher,
             "url": self.url,
             "owner": self.owner,
@@ -50,6 +55,9 @@ class FetcherCall:
             "resolved": self.resolved,
             "unresolved": list(self.unresolved),
         }
+        if self.kind != "source":
+            out["kind"] = self.kind  # only then: outputs without dependency fetchers stay as they were
+        return out
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from commitguard.nix.packageset import (
     CONSTANTS,
     FETCHER_RESULT_ATTRS,
+    NOT_KNOWN,
     PLATFORM_NAMES,
     canonical_lib,
     fetcher_family,
+    nested_platform_attr,
     platform_attr,
 )
+from commitguard.nix.derivations import OVERRIDE_ATTRS
 from commitguard.nix.values import (
     MISSING,
     NOT_A_SET,
@@ -144,24 +147,28 @@ class AttrSets:
         parts = path.split(".")
         if parts[0] == "pkgs":
             parts = parts[1:]
-        owner = parts[-2] if len(parts) >= 2 else ""
-        if owner in PLATFORM_NAMES or owner.endswith("tdenv") or owner.endswith("tdenvNoCC"):
-            # stdenv.hostPlatform.system, stdenv.isLinux, hostPlatform.isDarwin:
-            # all follow from the system being evaluated for.
-            result = platform_attr(self.system, key)
-            if result is not MISSING:
-                return result
-        if len(parts) >= 4 and parts[-4] in PLATFORM_NAMES and parts[-3] == "parsed" and key == "name":
-            if parts[-2] == "cpu":
-                return self.system.partition("-")[0]
-            if parts[-2] == "kernel":
-                return self.system.partition("-")[2]
+        found = self._platform_value(parts)
+        if found is not NOT_KNOWN:
+            return found
         canonical = canonical_lib(path)
         if canonical in CONSTANTS:
             return CONSTANTS[canonical]
         if canonical == "currentSystem" or parts == ["system"]:
             return self.system
         return External(path)
+
+    def _platform_value(self, parts: list[str]):
+        """What ``stdenv.hostPlatform.rust.rustcTarget``, ``stdenv.isLinux``,
+        ``hostPlatform.go.GOOS``... are for the system evaluated for, or
+        :data:`NOT_KNOWN` (including the sets on the way, which stay external)."""
+        at = max((i for i, part in enumerate(parts) if part in PLATFORM_NAMES), default=None)
+        if at is not None and at < len(parts) - 1:
+            found = nested_platform_attr(self.system, ".".join(parts[at + 1 :]))
+        elif len(parts) >= 2 and (parts[-2].endswith("tdenv") or parts[-2].endswith("tdenvNoCC")):
+            found = platform_attr(self.system, parts[-1])  # stdenv.isLinux, stdenv.system
+        else:
+            return NOT_KNOWN
+        return NOT_KNOWN if found is MISSING else found
 
     def derivation_attrs(self, drv: Derivation):
         """The final attributes a builder was given (``finalAttrs`` applied);
@@ -178,6 +185,10 @@ class AttrSets:
             return self.force(attrs.items[key])
         if key == "finalPackage":
             return drv
+        if key in OVERRIDE_ATTRS:
+            return self.override_attrs_of(drv, key)
+        if key == "override":
+            return Unresolved(f"override of a {drv.builder} result calls its file's function again, not known statically")
         if key == "name" and drv.builder == "mkDerivation":
             pname = self.force(attrs.items["pname"]) if "pname" in attrs.items else MISSING
             version = self.force(attrs.items["version"]) if "version" in attrs.items else MISSING
@@ -209,6 +220,8 @@ class AttrSets:
             if isinstance(tag, str):
                 return f"refs/tags/{tag}"
             return self.force(args.items["rev"]) if "rev" in args.items else None
+        if key == "name" and (family == "forge" or fv.fetcher == "fetchzip") and "name" not in args.items:
+            return "source"  # their `name ? "source"` (pkgs/build-support/fetchgithub, fetchzip)
         if key in FETCHER_RESULT_ATTRS[family]:
             if key in args.items:
                 return self.force(args.items[key])

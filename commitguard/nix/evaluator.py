@@ -36,6 +36,7 @@ from pathlib import Path
 from commitguard.nix.attrsets import AttrSets
 from commitguard.nix.builtins import BUILTINS
 from commitguard.nix.data import Data
+from commitguard.nix.derivations import OVERRIDE_ATTRS, Derivations, wrapper_name
 from commitguard.nix.limits import MAX_COLLECTION, MAX_DEPTH, MAX_STEPS, Limits
 from commitguard.nix.literals import Literals
 from commitguard.nix.operators import Operators
@@ -57,7 +58,7 @@ from commitguard.nix.values import (
 )
 
 
-class Evaluator(Literals, AttrSets, Operators, Data, Limits):
+class Evaluator(Literals, AttrSets, Operators, Data, Derivations, Limits):
     """Evaluates one parsed file; ``fetches`` collects every fetcher result
     created, in creation order. The accounting (``charge``, ``build``,
     ``stop``, ``exhausted``, ``limit_note``) is :class:`Limits`; literals,
@@ -83,6 +84,7 @@ class Evaluator(Literals, AttrSets, Operators, Data, Limits):
         self._init_limits(max_steps)
         self.depth = 0
         self.fetches: list[FetcherValue] = []
+        self.derivation_functions: dict[int, tuple] = {}
         self.scopes: dict[int, Env] = {}
         self._indented_plans: dict[int, object] = {}
         self.global_env = Env(None, self._globals())
@@ -164,28 +166,41 @@ class Evaluator(Literals, AttrSets, Operators, Data, Limits):
             value = self.call_package(value)
         return value
 
-    def call_package(self, lam: Lambda):
+    def call_package(self, lam: Lambda, given=None):
         """Apply ``{ lib, stdenv, fetchurl, withFoo ? true, ... }:`` as
         callPackage would: names the package set provides stay
         :class:`External`; a formal with a default takes it (callPackage
         passes only what the set has, and flags like ``withFoo`` are not in
         it); a default that cannot be evaluated (``pkgs ? import <nixpkgs> {}``)
-        stands for the package set's attribute of that name."""
+        stands for the package set's attribute of that name. ``given`` holds
+        the arguments passed explicitly (``callPackage f { inherit src; }``),
+        which take precedence over both."""
         node = lam.node
         env = Env(lam.env, {})
         formals = node.child_by_field_name("formals")
         universal = node.child_by_field_name("universal")
         items: dict = {}
+        explicit = self.force(given) if given is not None else Attrs({})
+        if isinstance(explicit, Unresolved):
+            return explicit
+        if not isinstance(explicit, Attrs):
+            return Unresolved(f"callPackage was given {self.type_name(explicit)} as arguments, not a set")
         if formals is not None:
             for name, default in self.formals(formals):
-                if default is None:
+                if name in explicit.items:
+                    items[name] = explicit.items[name]
+                elif explicit.incomplete:
+                    items[name] = Unresolved(f"argument '{name}' of callPackage, given a set with dynamic attributes")
+                elif default is None:
                     items[name] = self.system if name == "system" else External(name)
                 else:
                     items[name] = Thunk(fn=self._default_or_external(default, env, name))
             env.vars.update(items)
         if universal is not None:
             name = self.text(universal)
-            env.vars[name] = Attrs(dict(items), incomplete=True) if formals is not None else External(name)
+            env.vars[name] = (
+                Attrs({**items, **explicit.items}, incomplete=True) if formals is not None else External(name)
+            )
         self.scopes.setdefault(node.id, env)
         body = node.child_by_field_name("body")
         return self.eval(body, env) if body is not None else Unresolved("function without a body")
@@ -315,27 +330,22 @@ class Evaluator(Literals, AttrSets, Operators, Data, Limits):
         builder = is_builder_name(fn.path)
         if builder is not None:
             return self._derivation(builder, arg, node)
+        wrapper = wrapper_name(fn.path)
+        if wrapper is not None:
+            return self.apply(self.wrapper(wrapper, node), arg, node)
+        parent, _, last = fn.path.rpartition(".")
+        if parent and last == "override":
+            return External(parent)  # X with other inputs: the same kind of thing
+        if parent and last in OVERRIDE_ATTRS:
+            return self.override_attrs(External(parent), arg, node)
+        if last == "callPackage" and not fn.path.startswith(("lib.", "builtins.")):
+            return self.apply(self.call_package_fn(node), arg, node)
         canonical = canonical_lib(fn.path)
         spec = BUILTINS.get(canonical) if canonical is not None else None
         if spec is not None:
             arity, impl = spec
             return self.apply(Builtin(canonical, arity, impl), arg, node)
         return Unresolved(f"call to {fn.path}, which is not known statically")
-
-    def _derivation(self, builder: str, arg, node):
-        holder: list = []
-
-        def final_attrs():
-            given = self.force(arg)
-            if isinstance(given, Lambda):
-                # finalAttrs: the function receives the final attributes,
-                # i.e. its own result (lazily, so this is a fixed point).
-                return self.apply(given, holder[0])
-            return given
-
-        drv = Derivation(builder, Thunk(fn=final_attrs), node)
-        holder.append(drv)
-        return drv
 
     # ------------------------------------------------------------ control
 

@@ -21,8 +21,9 @@ from pathlib import Path
 import tree_sitter
 import tree_sitter_nix
 
-from commitguard.nix import hashes, mirrors
+from commitguard.nix import hashes
 from commitguard.nix.evaluator import Evaluator
+from commitguard.nix.fetcher_args import essential_args, fetcher_fields, hash_argument, hash_keys, is_dependency_fetcher
 from commitguard.nix.limits import MAX_COLLECTION
 from commitguard.nix.packageset import is_builder_name, is_fetcher_name
 from commitguard.nix.parser import callee_path, parse
@@ -36,26 +37,6 @@ HASH_ATTRS = ("cargoHash", "vendorHash", "npmDepsHash", "cargoSha256", "vendorSh
 
 # Arguments that describe the fetch but never change what is fetched.
 _IGNORED_ARGS = frozenset({"passthru", "meta"})
-
-_HASH_ARGS = (
-    ("hash", None),
-    ("outputHash", None),
-    ("sha256", "sha256"),
-    ("sha512", "sha512"),
-    ("sha1", "sha1"),
-    ("md5", "md5"),
-)
-
-# Forge fetchers and their default domain (None: the call must give one).
-_FORGES = {
-    "fetchFromGitHub": "github.com",
-    "fetchFromGitLab": "gitlab.com",
-    "fetchFromGitea": None,
-    "fetchFromCodeberg": "codeberg.org",
-    "fetchFromSourcehut": "sr.ht",
-    "fetchFromBitbucket": "bitbucket.org",
-}
-_VCS = {"fetchgit", "fetchsvn", "fetchhg", "builtins.fetchGit"}
 
 # Cheap text test before looking for builder calls in the syntax tree.
 _BUILDER_HINT = re.compile(rb"mk\w*Derivation|build[A-Z]|mixRelease")
@@ -113,6 +94,11 @@ def _read(ev: Evaluator, tree, display: str) -> PackageExpression:
     top = ev.evaluate_file()
     named_calls = _NamedCalls(ev, tree)
     package = _find_package(ev, top, tree, named_calls)
+    if isinstance(package, Derivation) and package is not top and package.node is not None:
+        # the file's value is not the package itself: say which call was read instead
+        why = top.reason if isinstance(top, Unresolved) else f"the file evaluates to {ev.type_name(top)}"
+        notes.append(f"{why}; the package is read from the {package.builder} call at line "
+                     f"{package.node.start_point[0] + 1}")
     attrs = _package_attrs(ev, package)
 
     # The attributes that matter first, while the budget is fresh; then
@@ -124,9 +110,9 @@ def _read(ev: Evaluator, tree, display: str) -> PackageExpression:
                 ev.force(attrs.items[key])
     _deep_force(ev, package)
     _deep_force(ev, top)
-    _evaluate_unreached_fetchers(ev, tree, named_calls)
+    not_taken = _evaluate_unreached_fetchers(ev, tree, named_calls)
 
-    calls, by_value, reasons = _calls(ev)
+    calls, by_value, reasons = _calls(ev, not_taken)
     notes.extend(reasons)
 
     name = version = None
@@ -137,7 +123,7 @@ def _read(ev: Evaluator, tree, display: str) -> PackageExpression:
         notes.append(f"package attributes: {attrs.reason}")
     elif isinstance(attrs, Attrs):
         name, version = _name_version(ev, attrs, notes)
-        extra = _extra_attrs(ev, attrs, by_value, notes)
+        extra = _extra_attrs(ev, attrs, by_value, calls, notes)
     if ev.exhausted:
         notes.append(ev.limit_note())
     return PackageExpression(display, name, version, tuple(calls), extra, tuple(dict.fromkeys(notes)))
@@ -185,7 +171,10 @@ def _find_package(ev: Evaluator, top, tree, named_calls: _NamedCalls):
     if not _BUILDER_HINT.search(ev.source):
         return None
     for node in named_calls.matching(is_builder_name):
-        value = ev.eval(node, _env_for(ev, node, tree.root_node))
+        env, not_taken = _env_for(ev, node, tree.root_node)
+        if not_taken:
+            continue
+        value = ev.eval(node, env)
         if isinstance(value, Derivation):
             return value
     return None
@@ -231,18 +220,34 @@ class _NamedCalls:
 
 
 def _env_for(ev: Evaluator, node, root):
-    """The scope ``node`` sits in, rebuilt from the root down."""
+    """The scope ``node`` sits in, rebuilt from the root down, and whether
+    ``node`` lies in the branch of an ``if`` that this system does not take
+    (``if livekitTriple == null then null else fetchzip {...}`` on Linux):
+    Nix never evaluates it here. A condition that cannot be decided keeps
+    both branches."""
     env = ev.global_env
     current = root
+    not_taken = False
     while current is not None and current.id != node.id:
         if not ev.charge():
             break
         child = current.child_with_descendant(node)
         if child is None:
             break
+        if current.type == "if_expression" and not not_taken:
+            not_taken = _branch_not_taken(ev, current, child, env)
         env = ev.scope_into(current, child, env)
         current = child
-    return env
+    return env, not_taken
+
+
+def _branch_not_taken(ev: Evaluator, if_node, child, env) -> bool:
+    for field, taken_when in (("consequence", True), ("alternative", False)):
+        branch = if_node.child_by_field_name(field)
+        if branch is not None and branch.id == child.id:
+            condition = ev.eval(if_node.child_by_field_name("condition"), env)
+            return isinstance(condition, bool) and condition is not taken_when
+    return False
 
 
 def _deep_force(ev: Evaluator, value, limit: int = 50_000) -> None:
@@ -269,21 +274,31 @@ def _deep_force(ev: Evaluator, value, limit: int = 50_000) -> None:
             stack.append(current.args)
 
 
-def _evaluate_unreached_fetchers(ev: Evaluator, tree, named_calls: _NamedCalls) -> None:
+def _evaluate_unreached_fetchers(ev: Evaluator, tree, named_calls: _NamedCalls) -> set:
+    """Evaluate the fetcher calls evaluation did not reach, each in its own
+    scope; the ids of those in a branch this system does not take."""
+    not_taken_here: set = set()
     if b"fetch" not in ev.source:
-        return
+        return not_taken_here
     reached = {fv.node.id for fv in ev.fetches if fv.node is not None}
     candidates = [n for n in named_calls.matching(is_fetcher_name) if n.id not in reached]
     for node in candidates[:MAX_UNREACHED_FETCHERS]:
         if ev.exhausted:
-            return
-        ev.eval(node, _env_for(ev, node, tree.root_node))
+            break
+        env, not_taken = _env_for(ev, node, tree.root_node)
+        if not_taken:
+            not_taken_here.add(node.id)
+        ev.eval(node, env)
+    return not_taken_here
 
 
-def _calls(ev: Evaluator):
+def _calls(ev: Evaluator, not_taken: set):
     """FetcherCalls in file order, each distinct call once; also the call
     for each fetcher value (patches are reported by URL) and the reasons
-    behind unresolved arguments."""
+    behind unresolved arguments. A call in a branch this system does not
+    take is listed when its arguments resolve (the other platforms' sources
+    are worth seeing); when they do not, it is no call of this system's, and
+    a note says so instead of a call that cannot be read."""
     ordered = sorted(
         ev.fetches[:MAX_COLLECTION],
         key=lambda fv: (fv.node.start_byte if fv.node is not None else float("inf"), fv.index),
@@ -295,6 +310,9 @@ def _calls(ev: Evaluator):
     for fv in ordered:
         call, why = build_call(ev, fv)
         by_value[id(fv)] = call
+        if not call.resolved and fv.node is not None and fv.node.id in not_taken:
+            reasons.append(f"{call.fetcher} at line {call.line}: in a branch not taken on {ev.system}, not fetched here")
+            continue
         if call in seen:
             continue
         seen.add(call)
@@ -314,7 +332,7 @@ def build_call(ev: Evaluator, fv: FetcherValue) -> tuple[FetcherCall, dict[str, 
         given = Attrs({"url": given})  # builtins.fetchTarball "https://..."
     if not isinstance(given, Attrs):
         reason = given.reason if isinstance(given, Unresolved) else f"called with {ev.type_name(given)}"
-        names = _essential_args(fetcher)
+        names = essential_args(fetcher)
         return (
             FetcherCall(fetcher, resolved=False, unresolved=names, line=line),
             {"arguments": reason},
@@ -331,8 +349,10 @@ def build_call(ev: Evaluator, fv: FetcherValue) -> tuple[FetcherCall, dict[str, 
             args[key] = value
     if given.incomplete:
         why["<dynamic attribute>"] = "an attribute name could not be evaluated"
-    fields = _fields(fetcher, args, why)
-    digest = _hash(args, given, why)
+    if is_dependency_fetcher(fetcher):
+        return _dependency_call(ev, fetcher, args, given, why, line)
+    fields = fetcher_fields(fetcher, args, why)
+    digest = hash_argument(args, given, why)
     unresolved = tuple(why)
     call = FetcherCall(
         fetcher,
@@ -352,152 +372,33 @@ def build_call(ev: Evaluator, fv: FetcherValue) -> tuple[FetcherCall, dict[str, 
     return call, why
 
 
-def _essential_args(fetcher: str) -> tuple[str, ...]:
-    if fetcher in _FORGES:
-        return ("owner", "repo", "rev", "hash")
-    if fetcher in _VCS:
-        return ("url", "rev", "hash")
-    if fetcher == "fetchPypi":
-        return ("pname", "version", "hash")
-    if fetcher == "fetchCrate":
-        return ("pname", "version", "hash")
-    return ("url", "hash")
-
-
-def _string(args: dict, key: str, why: dict, default=None, required: bool = False):
-    """``args[key]`` when it is a string; unresolved-and-missing bookkeeping otherwise."""
-    if key in why:
-        return None
-    if key not in args:
-        if required:
-            why[key] = "missing"
-        return default
-    value = args[key]
-    if isinstance(value, str):
-        return value
-    if value is None and not required:
-        return default
-    why[key] = f"expected a string, got {type(value).__name__}"
-    return None
-
-
-def _fields(fetcher: str, args: dict, why: dict) -> dict:
-    fields: dict = {}
-    if fetcher in _FORGES:
-        default_domain = _FORGES[fetcher]
-        owner = _string(args, "owner", why, required=True)
-        repo = _string(args, "repo", why, required=True)
-        rev = _string(args, "rev", why)
-        tag = _string(args, "tag", why)
-        if rev is None and tag is None and "rev" not in why and "tag" not in why:
-            why["rev"] = "missing (neither rev nor tag)"
-        if fetcher == "fetchFromGitHub":
-            domain = _string(args, "githubBase", why, default=default_domain)
-        elif fetcher in ("fetchFromCodeberg", "fetchFromBitbucket"):
-            domain = default_domain
-        else:
-            domain = _string(args, "domain", why, default=default_domain, required=default_domain is None)
-        fields.update(owner=owner, repo=repo, rev=rev, tag=tag, domain=domain)
-        if owner is not None and repo is not None and domain is not None:
-            if fetcher == "fetchFromGitLab":
-                protocol = _string(args, "protocol", why, default="https")
-                group = _string(args, "group", why)
-                slug = "/".join(p for p in (group, owner, repo) if p)
-                if protocol is not None and "group" not in why:
-                    fields["url"] = f"{protocol}://{domain}/{slug}"
-            elif fetcher == "fetchFromSourcehut":
-                vc = _string(args, "vc", why, default="git")
-                if vc is not None:
-                    fields["url"] = f"https://{vc}.{domain}/{owner}/{repo}"
-            else:
-                fields["url"] = f"https://{domain}/{owner}/{repo}"
-    elif fetcher in _VCS:
-        fields["url"] = _string(args, "url", why, required=True)
-        fields["rev"] = _string(args, "rev", why)
-        fields["tag"] = _string(args, "tag", why)
-    elif fetcher == "fetchPypi":
-        fields["url"] = _pypi_url(args, why)
-    elif fetcher == "fetchCrate":
-        crate = _string(args, "crateName", why) or _string(args, "pname", why, required="crateName" not in why)
-        version = _string(args, "version", why, required=True)
-        registry = _string(args, "registryDl", why, default="https://crates.io/api/v1/crates")
-        if crate and version and registry:
-            fields["url"] = f"{registry}/{crate}/{version}/download"
-    else:
-        urls = _url_list(args, why)
-        if urls:
-            fields["urls"] = tuple(urls)
-            fields["url"] = urls[0]
-        return fields
-    if fields.get("url"):
-        fields["url"] = mirrors.expand(fields["url"])
-        fields["urls"] = (fields["url"],)
-    return fields
-
-
-def _url_list(args: dict, why: dict) -> list[str]:
-    if "url" in why or "urls" in why:
-        return []
-    if "url" in args:
-        url = args["url"]
-        if isinstance(url, str):
-            return [mirrors.expand(url)]
-        why["url"] = "expected a string"
-        return []
-    if "urls" in args:
-        urls = args["urls"]
-        if isinstance(urls, list) and urls and all(isinstance(u, str) for u in urls):
-            return [mirrors.expand(u) for u in urls]
-        why["urls"] = "expected a non-empty list of strings"
-        return []
-    return []
-
-
-def _pypi_url(args: dict, why: dict) -> str | None:
-    """The URL nixpkgs' fetchPypi computes (pkgs/build-support/fetchpypi)."""
-    pname = _string(args, "pname", why, required=True)
-    version = _string(args, "version", why, required=True)
-    fmt = _string(args, "format", why, default="setuptools")
-    if not pname or version is None or fmt is None:
-        return None
-    if fmt == "wheel":
-        dist = _string(args, "dist", why, default="py2.py3")
-        python = _string(args, "python", why, default="py2.py3")
-        abi = _string(args, "abi", why, default="none")
-        platform = _string(args, "platform", why, default="any")
-        if None in (dist, python, abi, platform):
-            return None
-        return (
-            f"https://files.pythonhosted.org/packages/{dist}/{pname[0]}/{pname}/"
-            f"{pname}-{version}-{python}-{abi}-{platform}.whl"
-        )
-    if fmt == "setuptools":
-        extension = _string(args, "extension", why, default="tar.gz")
-        if extension is None:
-            return None
-        return f"mirror://pypi/{pname[0]}/{pname}/{pname}-{version}.{extension}"
-    why["format"] = f"fetchPypi does not support format {fmt!r}"
-    return None
-
-
-def _hash(args: dict, given: Attrs, why: dict) -> str | None:
-    """The SRI form of the first non-empty hash argument; a hash argument
-    that is present but not a valid hash is unresolved, not dropped."""
-    for key, algo in _HASH_ARGS:
-        if key not in given.items or key in why:
-            continue
-        raw = args.get(key)
-        if raw in ("", None):
-            continue
-        if key == "outputHash":
-            algo_arg = args.get("outputHashAlgo")
-            algo = algo_arg if isinstance(algo_arg, str) and algo_arg else None
-        try:
-            return hashes.to_sri(raw, algo)
-        except hashes.HashError as exc:
-            why[key] = f"not a valid hash: {exc}"
-            return None
-    return None
+def _dependency_call(ev: Evaluator, fetcher: str, args: dict, given: Attrs, why: dict, line) -> tuple[FetcherCall, dict]:
+    """A dependency fetcher's call: resolved when its hash is, since the hash
+    is what fixes its output; an argument that cannot be evaluated is still
+    named, in the notes, as an input. One given no hash at all but a file of
+    the repository (``bun2nix.fetchBunDeps { bunNix = ./bun.nix; }``) has its
+    dependencies pinned one by one in that file, which is what identifies it."""
+    hash_keys_given = [key for key in hash_keys() if key in given.items]
+    digest = hash_argument(args, given, why)
+    missing = {key: why[key] for key in hash_keys_given if key in why}
+    pinned_by = [key for key, item in given.items.items() if key not in why and isinstance(ev.force(item), NixPath)]
+    if digest is None and not missing and not (pinned_by and not hash_keys_given):
+        missing["hash"] = "missing" if not hash_keys_given else "empty"
+    inputs = {
+        key: f"{reason} (an input of a dependency fetcher; its hash fixes what it fetches)"
+        for key, reason in why.items()
+        if key not in missing
+    }
+    call = FetcherCall(
+        fetcher,
+        hash=digest,
+        resolved=not missing,
+        unresolved=tuple(missing),
+        args=args,
+        line=line,
+        kind="dependencies",
+    )
+    return call, {**missing, **inputs}
 
 
 def _name_version(ev: Evaluator, attrs: Attrs, notes: list[str]):
@@ -518,7 +419,7 @@ def _name_version(ev: Evaluator, attrs: Attrs, notes: list[str]):
     return name, version
 
 
-def _extra_attrs(ev: Evaluator, attrs: Attrs, by_value: dict, notes: list[str]) -> dict:
+def _extra_attrs(ev: Evaluator, attrs: Attrs, by_value: dict, calls: list, notes: list[str]) -> dict:
     extra: dict = {}
     for key in HASH_ATTRS:
         if key not in attrs.items:
@@ -537,6 +438,11 @@ def _extra_attrs(ev: Evaluator, attrs: Attrs, by_value: dict, notes: list[str]) 
         src = ev.force(attrs.items["src"])
         if isinstance(src, FetcherValue):
             extra["src"] = src.fetcher
+            call = by_value.get(id(src))
+            if call is not None and call in calls:
+                # which call is the package's src on this system (``src = if isDarwin
+                # then fetchurl {...} else fetchurl {...}`` lists both)
+                extra["src_call"] = calls.index(call)
         else:
             extra["src"] = None
             if isinstance(src, NixPath):

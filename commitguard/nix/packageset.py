@@ -112,7 +112,7 @@ def is_builder_name(path: str) -> str | None:
 # fetcher family; anything else (``outPath``...) depends on the store.
 GIT_FORGES = frozenset(name for name in FETCHERS if name.startswith("fetchFrom"))
 FETCHER_RESULT_ATTRS = {
-    "forge": ("owner", "repo", "tag"),
+    "forge": ("owner", "repo", "tag", "name"),
     "url": ("url", "urls"),
     "vcs": ("url", "rev", "tag"),
     "crate": ("pname", "version"),
@@ -162,6 +162,83 @@ def platform_attr(system: str, name: str):
 
 
 PLATFORM_NAMES = ("hostPlatform", "buildPlatform", "targetPlatform")
+
+
+def _common(arch: str, kernel: str) -> dict:
+    """The nested attributes nixpkgs' ``lib.systems.elaborate`` gives one of
+    the four common systems (``lib/systems/default.nix``, ``parse.nix``,
+    ``rust.nix``, ``go``): only values that follow from the system alone."""
+    linux = kernel == "linux"
+    triple = f"{arch}-unknown-linux-gnu" if linux else f"{arch}-apple-darwin"
+    table = {
+        "rust.rustcTarget": triple,
+        "rust.rustcTargetSpec": triple,
+        "rust.cargoShortTarget": triple,
+        "rust.cargoEnvVarTarget": triple.upper().replace("-", "_"),
+        "go.GOOS": kernel,
+        "go.GOARCH": "amd64" if arch == "x86_64" else "arm64",
+        "uname.system": "Linux" if linux else "Darwin",
+        "uname.processor": arch,
+        "linuxArch": "x86_64" if arch == "x86_64" else "arm64",
+        "darwinArch": "x86_64" if arch == "x86_64" else "arm64",
+        "parsed.cpu.bits": 64,
+        "libc": "glibc" if linux else "libSystem",
+        "isGnu": linux,
+        "isMusl": False,
+        "isStatic": False,
+        "isPower": False,
+        "isMips": False,
+        "isS390": False,
+        "extensions.sharedLibrary": ".so" if linux else ".dylib",
+        "extensions.staticLibrary": ".a",
+        "extensions.executable": "",
+    }
+    if linux or arch == "x86_64":
+        # aarch64-darwin's config is spelt two ways in nixpkgs (examples.nix
+        # says arm64-apple-darwin): not given rather than guessed.
+        table["config"] = triple
+    return table
+
+
+COMMON_SYSTEMS = {
+    system: _common(*system.split("-"))
+    for system in ("x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin")
+}
+_NESTED_PREFIXES = frozenset(
+    ".".join(key.split(".")[:i]) for table in COMMON_SYSTEMS.values() for key in table for i in range(1, key.count(".") + 1)
+) | {"parsed", "parsed.cpu", "parsed.kernel"}
+
+
+def nested_platform_attr(system: str, path: str):
+    """``hostPlatform.<path>`` for a dotted ``path`` (``rust.rustcTarget``,
+    ``go.GOOS``, ``parsed.cpu.name``): the value, ``None``-valued attributes
+    included; :data:`MISSING` when the path is a set on the way to one
+    (``rust``); or ``NOT_KNOWN`` for anything else, or any system other
+    than the four common ones (their tables are not written here)."""
+    if "." not in path:
+        flat = platform_attr(system, path)
+        if flat is not MISSING:
+            return flat
+    if path == "parsed.cpu.name":
+        return system.partition("-")[0]
+    if path == "parsed.kernel.name":
+        return system.partition("-")[2]
+    table = COMMON_SYSTEMS.get(system)
+    if table is not None and path in table:
+        return table[path]
+    if path in _NESTED_PREFIXES:
+        return MISSING
+    return NOT_KNOWN
+
+
+class _NotKnown:
+    """A platform attribute the tables do not give."""
+
+    __slots__ = ()
+
+
+NOT_KNOWN = _NotKnown()
+
 
 CONSTANTS = {
     "fakeHash": "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",

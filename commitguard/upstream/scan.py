@@ -32,7 +32,7 @@ class PackageSources:
 
     def to_json(self) -> dict:
         p = self.package
-        return {
+        out = {
             "path": p.path,
             "name": p.name,
             "version": p.version,
@@ -41,6 +41,15 @@ class PackageSources:
             "notes": list(p.notes),
             "trusted": self.trusted,
         }
+        from commitguard.nix.fetchers import HASH_ATTRS  # the reader loads tree-sitter: only when needed
+
+        dependencies = {key: p.attrs[key] for key in HASH_ATTRS if key in p.attrs}
+        if dependencies:
+            # vendorHash, cargoHash, npmDepsHash...: the builder's fixed-output
+            # fetch of the dependencies a lockfile in the source names, a hash
+            # derived from the source (null when it cannot be read), not a release
+            out["dependency_hashes"] = dependencies
+        return out
 
 
 @dataclass(frozen=True)
@@ -218,8 +227,16 @@ def _attribute(path: Path, package: PackageExpression) -> str | None:
 
 
 def _main_source(package: PackageExpression) -> FetcherCall | None:
-    """The fetcher bound to ``src`` where known, else the first non-patch fetcher."""
-    candidates = [s for s in package.sources if s.fetcher not in ("fetchpatch", "fetchpatch2")]
+    """The call evaluation found at ``src`` for this system, else the fetcher bound
+    to ``src`` where known, else the first fetcher that
+    is neither a patch nor a dependency fetcher (their hashes are derived from
+    the source; no upstream release is behind them)."""
+    at = package.attrs.get("src_call")
+    if isinstance(at, int) and 0 <= at < len(package.sources) and package.sources[at].kind == "source":
+        return package.sources[at]
+    candidates = [
+        s for s in package.sources if s.fetcher not in ("fetchpatch", "fetchpatch2") and s.kind == "source"
+    ]
     for call in candidates:
         if call.args.get("_binding") == "src":
             return call

@@ -686,8 +686,9 @@ SHAPES = [
     ("unstable bump", "webthing: 0-unstable-2024-05-01 -> 0-unstable-2024-06-01",
      {WEBTHING: webthing("2024-06-01", "b" * 40)}, WEBTHING,
      "version-bump", ["version", "src.rev", "src.hash", "pnpmDeps.hash"], []),
+    # issue 18: an unstable package's rev is its version; two commits on one day keep the version string
     ("new rev, same version", "webthing: update", {WEBTHING: webthing("2024-05-01", "b" * 40)}, WEBTHING,
-     "not-a-bump", ["src.rev", "src.hash", "pnpmDeps.hash"], ["extra-changes"]),
+     "version-bump", ["src.rev", "src.hash", "pnpmDeps.hash"], []),
     ("per-platform binaries", "prebuilt: 3.2.1 -> 3.3.0", {PREBUILT: prebuilt("3.3.0")}, PREBUILT,
      "version-bump", ["version", "src.hash", "let.srcs.aarch64-linux.hash"], []),
     ("install step changed", "prebuilt: 3.2.1 -> 3.3.0",
@@ -777,13 +778,19 @@ def test_hostile_package_directory(nixpkgs, keyring, tmp_path):
     (hostile / "deep.json").write_text("[" * 100_001 + "]" * 100_001)
     head = nixpkgs.commit("hostile: 1 -> 2", author={"GIT_AUTHOR_NAME": "Mallory", "GIT_AUTHOR_EMAIL": "m@example.org"})
     p = only(audit(nixpkgs, keyring, base, head), "pkgs/by-name/ho/hostile/package.nix")
-    assert p.kind == "not-a-bump" and "file:deep.json" in p.changes
+    # issue 18: neither side's version can be read, so whether this is a bump cannot be told: unknown, with why
+    assert p.kind == "unknown" and "file:deep.json" in p.changes
+    assert p.reason.startswith("the old version cannot be read statically (version: ./hashes.json is not a file)")
     res = cli(nixpkgs, tmp_path, base, head)
     # medium findings only (the default --fail-on is high): exit 0, and the symlink was not followed
     assert res.code == 0, res.describe()
     [package] = [p for p in res.json["packages"] if p["path"] == "pkgs/by-name/ho/hostile/package.nix"]
-    assert res.json["ok"] is True and package["kind"] == "not-a-bump", res.describe()
-    assert [f["code"] for f in package["findings"]] == ["extra-changes", "title-mismatch"], package["findings"]
+    assert res.json["ok"] is True and package["kind"] == "unknown", res.describe()
+    assert package["reason"] == p.reason
+    # the title's versions are not checked against versions nobody could read, and no "? -> ?" is printed
+    assert [f["code"] for f in package["findings"]] == ["extra-changes"], package["findings"]
+    assert any(n.endswith("'s 'hostile: 1 -> 2' not checked: neither version can be read statically")
+               for n in package["notes"]), package["notes"]
     assert "old: version: ./hashes.json is not a file" in package["notes"], package["notes"]
 
 

@@ -442,10 +442,12 @@ def test_package_attrs_for_later_comparison():
     assert _read("ripgrep").attrs == {
         "cargoHash": "sha256-9atn5qyBDy4P6iUoHFhg+TV6Ur71fiah4oTJbBMeEy4=",
         "src": "fetchFromGitHub",
+        "src_call": 0,  # which of the calls evaluation found at src
     }
-    assert _read("gh").attrs == {"vendorHash": _digest_sri("gh-vendor"), "src": "fetchFromGitHub"}
-    assert _read("lazygit-inherit-src").attrs == {"vendorHash": None, "src": "fetchFromGitHub"}
-    assert _read("prettier-npm").attrs == {"npmDepsHash": _digest_sri("mdl-npm"), "src": "fetchFromGitHub"}
+    assert _read("gh").attrs == {"vendorHash": _digest_sri("gh-vendor"), "src": "fetchFromGitHub", "src_call": 0}
+    assert _read("lazygit-inherit-src").attrs == {"vendorHash": None, "src": "fetchFromGitHub", "src_call": 0}
+    assert _read("prettier-npm").attrs == {"npmDepsHash": _digest_sri("mdl-npm"), "src": "fetchFromGitHub",
+                                           "src_call": 0}
     # cargoSha256 written in nix-base32 is normalised like a fetcher's hash.
     assert _read("nur-plain-attrs").attrs["cargoSha256"] == _digest_sri("sway-scratchpad-cargo")
 

@@ -83,6 +83,8 @@ BUILTINS: dict[str, tuple[int, object]] = {
     "mapAttrs": (2, attrsets.map_attrs),
     "genAttrs": (2, attrsets.gen_attrs),
     "id": (1, attrsets.identity),
+    # lib.makeOverridable f adds .override to f's results; what f builds is f's
+    "makeOverridable": (1, attrsets.identity),
     "seq": (2, attrsets.second),
     "deepSeq": (2, attrsets.second),
     "trace": (2, attrsets.second),
