@@ -126,6 +126,10 @@ def main(argv=None) -> int:
     bench.check_cli(cg, env)
     repo_dir = out / "repo"
     repo = pygit2.Repository(str(repo_dir))
+    if "origin" not in [r.name for r in repo.remotes]:
+        # as any clone has: without one, the name approvals carry is the first commit's, and
+        # finding it walks the whole history in every run
+        repo.remotes.create("origin", "https://example.org/bench/nixpkgs.git")
     work = Path(tempfile.mkdtemp(prefix="cg-review-bench-"))
     saved = bench.notes_target(repo_dir)
     try:

@@ -89,7 +89,7 @@ class CheckReport:
 
 
 def repository_name(repo: pygit2.Repository, explicit: str | None) -> str:
-    """--repository, else the origin URL normalised, else the root commit id."""
+    """--repository, else the origin URL normalised, else the first commit along HEAD's first parents."""
     if explicit:
         return explicit
     try:
@@ -99,8 +99,16 @@ def repository_name(repo: pygit2.Repository, explicit: str | None) -> str:
     if url:
         return normalise_remote(url)
     try:
-        walker = repo.walk(repo.head.target, pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_REVERSE)
-        return f"root:{next(iter(walker)).id}"
+        # the first commit along first parents: found without sorting the whole history
+        # (a reverse topological walk reads all of it before it yields anything)
+        walker = repo.walk(repo.head.target, pygit2.GIT_SORT_NONE)
+        walker.simplify_first_parent()
+        root = None
+        for root in walker:
+            pass
+        if root is None:
+            raise StopIteration
+        return f"root:{root.id}"
     except (pygit2.GitError, KeyError, StopIteration):
         raise RepositoryError("cannot name the repository (no origin remote, no commits): pass --repository NAME", field="--repository") from None
 
