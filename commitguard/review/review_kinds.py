@@ -23,6 +23,7 @@ others are refused; ``vouch`` then only looks the commit up.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
@@ -71,8 +72,9 @@ class _RangeKind(VouchKind):
         reasons = self.refusals.get(commit.id)
         return Refusal(self.name, "; ".join(dict.fromkeys(reasons)) if reasons else self._nothing())
 
+    @abstractmethod
     def _nothing(self) -> str:
-        raise NotImplementedError
+        """The reason given for a commit no approval of this kind names at all."""
 
     def _judge_range(self, base: str, head: str, approvers: dict[str, str], what: str,
                      landed_as: str | None = None, opener: str | None = None) -> None:
