@@ -367,6 +367,8 @@ def audit_bump_command(
 @app.command(cls=Command, epilog=examples(
     "commitguard annotate hello --keyring my-keyring --trust-root COMMIT --upstream-mirror ~/mirror",
     "commitguard annotate --keyring my-keyring --trust-root COMMIT --format cyclonedx > sbom.json",
+    "commitguard annotate --closure /nix/store/...-hello-2.12.drv --repo nixpkgs --rev REV --keyring my-keyring",
+    "commitguard annotate --closure sbom.cdx.json --repo nixpkgs --rev REV --format cyclonedx > annotated.cdx.json",
 ))
 def annotate(
     paths: Optional[list[str]] = typer.Argument(None, metavar="PACKAGE", help=PACKAGE_HELP),
@@ -382,6 +384,14 @@ def annotate(
     jobs: Optional[int] = JobsOpt,
     cache: Optional[str] = CacheOpt,
     no_cache: bool = NoCacheOpt,
+    closure: Optional[str] = typer.Option(
+        None, "--closure", metavar="TARGET",
+        help="Annotate every derivation of a closure instead of packages: a .drv or output store path, a file of "
+             "store paths (nix-store -qR), Nix's derivation JSON, or a CycloneDX SBOM from sbomnix or bombon."),
+    store: Optional[str] = typer.Option(
+        None, "--store", metavar="STORE",
+        help="The Nix store the closure is read from, as nix's --store takes it (a directory or local?root=DIR); "
+             "default: the system's."),
 ) -> None:
     """For each package: upstream signer, the signers of every commit that touched it, approvers, mergers."""
     from commitguard import AnnotateOptions, annotate as annotate_packages
@@ -389,6 +399,10 @@ def annotate(
     from commitguard.nix.selection import select_in_revision
 
     formatter = formatter_for_command(format, "annotate")
+    if closure is not None and paths:
+        raise CommitguardError("--closure annotates a closure's derivations: give no PACKAGE with it", field="PACKAGE")
+    if store is not None and closure is None:
+        raise CommitguardError("--store is read only with --closure", field="--store")
     repository_obj = open_repository(repo)
     require_commits(repository_obj, [rev])
     selected: list[str] = []
@@ -402,6 +416,13 @@ def annotate(
         rev=rev, paths=tuple(selected), trust_root=start, mirror=access.mirror, online=access.online,
         repository=repository, cache_dir=cache_dir(cache, no_cache), jobs=jobs, system=system,
     )
+    if closure is not None:
+        from commitguard.closure.report import ClosureOptions, annotate_closure
+
+        formatter.require("annotate --closure")
+        closure_report = annotate_closure(repository_obj, loaded, ClosureOptions(closure, store, options))
+        formatter.write("annotate --closure", closure_report, sys.stdout)
+        _exit("annotate --closure", closure_report)
     report = annotate_packages(repository_obj, loaded, options)
     if loaded is not None and loaded.verifiers:
         report = dataclasses.replace(report, checkpoint=checkpoint, checkpointing=True)

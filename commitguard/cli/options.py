@@ -277,6 +277,15 @@ def _annotate(report) -> str:
     return f"{len(bad)} of {len(report.packages)} packages not trusted ({', '.join(parts)})"
 
 
+def _annotate_closure(report) -> str:
+    summary = report.summary()
+    if not summary["total"]:
+        return "the closure has no derivation"
+    matched_untrusted = summary["untrusted"] - summary["unmatched"]
+    return (f"{summary['untrusted']} of {summary['total']} derivations not trusted (unmatched: {summary['unmatched']}, "
+            f"matched but chain not trusted: {matched_untrusted})")
+
+
 def _pin(report) -> str:
     if report.errors:
         return ("the lock does not hold: " if report.mode == "check" else "") + report.errors[0]
@@ -306,7 +315,8 @@ def _audit_bump_github(report) -> str:
 
 
 _WHY: dict[str, Callable] = {
-    "verify": _verify, "check-pr": _check_pr, "sources": _sources, "annotate": _annotate, "pin": _pin,
+    "verify": _verify, "check-pr": _check_pr, "sources": _sources, "annotate": _annotate,
+    "annotate --closure": _annotate_closure, "pin": _pin,
     "audit-bump": _audit_bump, "check-pr --github": _check_pr_github, "audit-bump --github": _audit_bump_github,
 }
 

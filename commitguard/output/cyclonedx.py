@@ -83,6 +83,11 @@ class CycloneDxFormatter(Formatter):
             bom.components.add(self._component(package_chain))
         return _OUTPUTS[self.version](bom).output_as_string(indent=2) + "\n"
 
+    def annotate_closure(self, report) -> str:
+        from commitguard.output.cyclonedx_closure import enriched
+
+        return enriched(report, self.version)
+
     @staticmethod
     def _component(package_chain) -> Component:
         package = package_chain.sources.package

@@ -11,9 +11,10 @@ from commitguard.model.verdicts import VerifyReport
 
 # The commands that print a report, and the Formatter method rendering each ("check-pr" ->
 # check_pr). Every command's output goes through :meth:`Formatter.write`: one way to print.
-COMMANDS = ("verify", "check-pr", "sources", "annotate", "pin", "audit-bump",
+COMMANDS = ("verify", "check-pr", "sources", "annotate", "annotate --closure", "pin", "audit-bump",
             "keyring check", "keyring show", "keyring diff", "keyring import")
-METHODS: dict[str, str] = {command: command.replace("-", "_").replace(" ", "_") for command in COMMANDS}
+METHODS: dict[str, str] = {command: command.replace(" --", "_").replace("-", "_").replace(" ", "_")
+                           for command in COMMANDS}
 
 
 def vouched_by(vouch) -> str | None:
@@ -107,6 +108,10 @@ class Formatter(ABC):
     def annotate(self, report) -> str:
         """The whole output of ``annotate`` for a :class:`commitguard.chain.annotate.AnnotateReport`."""
         self._unavailable("annotate")
+
+    def annotate_closure(self, report) -> str:
+        """The whole output of ``annotate --closure`` for a :class:`commitguard.closure.report.ClosureReport`."""
+        self._unavailable("annotate --closure")
 
     def pin(self, report) -> str:
         """The whole output of ``pin`` (and ``pin --check``) for a :class:`commitguard.chain.pin.PinReport`."""

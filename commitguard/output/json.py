@@ -77,6 +77,9 @@ class JsonFormatter(Formatter):
     def annotate(self, report) -> str:
         return _compact(report.to_json())
 
+    def annotate_closure(self, report) -> str:
+        return _compact(report.to_json())
+
     def pin(self, report) -> str:
         return _indented(report.to_json())
 

@@ -386,3 +386,31 @@ class MarkdownFormatter(Formatter):
             out.append("")
             _block(out, [f"- note: {text(note)}" for note in p.notes[:MAX_FILES]])
         return "\n".join(out).rstrip("\n") + "\n"
+
+    def annotate_closure(self, report) -> str:
+        summary = report.summary()
+        by = summary["trusted_by_match"]
+        out = [
+            f"## {'✅' if report.ok else '❌'} commitguard annotate --closure: {summary['trusted']} of "
+            f"{summary['total']} derivations trusted",
+            "",
+            f"{text(report.closure.kind)} {code(report.closure.source)} at {code(report.rev)}: by hash {by['hash']}, "
+            f"by name {by['name']} trusted; {summary['unmatched']} unmatched.",
+            "",
+        ]
+        _block(out, [f"> ⚠️ {text(warning)}" for warning in report.warnings])
+        if summary["weakest_links"]:
+            out += ["### Weakest links", "", "| link | commit | signer | status | derivations | reason |",
+                    "| --- | --- | --- | --- | --- | --- |"]
+            for link in summary["weakest_links"]:
+                commit = code(link["commit"][:12]) if link.get("commit") else "–"
+                out.append(f"| {text(link['link'])} | {commit} | {text(link.get('signer') or '–')} | "
+                           f"{text(link.get('status') or '–')} | {link['derivations']} | {text(link['reason'] or '–')} |")
+            out.append("")
+        out += ["### Derivations", "", "| | derivation | match | package | reason |", "| --- | --- | --- | --- | --- |"]
+        for r in report.results[:MAX_COMMITS]:
+            out.append(f"| {'✅' if r.trusted else '❌'} | {text(r.derivation.name)} | {text(r.match.kind or 'none')} | "
+                       f"{code(r.match.package) if r.match.package else '–'} | {text(r.reason) or '–'} |")
+        if len(report.results) > MAX_COMMITS:
+            out.append(f"| … | | | | {len(report.results) - MAX_COMMITS} more (use --format json) |")
+        return "\n".join(out).rstrip("\n") + "\n"

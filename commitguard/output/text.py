@@ -231,6 +231,40 @@ class TextFormatter(KeyringText, Formatter):
                   style="bold green" if report.ok else "bold red")
         return buffer.getvalue()
 
+    def annotate_closure(self, report) -> str:
+        buffer = io.StringIO()
+        out = self._console(buffer)
+        summary = report.summary()
+        root = report.trust_root[:12] if report.trust_root else "the first commit"
+        out.print(f"{report.closure.kind} {report.closure.source}: {summary['total']} derivations, judged at "
+                  f"{report.rev[:12]} (history since {root})", style="bold", markup=False)
+        for warning in report.warnings:
+            out.print(f"warning: {warning}", style="yellow", markup=False)
+        for r in report.results:
+            d = r.derivation
+            how = f"by {r.match.kind}" if r.match.kind else "unmatched"
+            verdict = "TRUSTED" if r.trusted else "NOT TRUSTED"
+            out.print(f"\n{d.name}  {how}  {r.match.package or '-'}  {verdict}",
+                      style="bold green" if r.trusted else "bold red", markup=False)
+            out.print(f"  {d.key}", style="dim", markup=False)
+            out.print(f"  match: {r.match.detail}", markup=False)
+            if r.package is not None:
+                for link in r.package.links:
+                    out.print("  " + self._chain_line(link), style="green" if link.trusted else "red", markup=False)
+            if not r.trusted and r.reason and r.match.kind:
+                out.print(f"  why: {r.reason}", markup=False)
+        if summary["weakest_links"]:
+            out.print("\nweakest links:", style="bold", markup=False)
+            for link in summary["weakest_links"][:MAX_LISTED]:
+                where = f" {link['commit'][:12]}" if link.get("commit") else ""
+                out.print(f"  {link['link']}{where} {link.get('signer') or ''} {link.get('status') or ''}: "
+                          f"{link['derivations']} derivation(s)  {link['reason']}".replace("  ", " "), markup=False)
+        by = summary["trusted_by_match"]
+        out.print(f"\n{summary['trusted']} of {summary['total']} derivations trusted (by hash {by['hash']}, by name "
+                  f"{by['name']}); {summary['unmatched']} unmatched", style="bold green" if report.ok else "bold red",
+                  markup=False)
+        return buffer.getvalue()
+
     def pin(self, report) -> str:
         buffer = io.StringIO()
         out = self._console(buffer)
