@@ -106,10 +106,10 @@ def derivation_from(path: str | None, env: dict, outputs: list[tuple[str, str, s
     for out_name, _out_path, algo, digest in outputs:
         if not algo or not digest:
             continue
+        if algo.startswith("text:"):
+            continue  # a text-hashed (content-addressed) output: not a fixed output
         mode = "recursive" if algo.startswith("r:") else "flat"
         algo = algo.split(":", 1)[-1]
-        if algo.startswith("text:"):
-            continue
         try:
             output_hash = to_sri(digest, algo)
         except HashError as exc:

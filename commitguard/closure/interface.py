@@ -38,6 +38,8 @@ def read_closure(target: str, store: str | None = None) -> Closure:
         except json.JSONDecodeError as exc:
             raise CommitguardError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", path=target,
                                    field="TARGET") from None
+        except RecursionError:
+            raise CommitguardError("JSON nested too deeply", path=target, field="TARGET") from None
         if isinstance(document, dict) and "bomFormat" in document:
             return _sbom(document, target, local)
         from commitguard.closure.derivation_json import read_derivation_json

@@ -108,7 +108,8 @@ let
     builder = "/bin/sh";
     args = [ "-c" "echo ${builtins.concatStringsSep " " (map toString inputs)} > $out" ];
   };
-  hello = pkg "hello-2.12" [ (fod "hello-2.12.tar.gz" "flat" "@HELLO@") ];
+  helloSrc = fod "hello-2.12.tar.gz" "flat" "@HELLO@";
+  hello = pkg "hello-2.12" [ helloSrc ];
   libfoo = pkg "libfoo-1.0" [ (fod "libfoo-1.0.tar.gz" "flat" "@LIBFOO@") ];
   ghpkg = pkg "ghpkg-0.3" [ (fod "source" "recursive" "@GHPKG@") ];
   libbar = pkg "libbar-2.0" [ ];
@@ -116,6 +117,15 @@ let
 in {
   inherit hello libfoo ghpkg libbar orphan;
   app = pkg "app-1.0" [ hello libfoo ghpkg libbar orphan ];
+  # built for real: Nix's own builder needs no /bin/sh in the build sandbox, and the source
+  # is put into the store beforehand (nix-store --add-fixed), so nothing is downloaded
+  helloBuilt = builtins.derivation {
+    name = "hello-2.12";
+    system = "x86_64-linux";
+    builder = "builtin:buildenv";
+    derivations = [ "true" "5" "1" helloSrc ];
+    manifest = "/dev/null";
+  };
 }
 """
 
@@ -260,6 +270,39 @@ def test_chains_are_the_packages_chains(fx, whole):
     assert d["libfoo-1.0"]["reason"].startswith(f"commit {fx.ids['c1'][:12]}: ")
     assert d["ghpkg-0.3"]["upstream"]["status"] == "unavailable"
     assert chain(d["libbar-2.0"]) == [upstream, ("commit", fx.ids["c0"], "alice", "trusted", True)]
+
+
+def test_an_output_path_is_read_through_its_deriver(fx):
+    """An output path: its run-time closure from the store's database, each path's deriver, and the
+    deriver's inputs read to match it through its source."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(fx.root), "NIX_PATH": ""}
+    added = fx.root / "add" / "hello-2.12.tar.gz"
+    added.parent.mkdir(exist_ok=True)
+    shutil.copy(fx.mirror / "releases.example.org" / "hello" / "hello-2.12.tar.gz", added)
+    source = subprocess.run(["nix-store", "--store", str(fx.store), "--add-fixed", "sha256", str(added)],
+                            capture_output=True, text=True, env=env, check=True).stdout.strip()
+    built = subprocess.run(["nix-build", "--store", str(fx.store), "--no-out-link", "-A", "helloBuilt",
+                            str(fx.root / "closure")], capture_output=True, text=True, env=env, check=True).stdout.strip()
+    res = fx.closure(built)
+    assert res.code == 0, res.describe()
+    assert [(d["name"], d["match"], d["package"], d["outputs"]) for d in res.json["derivations"]] == [
+        ("hello-2.12", "name", HELLO, [built])]
+    assert res.json["derivations"][0]["match_detail"] == (f"pname-version hello-2.12 and its input hello-2.12.tar.gz "
+                                                          f"({sri(fx.digests['hello'])}) are {HELLO}'s")
+    assert res.json["target"]["kind"] == "output"
+    res = fx.closure(source)  # added as a file: no derivation built it
+    assert res.code == 1, res.describe()
+    assert [(d["name"], d["match"], d["reason"]) for d in res.json["derivations"]] == [
+        ("hello-2.12.tar.gz", None, "the store knows no derivation that built this path (substituted without one, "
+                                    "or added as a file)")]
+
+
+def test_an_output_path_the_store_does_not_have(fx):
+    missing = "/nix/store/" + "2" * 32 + "-gone-1.0"
+    res = fx.closure(missing)
+    assert res.code == 2
+    assert res.stderr.strip() == (f"commitguard: error: {missing}: TARGET: nix-store --query --requisites: error: path "
+                                  f"'{missing}' is not valid")
 
 
 def test_summary_lists_the_untrusted_first_and_the_weakest_links(fx, whole):
