@@ -46,7 +46,7 @@ from commitguard.chain.links import Chain, ChainLink, build_chain, chain_commits
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.git.path_index import HistoryIndex
 from commitguard.git.revisions import resolve_commit
-from commitguard.git.trees import TREE_MODE, TreeReader, entry_at, root_tree, walk_entries
+from commitguard.git.trees import TREE_MODE, TreeReader, decode_path, split_entry, walk_entries
 from commitguard.keyring.model import Keyring
 from commitguard.verify.commits import VerifyOptions, default_jobs
 
@@ -151,8 +151,7 @@ def annotate(repo: pygit2.Repository, keyring: Keyring | None, options: Annotate
         index.close()
     judge = CommitJudge(repo, keyring, trust_root, verify_options)
     approval_keyring = judge.approval_keyring(history)
-    for path in options.paths:
-        _check_in_tree(repo, tip, path)
+    _check_in_tree(repo, tip, options.paths)
     def scan(root: Path):
         return scan_sources(root, list(options.paths), approval_keyring, mirror=options.mirror,
                             online=options.online, system=options.system, jobs=options.jobs)
@@ -189,14 +188,46 @@ def annotate(repo: pygit2.Repository, keyring: Keyring | None, options: Annotate
                           tuple(dict.fromkeys(warnings)))
 
 
-def _check_in_tree(repo: pygit2.Repository, commit_id: str, path: str) -> None:
-    clean = PurePosixPath(path.replace(os.sep, "/"))
-    if clean.is_absolute() or ".." in clean.parts:
-        raise CommitguardError("a path inside the repository is needed", path=path, field="PATH")
-    if str(clean) in ("", "."):
-        return
-    if entry_at(root_tree(repo, commit_id), str(clean)) is None:
-        raise RepositoryError(f"not in revision {commit_id[:12]}", path=path, field="PATH")
+def _check_in_tree(repo: pygit2.Repository, commit_id: str, paths) -> None:
+    """Every path names something in the revision. Paths are looked up through
+    the directories they share, each directory's listing read once (a closure's
+    thousands of expressions sit in a few large directories)."""
+    listings: dict[str, set[str] | None] = {}
+    reader = TreeReader(repo)
+    root_id = repo[commit_id].tree_id.raw
+
+    def names_in(directory: str) -> set[str] | None:
+        if directory not in listings:
+            if directory == "":
+                oid = root_id
+            else:
+                parent, _, name = directory.rpartition("/")
+                ids = names_in(parent)
+                oid = None if ids is None else trees_by_dir.get(directory)
+            if oid is None:
+                listings[directory] = None
+            else:
+                entries = {}
+                for entry in reader.entries(oid):
+                    mode, raw_name, child = split_entry(entry)
+                    name = decode_path(raw_name)
+                    entries[name] = child if mode == TREE_MODE else None
+                    if mode == TREE_MODE:
+                        trees_by_dir[f"{directory}/{name}" if directory else name] = child
+                listings[directory] = set(entries)
+        return listings[directory]
+
+    trees_by_dir: dict[str, bytes] = {}
+    for path in paths:
+        clean = PurePosixPath(path.replace(os.sep, "/"))
+        if clean.is_absolute() or ".." in clean.parts:
+            raise CommitguardError("a path inside the repository is needed", path=path, field="PATH")
+        if str(clean) in ("", "."):
+            continue
+        parent = "" if str(clean.parent) == "." else str(clean.parent)
+        found = names_in(parent)
+        if found is None or clean.name not in found:
+            raise RepositoryError(f"not in revision {commit_id[:12]}", path=path, field="PATH")
 
 
 def _work_tree_is(repo: pygit2.Repository, commit_id: str) -> bool:
