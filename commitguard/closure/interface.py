@@ -1,6 +1,8 @@
 """Which kind of input a ``--closure`` target is, and the one reader for it.
 
-* a ``.drv`` store path: its derivation closure, read from the store's files;
+* a ``.drv`` store path: its derivation closure, read from the store's files
+  (a symbolic link into the store, such as ``/run/current-system`` or
+  ``./result``, is the path it points to);
 * another store path (an output, a system): its run-time closure, each path's
   derivation found by ``nix-store``, each derivation's direct inputs read too
   so that it can be matched through its sources;
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 from commitguard.closure.model import MAX_DERIVATIONS, MAX_INPUT_BYTES, Closure, StoreDerivation
 from commitguard.closure.store import LocalStore, is_store_path, missing_derivation, store_name
 from commitguard.errors import CommitguardError
@@ -20,6 +23,10 @@ from commitguard.nix.versions import parse_drv_name
 
 def read_closure(target: str, store: str | None = None) -> Closure:
     local = LocalStore(store)
+    if not is_store_path(target) and os.path.islink(target):
+        resolved = os.path.realpath(target)  # /run/current-system, nix-build's ./result
+        if is_store_path(resolved):
+            target = resolved
     if is_store_path(target):
         if target.endswith(".drv"):
             return Closure("drv", target, tuple(local.drv_closure([target])))

@@ -551,3 +551,43 @@ def test_packages_and_closure_together_are_refused(fx):
     res = fx.cli("annotate", "hello", "--closure", fx.drvs["app"], "--repo", fx.repo.path, "--no-cache")
     assert res.code == 2
     assert res.stderr.strip() == "commitguard: error: PACKAGE: --closure annotates a closure's derivations: give no PACKAGE with it"
+
+
+def test_a_new_sbom_for_a_closure_without_one(fx):
+    source = by_name(fx.closure(fx.drvs["hello"]).json)["hello-2.12.tar.gz"]["drv"]
+    res = fx.closure(fx.drvs["hello"], fmt="cyclonedx-1.5")
+    assert res.code == 0, res.describe()
+    validate(res.stdout, "1.5")
+    out = json.loads(res.stdout)
+    assert out["specVersion"] == "1.5"
+    assert [(c["bom-ref"], properties(c)["commitguard:match"], properties(c)["commitguard:package"])
+            for c in out["components"]] == [(fx.drvs["hello"], "name", HELLO), (source, "hash", HELLO)]
+
+
+def test_a_symlink_into_the_store_is_the_path_it_points_to(fx, tmp_path):
+    (tmp_path / "result").symlink_to(fx.drvs["hello"])
+    res = fx.closure(tmp_path / "result")
+    assert res.code == 0, res.describe()
+    assert res.json["target"]["source"] == fx.drvs["hello"]
+
+
+def test_derivation_json_with_a_wrong_field(fx):
+    (fx.root / "wrong.json").write_text(json.dumps({fx.drvs["hello"]: {"outputs": {"out": {"path": "/nix/store/x",
+                                                                                          "hash": 7}}}}))
+    res = fx.closure(fx.root / "wrong.json")
+    assert res.code == 2
+    assert res.stderr.strip() == (f"commitguard: error: {fx.root / 'wrong.json'}: {fx.drvs['hello']}.outputs.out: "
+                                  f"hashAlgo and hash must be strings")
+
+
+def test_json_nested_too_deeply(fx):
+    (fx.root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    res = fx.closure(fx.root / "deep.json")
+    assert res.code == 2
+    assert res.stderr.strip() == f"commitguard: error: {fx.root / 'deep.json'}: TARGET: JSON nested too deeply"
+
+
+def test_store_needs_closure(fx):
+    res = fx.cli("annotate", "--store", fx.store, "--repo", fx.repo.path, "--no-cache")
+    assert res.code == 2
+    assert res.stderr.strip() == "commitguard: error: --store: --store is read only with --closure"
