@@ -6,7 +6,8 @@
   with it (SRI, base32 and hex spellings, flat and recursive modes, all
   compared as the same algorithm and digest bytes);
 * any other derivation matches through its sources (an input fixed-output
-  derivation matched by hash, or a source hash its SBOM names) and its
+  derivation matched by hash to a fetcher call or a dependency hash such as
+  ``vendorHash`` of the expression, or a source hash its SBOM names) and its
   ``pname``-``version`` (``match: "name"``, weaker: the derivation's own
   build instructions are not compared with anything);
 * everything else is unmatched (``match: None``) with the reason.
@@ -34,8 +35,7 @@ class Expression:
     path: str
     name: str | None
     version: str | None
-    hashes: dict  # SRI -> "fetchurl at line 7" (dependency hashes too: vendorHash...)
-    source_hashes: frozenset  # the SRI of its fetcher calls of kind "source" (src, patches...)
+    hashes: dict  # SRI -> "fetchurl at line 7" (dependency hashes too: vendorHash, fetchCargoVendor...)
 
 
 @dataclass
@@ -50,20 +50,17 @@ class Match:
 def expression_from(package) -> Expression:
     """An :class:`Expression` from a :class:`commitguard.model.sources.PackageExpression`."""
     hashes: dict[str, str] = {}
-    sources = set()
     for call in package.sources:
         if call.hash:
             where = f"{call.fetcher} at line {call.line}" if call.line else call.fetcher
             hashes.setdefault(call.hash, where)
-            if call.kind == "source":
-                sources.add(call.hash)
     from commitguard.nix.fetchers import HASH_ATTRS
 
     for key in HASH_ATTRS:
         value = package.attrs.get(key)
         if isinstance(value, str) and "-" in value:
             hashes.setdefault(value, key)
-    return Expression(package.path, package.name, package.version, hashes, frozenset(sources))
+    return Expression(package.path, package.name, package.version, hashes)
 
 
 class Join:
@@ -140,12 +137,12 @@ class Join:
             if found is None or found.kind != "hash":
                 continue
             source = self.known[input_key].output_hash
-            if source in self.expressions[found.package].source_hashes:
+            if source in self.expressions[found.package].hashes:
                 through_source.setdefault(found.package, f"its input {self.known[input_key].name} ({source})")
         for sri in drv.source_hashes:
             for path in self.by_hash.get(sri, []):
                 expression = self.expressions.get(path)
-                if expression is not None and sri in expression.source_hashes:
+                if expression is not None and sri in expression.hashes:
                     through_source.setdefault(path, f"its source hash {sri}")
         by_name = []
         if drv.pname and drv.version:
@@ -186,4 +183,8 @@ class Join:
             return Match(None, None, drv.notes[0])
         if not drv.version:
             return Match(None, None, f"{drv.name}: no version to match by name, and no source matched by hash")
-        return Match(None, None, f"no expression at {self.rev} is {label}, and no source of it was matched by hash")
+        others = [f"{p} is {self.expressions[p].name} {self.expressions[p].version or '(version not read)'}"
+                  for p in self.by_pname.get(drv.pname or "", [])[:3] if p in self.expressions
+                  and self.expressions[p].name == drv.pname]
+        return Match(None, None, f"no expression at {self.rev} is {label}, and no source of it was matched by hash"
+                     + (f" ({'; '.join(others)})" if others else ""))

@@ -140,6 +140,7 @@ class Fixture:
     store: Path
     drvs: dict[str, str]  # attribute -> .drv store path
     digests: dict[str, bytes]
+    keys: dict[str, SshKey]
 
     def cli(self, *args) -> CliResult:
         return run_cli([str(a) for a in args], scratch=self.root / "scratch")
@@ -197,7 +198,7 @@ def build(root: Path) -> Fixture:
                          signer=keys["mallory"])
     store = root / "store"
     drvs = instantiate(root, store, digests)
-    return Fixture(root, r, ids, mirror, keyring, store, drvs, digests)
+    return Fixture(root, r, ids, mirror, keyring, store, drvs, digests, keys)
 
 
 @pytest.fixture(scope="module")
@@ -591,3 +592,62 @@ def test_store_needs_closure(fx):
     res = fx.cli("annotate", "--store", fx.store, "--repo", fx.repo.path, "--no-cache")
     assert res.code == 2
     assert res.stderr.strip() == "commitguard: error: --store: --store is read only with --closure"
+
+
+# --------------------------------------------------------------------------- one hash, two expressions
+
+
+def test_a_hash_two_expressions_pin_is_resolved_by_the_derivation_using_it(fx, whole):
+    """hello-doc pins hello's release too. The source alone cannot be told apart; in hello-2.12's
+    closure, the derivation that uses it is hello's (by name), and that decides it."""
+    hello_doc = "pkgs/by-name/he/hello-doc/package.nix"
+    repo = fx.repo.clone_to(fx.root / "copies" / "shared", fx.root)
+    repo.commit("hello-doc: init", {hello_doc: package_nix("hello-doc", "2.12", sri(fx.digests["hello"]))},
+                signer=fx.keys["alice"])
+    source = by_name(whole)["hello-2.12.tar.gz"]["drv"]
+    args = ["annotate", "--repo", repo.path, "--keyring", fx.keyring, "--trust-root", fx.ids["c0"], "--store", fx.store,
+            "--upstream-mirror", fx.mirror, "--no-cache", "--format", "json"]
+    res = fx.cli(*args, "--closure", source)
+    assert res.code == 1, res.describe()
+    [alone] = res.json["derivations"]
+    assert (alone["match"], alone["package"], alone["candidates"]) == (None, None, [hello_doc, HELLO])
+    assert alone["reason"] == (f"outputHash {sri(fx.digests['hello'])} is the hash of fetcher calls in 2 expressions "
+                               f"({hello_doc}, {HELLO}): which one this derivation comes from cannot be told")
+    res = fx.cli(*args, "--closure", fx.drvs["hello"])
+    assert res.code == 0, res.describe()
+    found = by_name(res.json)
+    assert (found["hello-2.12.tar.gz"]["match"], found["hello-2.12.tar.gz"]["package"]) == ("hash", HELLO)
+    assert found["hello-2.12.tar.gz"]["match_detail"].endswith(
+        f"(also pinned by 1 other expression(s); the derivation that uses it comes from {HELLO})")
+    assert found["hello-2.12"]["match_detail"] == "pname-version hello-2.12 only (no source of it was matched by hash)"
+
+
+def test_a_version_the_revision_does_not_have_is_named(fx, tmp_path):
+    shown = json.loads(subprocess.run(["nix", "--extra-experimental-features", "nix-command", "show-derivation",
+                                       "--store", str(fx.store), fx.drvs["libbar"]], capture_output=True, text=True,
+                                      check=True).stdout)
+    [(path, drv)] = shown.items()
+    drv["env"]["name"] = "libbar-2.1"
+    (tmp_path / "drv.json").write_text(json.dumps({path: drv}))
+    res = fx.closure(tmp_path / "drv.json")
+    assert res.code == 1
+    assert res.json["derivations"][0]["reason"] == (f"no expression at {fx.ids['c1'][:12]} is libbar-2.1, and no source "
+                                                    f"of it was matched by hash ({LIBBAR} is libbar 2.0)")
+
+
+# --------------------------------------------------------------------------- hash spellings, written out independently
+
+
+def test_the_index_reads_every_spelling_nix_accepts():
+    from commitguard.closure.hash_index import literals
+
+    d256 = hashlib.sha256(b"a").digest()
+    d512 = hashlib.sha512(b"b").digest()
+    text = (f'hash = "{sri(d256)}";\nsha256 = "{nix32(d256)}";\nsha256 = "{d256.hex()}";\n'
+            f'hash = "sha256:{nix32(hashlib.sha256(b"c").digest())}";\n'
+            f'sha512 = "{d512.hex()}";\n# sha256-notahash\npname = "foo";\n').encode()
+    hashes, names = literals(text)
+    assert hashes == {sri(d256), "sha256-" + base64.b64encode(hashlib.sha256(b"c").digest()).decode(),
+                      "sha512-" + base64.b64encode(d512).decode()}
+    assert names == {"foo"}
+
