@@ -19,6 +19,9 @@ alike. Open the repository once and pass it to every call::
   as ``commitguard verify`` does;
 - :func:`check_pull_request` with :class:`PullRequest`: the pre-merge check;
 - :func:`annotate` with :class:`AnnotateOptions`: who vouched for each package;
+  :func:`annotate_closure` with :class:`ClosureOptions`: the same for every
+  derivation of a closure (a ``.drv``, an output path, Nix's derivation JSON,
+  a list of store paths or an sbomnix/bombon SBOM);
 - :func:`pin` and :func:`check_lock` with :class:`PinOptions`: the newest
   revision whose packages' history is trusted;
 - :func:`audit_bump`: is a version-bump change only that?
@@ -55,6 +58,8 @@ _FRONT_DOOR = {
     "check_pull_request": "commitguard.review.check_pr",
     "AnnotateOptions": "commitguard.chain.annotate",
     "annotate": "commitguard.chain.annotate",
+    "ClosureOptions": "commitguard.closure.report",
+    "annotate_closure": "commitguard.closure.report",
     "PinOptions": "commitguard.chain.pin",
     "pin": "commitguard.chain.pin",
     "check_lock": "commitguard.chain.pin",
