@@ -80,7 +80,7 @@ def parse_drv(text: str, path: str | None = None) -> StoreDerivation:
     r.expect(",")
     inputs = r.items(lambda: r.tuple_of(r.string, lambda: r.items(r.string)))
     r.expect(",")
-    r.items(r.string)  # input sources
+    sources = r.items(r.string)
     r.expect(",")
     r.string()  # system
     r.expect(",")
@@ -92,11 +92,11 @@ def parse_drv(text: str, path: str | None = None) -> StoreDerivation:
     r.expect(")")
     if r.text[r.pos:].strip():
         raise ATermError(f"trailing data at byte {r.pos}")
-    return derivation_from(path, env, [(o[0], o[1], o[2], o[3]) for o in outputs], [i[0] for i in inputs])
+    return derivation_from(path, env, [(o[0], o[1], o[2], o[3]) for o in outputs], [i[0] for i in inputs], sources)
 
 
 def derivation_from(path: str | None, env: dict, outputs: list[tuple[str, str, str, str]],
-                    inputs: list[str]) -> StoreDerivation:
+                    inputs: list[str], sources: list[str] = ()) -> StoreDerivation:
     """A StoreDerivation from the parts every derivation format has: ``outputs``
     as (name, path, hashAlgo, hash), ``hashAlgo`` ``r:sha256`` for a recursive
     (NAR) fixed output and ``sha256`` for a flat one, ``hash`` in hex."""
@@ -123,5 +123,5 @@ def derivation_from(path: str | None, env: dict, outputs: list[tuple[str, str, s
     return StoreDerivation(
         drv=path, name=name, pname=pname or None, version=version or None, output_hash=output_hash,
         output_hash_mode=mode, outputs=tuple(o[1] for o in outputs if o[1]), inputs=tuple(inputs),
-        notes=tuple(notes),
+        input_sources=tuple(sources), notes=tuple(notes),
     )

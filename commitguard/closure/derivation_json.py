@@ -52,5 +52,7 @@ def read_derivation_json(data, source: str) -> list[StoreDerivation]:
                 algo = "r:" + algo
             path = spec.get("path")
             outputs.append((name, _full(path) if isinstance(path, str) else "", algo, digest))
-        out.append(derivation_from(_full(key), env, outputs, [_full(str(i)) for i in inputs_given]))
+        sources = drv.get("inputSrcs") or []
+        sources = [_full(p) for p in sources if isinstance(p, str)] if isinstance(sources, list) else []
+        out.append(derivation_from(_full(key), env, outputs, [_full(str(i)) for i in inputs_given], sources))
     return out

@@ -64,11 +64,11 @@ class HashIndex:
 
     def __init__(self, directory: str | Path | None):
         if directory is None:
-            self._db = sqlite3.connect(":memory:")
+            self._db = sqlite3.connect(":memory:", isolation_level=None)
         else:
             folder = Path(directory)
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._db = sqlite3.connect(folder / INDEX_FILE, timeout=30)
+            self._db = sqlite3.connect(folder / INDEX_FILE, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         db = self._db
@@ -112,9 +112,10 @@ class HashIndex:
                     break
         hash_rows: list[tuple[str, str, str]] = []
         name_rows: list[tuple[str, str, str]] = []
+        new_blobs: dict[bytes, tuple[str, str]] = {}
         db = self._db
         for path, oid in files:
-            hashes, names = self._blob(repo, oid)
+            hashes, names = self._blob(repo, oid, new_blobs)
             if not hashes and not names:
                 continue
             expression = _expression_of(path, expressions)
@@ -126,15 +127,26 @@ class HashIndex:
             p = PurePosixPath(path)
             if len(p.parts) == 5 and p.parts[:2] == ("pkgs", "by-name") and p.name == "package.nix":
                 name_rows.append((tree_id, p.parts[3], path))
-        with db:
-            db.executemany("INSERT INTO tree_hashes VALUES (?, ?, ?)", set(hash_rows))
-            db.executemany("INSERT INTO tree_names VALUES (?, ?, ?)", set(name_rows))
-            db.execute("INSERT OR REPLACE INTO trees VALUES (?, ?)", (tree_id, len(files)))
+        db.execute("BEGIN IMMEDIATE")  # one writer: another run indexing the same tree waits, then finds it done
+        try:
+            db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?)",
+                           [(oid, h, n) for oid, (h, n) in new_blobs.items()])
+            if not db.execute("SELECT 1 FROM trees WHERE tree = ?", (tree_id,)).fetchone():
+                db.executemany("INSERT INTO tree_hashes VALUES (?, ?, ?)", set(hash_rows))
+                db.executemany("INSERT INTO tree_names VALUES (?, ?, ?)", set(name_rows))
+                db.execute("INSERT INTO trees VALUES (?, ?)", (tree_id, len(files)))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
-    def _blob(self, repo: pygit2.Repository, oid: bytes) -> tuple[list[str], list[str]]:
+    def _blob(self, repo: pygit2.Repository, oid: bytes, new_blobs: dict) -> tuple[list[str], list[str]]:
+        if oid in new_blobs:
+            hashes_text, names_text = new_blobs[oid]
+            return hashes_text.split(), names_text.split()
         row = self._db.execute("SELECT hashes, names FROM blobs WHERE oid = ?", (oid,)).fetchone()
         if row is not None:
-            return [h for h in row[0].split(" ") if h], [n for n in row[1].split(" ") if n]
+            return row[0].split(), row[1].split()
         self.newly_read += 1
         try:
             size = repo.odb.read_header(pygit2.Oid(raw=oid))[1] if hasattr(repo.odb, "read_header") else 0
@@ -149,15 +161,13 @@ class HashIndex:
                 data = b""
             if len(data) <= MAX_BLOB_BYTES:
                 hashes, names = literals(data)
-        with self._db:
-            self._db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)",
-                             (oid, " ".join(sorted(hashes)), " ".join(sorted(names))))
+        new_blobs[oid] = (" ".join(sorted(hashes)), " ".join(sorted(names)))
         return sorted(hashes), sorted(names)
 
     def files_with_hash(self, tree_id: str, sris) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for sri in set(sris):
-            rows = self._db.execute("SELECT path FROM tree_hashes WHERE tree = ? AND sri = ? ORDER BY path",
+            rows = self._db.execute("SELECT DISTINCT path FROM tree_hashes WHERE tree = ? AND sri = ? ORDER BY path",
                                     (tree_id, sri)).fetchall()
             if rows:
                 out[sri] = [r[0] for r in rows]

@@ -29,7 +29,11 @@ def read_closure(target: str, store: str | None = None) -> Closure:
             target = resolved
     if is_store_path(target):
         if target.endswith(".drv"):
-            return Closure("drv", target, tuple(local.drv_closure([target])))
+            derivations = local.drv_closure([target])
+            sources = {s for d in derivations for s in d.input_sources}
+            warnings = [f"{len(sources)} file(s) the derivations were given (inputSrcs: builder scripts, local "
+                        f"patches) are not derivations: not annotated"] if sources else []
+            return Closure("drv", target, tuple(derivations), warnings=tuple(warnings))
         return _outputs(local, target, local.nix_store("--query", "--requisites", target, target=target), "output")
     if target.startswith("/nix/store/") and not is_store_path(target):
         raise CommitguardError("not a store path (/nix/store/HASH-NAME)", path=target, field="TARGET")
@@ -105,13 +109,21 @@ def _paths(local: LocalStore, text: str, target: str) -> Closure:
         raise CommitguardError("no store path in the list", path=target, field="TARGET")
     paths = list(dict.fromkeys(paths))
     drvs = [p for p in paths if p.endswith(".drv")]
-    others = [p for p in paths if not p.endswith(".drv")]
-    if not others:
-        read = [_listed(local, p) for p in drvs]
-        return Closure("store-paths", target, tuple(read), warnings=tuple(_context_warnings(read)))
-    closure = _outputs(local, target, others, "store-paths")
     listed = [_listed(local, p) for p in drvs]
-    return Closure("store-paths", target, tuple(listed) + closure.derivations, warnings=closure.warnings)
+    given = {s for d in listed for s in d.input_sources}
+    others = [p for p in paths if not p.endswith(".drv") and p not in given]
+    warnings = _context_warnings(listed)
+    skipped = sum(1 for p in paths if p in given)
+    if skipped:
+        # nix-store -qR of a .drv lists the files its derivations were given (builder
+        # scripts, local patches): files of the repository, not derivations
+        warnings.append(f"{skipped} listed path(s) are files the listed derivations were given (inputSrcs), "
+                        f"not derivations: not annotated")
+    if not others:
+        return Closure("store-paths", target, tuple(listed), warnings=tuple(warnings))
+    closure = _outputs(local, target, others, "store-paths")
+    return Closure("store-paths", target, tuple(listed) + closure.derivations, warnings=tuple(warnings),
+                   context=closure.context)
 
 
 def _listed(local: LocalStore, path: str) -> StoreDerivation:
@@ -122,6 +134,7 @@ def _listed(local: LocalStore, path: str) -> StoreDerivation:
 
 
 def _context_warnings(read: list[StoreDerivation]) -> list[str]:
+    """How many listed .drv files could not be read (they are listed, unmatched)."""
     missing = sum(1 for d in read if d.notes and d.output_hash is None and not d.outputs)
     return [f"{missing} listed .drv file(s) are not in the store"] if missing else []
 

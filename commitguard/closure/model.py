@@ -40,6 +40,7 @@ class StoreDerivation:
     output_hash_mode: str | None = None
     outputs: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
+    input_sources: tuple[str, ...] = ()  # store paths of files it was given (builder scripts, local patches)
     source_hashes: tuple[str, ...] = ()
     ref: str | None = None
     notes: tuple[str, ...] = ()

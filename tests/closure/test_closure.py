@@ -108,6 +108,10 @@ let
     builder = "/bin/sh";
     args = [ "-c" "echo ${builtins.concatStringsSep " " (map toString inputs)} > $out" ];
   };
+  withScript = drv: builtins.derivation {
+    inherit (drv) name system builder;
+    args = [ ./build.sh ] ++ drv.args;  # a file of the checkout: an input source, not a derivation
+  };
   helloSrc = fod "hello-2.12.tar.gz" "flat" "@HELLO@";
   hello = pkg "hello-2.12" [ helloSrc ];
   libfoo = pkg "libfoo-1.0" [ (fod "libfoo-1.0.tar.gz" "flat" "@LIBFOO@") ];
@@ -116,7 +120,7 @@ let
   orphan = pkg "orphan-1.0" [ (fod "orphan-1.0.tar.gz" "flat" "@ORPHAN@") ];
 in {
   inherit hello libfoo ghpkg libbar orphan;
-  app = pkg "app-1.0" [ hello libfoo ghpkg libbar orphan ];
+  app = withScript (pkg "app-1.0" [ hello libfoo ghpkg libbar orphan ]);
   # built for real: Nix's own builder needs no /bin/sh in the build sandbox, and the source
   # is put into the store beforehand (nix-store --add-fixed), so nothing is downloaded
   helloBuilt = builtins.derivation {
@@ -162,6 +166,7 @@ def instantiate(root: Path, store: Path, digests: dict[str, bytes]) -> dict[str,
             .replace("@ORPHAN@", ORPHAN_DIGEST.hex()))
     (root / "closure").mkdir()
     (root / "closure" / "default.nix").write_text(text)
+    (root / "closure" / "build.sh").write_text("exit 1\n")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "NIX_PATH": ""}
     drvs = {}
     for attribute in ("app", "hello", "libfoo", "ghpkg", "libbar", "orphan"):
@@ -242,6 +247,8 @@ def test_every_derivation_of_the_closure_is_matched(fx, whole):
     assert whole["ok"] is False and whole["rev"] == fx.ids["c1"] and whole["trust_root"] == fx.ids["c0"]
     assert by_name(whole)["app-1.0"]["drv"] == fx.drvs["app"]
     assert whole["target"] == {"kind": "drv", "source": fx.drvs["app"], "producer": None}
+    assert whole["warnings"] == ["1 file(s) the derivations were given (inputSrcs: builder scripts, local patches) "
+                                 "are not derivations: not annotated"]
 
 
 def test_matches_say_how_they_were_made(fx, whole):
@@ -352,6 +359,9 @@ def test_derivation_json_and_store_path_list(fx, whole):
     assert res.code == 1, res.describe()
     assert {d["name"]: (d["match"], d["package"], d["trusted"]) for d in res.json["derivations"]} == EXPECTED
     assert res.json["target"]["kind"] == "store-paths"
+    assert any(line.endswith("-build.sh") for line in listed.split())
+    assert res.json["warnings"] == ["1 listed path(s) are files the listed derivations were given (inputSrcs), "
+                                    "not derivations: not annotated"]
 
 
 def _parse_drv_outputs(fx, drv: str) -> list[str]:
@@ -364,6 +374,8 @@ def sbomnix_sbom(fx) -> dict:
     components, dependencies = [], []
     for path in subprocess.run(["nix-store", "--store", str(fx.store), "-qR", fx.drvs["app"]], capture_output=True,
                                text=True, check=True).stdout.split():
+        if not path.endswith(".drv"):
+            continue  # sbomnix lists derivations, not the files they were given
         name = path.split("-", 1)[1][:-4]
         pname, _, version = name.rpartition("-") if name[-1].isdigit() and "-" in name else (name, "", "")
         component = {"type": "library", "bom-ref": path, "name": pname, "version": version,
