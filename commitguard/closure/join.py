@@ -36,6 +36,7 @@ class Expression:
     name: str | None
     version: str | None
     hashes: dict  # SRI -> "fetchurl at line 7" (dependency hashes too: vendorHash, fetchCargoVendor...)
+    notes: tuple = ()  # where the static reading stopped (a file too large, an evaluation limit)
 
 
 @dataclass
@@ -60,7 +61,7 @@ def expression_from(package) -> Expression:
         value = package.attrs.get(key)
         if isinstance(value, str) and "-" in value:
             hashes.setdefault(value, key)
-    return Expression(package.path, package.name, package.version, hashes)
+    return Expression(package.path, package.name, package.version, hashes, tuple(package.notes[:1]))
 
 
 class Join:
@@ -106,8 +107,11 @@ class Join:
                                      f"({', '.join(confirmed[:5])}): which one this derivation comes from cannot be "
                                      f"told", tuple(confirmed))
         if files:
+            stopped = [f"{p}: {self.expressions[p].notes[0]}" for p in files[:5]
+                       if p in self.expressions and self.expressions[p].notes]
             return Match(None, None, f"outputHash {sri} is written in {', '.join(files[:5])}, but no fetcher call "
-                                     f"read there has it (a comment, or arguments that cannot be read statically)")
+                                     f"read there has it (a comment, or arguments that cannot be read statically)"
+                         + (f"; {'; '.join(stopped)}" if stopped else ""))
         return Match(None, None, f"no file at {self.rev} writes outputHash {sri}")
 
     def _resolve_shared(self, matches: dict[str, Match], hash_matches: dict[str, Match]) -> None:

@@ -364,6 +364,37 @@ def test_derivation_json_and_store_path_list(fx, whole):
                                     "not derivations: not annotated"]
 
 
+def test_the_newer_derivation_json_format(fx, tmp_path):
+    """Newer Nix writes store paths without /nix/store/, hashAlgo beside method, inputs as
+    {"outputs": [...]}, and the name beside env: the same closure, rewritten that way."""
+    shown = json.loads(subprocess.run(["nix", "--extra-experimental-features", "nix-command", "show-derivation",
+                                       "--store", str(fx.store), "-r", fx.drvs["app"]], capture_output=True, text=True,
+                                      check=True).stdout)
+
+    def bare(path: str) -> str:
+        return path.removeprefix("/nix/store/")
+
+    newer = {}
+    for path, drv in shown.items():
+        outputs = {}
+        for name, out in drv["outputs"].items():
+            outputs[name] = {"path": bare(out["path"])}
+            if "hash" in out:
+                algo = out["hashAlgo"]
+                outputs[name].update(hash=out["hash"], hashAlgo=algo.removeprefix("r:"),
+                                     method="nar" if algo.startswith("r:") else "flat")
+        env = dict(drv["env"])
+        newer[bare(path)] = {"name": env.pop("name"), "outputs": outputs, "env": env,
+                             "inputDrvs": {bare(p): {"outputs": o, "dynamicOutputs": {}} for p, o in drv["inputDrvs"].items()},
+                             "inputSrcs": [bare(p) for p in drv["inputSrcs"]], "system": drv["system"],
+                             "builder": drv["builder"], "args": drv["args"]}
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    res = fx.closure(tmp_path / "newer.json")
+    assert res.code == 1, res.describe()
+    assert {d["name"]: (d["match"], d["package"], d["trusted"]) for d in res.json["derivations"]} == EXPECTED
+    assert by_name(res.json)["source"]["match_detail"].startswith(f"outputHash {sri(GH_DIGEST)} (recursive) ")
+
+
 def _parse_drv_outputs(fx, drv: str) -> list[str]:
     text = fx.physical(drv).read_text()
     return [text.split('"')[3]]  # Derive([("out","<path>",...
@@ -663,3 +694,20 @@ def test_the_index_reads_every_spelling_nix_accepts():
                       "sha512-" + base64.b64encode(d512).decode()}
     assert names == {"foo"}
 
+
+
+def test_a_hash_in_a_comment_matches_nothing(fx, whole):
+    orphan = "pkgs/by-name/or/orphan/package.nix"
+    text = package_nix("orphan", "1.0", sri(fx.digests["libbar"])).replace(
+        "{ lib, stdenv, fetchurl }:", f"# was \"{ORPHAN_DIGEST.hex()}\"\n{{ lib, stdenv, fetchurl }}:")
+    repo = fx.repo.clone_to(fx.root / "copies" / "comment", fx.root)
+    repo.commit("orphan: init", {orphan: text}, signer=fx.keys["alice"])
+    res = fx.cli("annotate", "--closure", fx.drvs["orphan"], "--store", fx.store, "--repo", repo.path, "--keyring",
+                 fx.keyring, "--trust-root", fx.ids["c0"], "--upstream-mirror", fx.mirror, "--no-cache",
+                 "--format", "json")
+    assert res.code == 1, res.describe()
+    found = by_name(res.json)
+    assert (found["orphan-1.0.tar.gz"]["match"], found["orphan-1.0.tar.gz"]["reason"]) == (
+        None, f"outputHash {sri(ORPHAN_DIGEST)} is written in {orphan}, but no fetcher call read there has it "
+              f"(a comment, or arguments that cannot be read statically)")
+    assert (found["orphan-1.0"]["match"], found["orphan-1.0"]["package"]) == ("name", orphan)
