@@ -90,8 +90,16 @@ def _sbom(document: dict, target: str, local: LocalStore) -> Closure:
                                field="bomFormat")
     validate(document, target)
     derivations, warnings = read_sbom(document, target, local)
+    # a run-time SBOM leaves the sources out: the inputs of the derivations read from the
+    # store are read too (when the store has them), to match those derivations through their sources
+    listed = {d.key for d in derivations}
+    context: dict[str, StoreDerivation] = {}
+    for drv in derivations:
+        for input_path in drv.inputs if drv.drv else ():
+            if input_path not in listed and input_path not in context and len(context) < MAX_DERIVATIONS:
+                context[input_path] = _listed(local, input_path)
     return Closure("sbom", target, tuple(derivations), document=document, producer=producer(document),
-                   warnings=tuple(warnings))
+                   warnings=tuple(warnings), context=context)
 
 
 def _paths(local: LocalStore, text: str, target: str) -> Closure:

@@ -421,7 +421,7 @@ def sbomnix_sbom(fx) -> dict:
             "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
             "metadata": {"timestamp": "2025-01-01T00:00:00Z",
                          "tools": [{"vendor": "TII", "name": "sbomnix", "version": "1.7.3"}],
-                         "component": dict(components[0])},
+                         "component": dict(next(c for c in components if c["bom-ref"] == fx.drvs["app"]))},
             "components": components, "dependencies": dependencies}
 
 
@@ -711,3 +711,22 @@ def test_a_hash_in_a_comment_matches_nothing(fx, whole):
         None, f"outputHash {sri(ORPHAN_DIGEST)} is written in {orphan}, but no fetcher call read there has it "
               f"(a comment, or arguments that cannot be read statically)")
     assert (found["orphan-1.0"]["match"], found["orphan-1.0"]["package"]) == ("name", orphan)
+
+
+def test_a_run_time_sbom_is_matched_through_the_sources_in_the_store(fx):
+    """sbomnix's default SBOM lists run-time dependencies only: no source is a component. The
+    derivations' inputs are read from the store, so they are still matched through their sources."""
+    sbom = sbomnix_sbom(fx)
+    fixed = {"hello-2.12.tar.gz", "libfoo-1.0.tar.gz", "source", "orphan-1.0.tar.gz"}
+    sbom["components"] = [c for c in sbom["components"] if c["bom-ref"].split("-", 1)[1][:-4] not in fixed]
+    refs = {c["bom-ref"] for c in sbom["components"]}
+    sbom["dependencies"] = [{"ref": d["ref"], "dependsOn": [r for r in d["dependsOn"] if r in refs]}
+                            for d in sbom["dependencies"] if d["ref"] in refs]
+    (fx.root / "runtime.cdx.json").write_text(json.dumps(sbom))
+    res = fx.closure(fx.root / "runtime.cdx.json")
+    assert res.code == 1, res.describe()
+    found = by_name(res.json)
+    assert {name: (d["match"], d["package"]) for name, d in found.items()} == {
+        name: expected[:2] for name, expected in EXPECTED.items() if name not in fixed}
+    assert found["hello-2.12"]["match_detail"] == (f"pname-version hello-2.12 and its input hello-2.12.tar.gz "
+                                                   f"({sri(fx.digests['hello'])}) are {HELLO}'s")
