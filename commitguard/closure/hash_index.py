@@ -28,7 +28,7 @@ from commitguard.git.trees import TREE_MODE, TreeReader, walk_entries
 from commitguard.nix.hashes import HashError, to_sri
 
 INDEX_FILE = "closure-hashes.sqlite3"
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 MAX_BLOB_BYTES = 64 << 20  # hackage-packages.nix is the largest file of nixpkgs, ~30 MiB
 MAX_FILES = 500_000
 EXPRESSION_NAMES = ("package.nix", "default.nix")
@@ -81,20 +81,24 @@ class HashIndex:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (INDEX_VERSION,))
         db.execute("CREATE TABLE IF NOT EXISTS blobs (oid BLOB PRIMARY KEY, hashes TEXT NOT NULL, "
                    "names TEXT NOT NULL) WITHOUT ROWID")
-        db.execute("CREATE TABLE IF NOT EXISTS trees (tree TEXT PRIMARY KEY, files INTEGER NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS trees (tree TEXT PRIMARY KEY, files INTEGER NOT NULL, "
+                   "truncated INTEGER NOT NULL)")
         db.execute("CREATE TABLE IF NOT EXISTS tree_hashes (tree TEXT NOT NULL, sri TEXT NOT NULL, path TEXT NOT NULL)")
         db.execute("CREATE INDEX IF NOT EXISTS tree_hashes_by_sri ON tree_hashes (tree, sri)")
         db.execute("CREATE TABLE IF NOT EXISTS tree_names (tree TEXT NOT NULL, pname TEXT NOT NULL, path TEXT NOT NULL)")
         db.execute("CREATE INDEX IF NOT EXISTS tree_names_by_pname ON tree_names (tree, pname)")
         self.newly_read = 0  # blobs read by the last ensure(), for reports and tests
         self.built = False
+        self.truncated = False  # more than MAX_FILES files: the rest were not indexed
 
     def close(self) -> None:
         self._db.close()
 
     def ensure(self, repo: pygit2.Repository, tree_id: str) -> None:
         """Index the tree ``tree_id`` unless it already is."""
-        if self._db.execute("SELECT 1 FROM trees WHERE tree = ?", (tree_id,)).fetchone():
+        row = self._db.execute("SELECT truncated FROM trees WHERE tree = ?", (tree_id,)).fetchone()
+        if row is not None:
+            self.truncated = bool(row[0])
             return
         self.built = True
         files: list[tuple[str, bytes]] = []
@@ -107,9 +111,10 @@ class HashIndex:
             if name in EXPRESSION_NAMES:
                 expressions.add(prefix + name)
             if name.endswith((".nix", ".json")):
-                files.append((prefix + name, oid))
-                if len(files) > MAX_FILES:
+                if len(files) >= MAX_FILES:
+                    self.truncated = True
                     break
+                files.append((prefix + name, oid))
         hash_rows: list[tuple[str, str, str]] = []
         name_rows: list[tuple[str, str, str]] = []
         new_blobs: dict[bytes, tuple[str, str]] = {}
@@ -134,7 +139,7 @@ class HashIndex:
             if not db.execute("SELECT 1 FROM trees WHERE tree = ?", (tree_id,)).fetchone():
                 db.executemany("INSERT INTO tree_hashes VALUES (?, ?, ?)", set(hash_rows))
                 db.executemany("INSERT INTO tree_names VALUES (?, ?, ?)", set(name_rows))
-                db.execute("INSERT INTO trees VALUES (?, ?)", (tree_id, len(files)))
+                db.execute("INSERT INTO trees VALUES (?, ?, ?)", (tree_id, len(files), int(self.truncated)))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pygit2
 
+from commitguard.closure import hash_index
 from commitguard.closure.hash_index import HashIndex
 from commitguard.closure.interface import read_closure
 from commitguard.closure.join import Expression, Join, Match, expression_from
@@ -184,6 +185,10 @@ def annotate_closure(repo: pygit2.Repository, keyring: Keyring | None, options: 
         by_pname = index.files_with_pname(tree_id, {d.pname for d in closure.derivations
                                                     if d.pname and not d.fixed_output})
         stats = {"tree": tree_id, "built": index.built, "blobs_read": index.newly_read}
+        if index.truncated:
+            closure = dataclasses.replace(closure, warnings=closure.warnings + (
+                f"the revision has more than {hash_index.MAX_FILES} .nix/.json files: the rest were not indexed, and what only "
+                f"they hold is unmatched",))
     finally:
         index.close()
     from commitguard.closure.join import MAX_NAME_CANDIDATES

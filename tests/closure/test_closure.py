@@ -730,3 +730,18 @@ def test_a_run_time_sbom_is_matched_through_the_sources_in_the_store(fx):
         name: expected[:2] for name, expected in EXPECTED.items() if name not in fixed}
     assert found["hello-2.12"]["match_detail"] == (f"pname-version hello-2.12 and its input hello-2.12.tar.gz "
                                                    f"({sri(fx.digests['hello'])}) are {HELLO}'s")
+
+
+def test_files_past_the_index_limit_leave_their_hashes_unmatched(fx, monkeypatch):
+    from commitguard.closure import hash_index
+    from tests.fixtures.cli import subprocess_mode
+
+    if subprocess_mode():
+        pytest.skip("the limit is lowered in process")
+    monkeypatch.setattr(hash_index, "MAX_FILES", 1)  # of the four expressions, only the first met is indexed
+    res = fx.closure(fx.drvs["app"])
+    assert res.code == 1, res.describe()
+    assert res.json["warnings"][-1] == ("the revision has more than 1 .nix/.json files: the rest were not indexed, and "
+                                        "what only they hold is unmatched")
+    assert res.json["summary"]["by_match"]["hash"] < 3
+
