@@ -44,7 +44,7 @@ from tests.fixtures.pins import RELEASES, keyring_text, package_nix
 from tests.fixtures.tools import SshKey, run
 
 pytestmark = pytest.mark.skipif(
-    any(shutil.which(t) is None for t in ("git", "ssh-keygen", "nix-instantiate", "nix-store")),
+    any(shutil.which(t) is None for t in ("git", "ssh-keygen", "nix-instantiate", "nix-store", "nix-build", "nix")),
     reason="needs git, ssh-keygen and nix-instantiate",
 )
 
