@@ -138,7 +138,9 @@ class ClosureReport:
             for link in r.package.links:
                 if link.trusted:
                     continue
-                key = (link.role, link.commit, link.signer, link.status)
+                # a commit is one link whichever packages it touched; an upstream release is each package's own
+                key = (link.role, link.commit, link.signer, link.status,
+                       r.match.package if link.role == "upstream" else None)
                 entry = links.setdefault(key, {
                     "link": link.role, "commit": link.commit, "signer": link.signer, "status": link.status or link.kind,
                     "reason": link.reason, "derivations": 0, "packages": []})

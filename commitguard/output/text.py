@@ -256,9 +256,10 @@ class TextFormatter(KeyringText, Formatter):
         if summary["weakest_links"]:
             out.print("\nweakest links:", style="bold", markup=False)
             for link in summary["weakest_links"][:MAX_LISTED]:
-                where = f" {link['commit'][:12]}" if link.get("commit") else ""
-                out.print(f"  {link['link']}{where} {link.get('signer') or ''} {link.get('status') or ''}: "
-                          f"{link['derivations']} derivation(s)  {link['reason']}".replace("  ", " "), markup=False)
+                parts = [link["link"], (link.get("commit") or "")[:12], link.get("signer") or "",
+                         link.get("status") or "", ", ".join(link.get("packages") or [])]
+                out.print(f"  {' '.join(p for p in parts if p)}: {link['derivations']} derivation(s): {link['reason']}",
+                          markup=False)
         by = summary["trusted_by_match"]
         out.print(f"\n{summary['trusted']} of {summary['total']} derivations trusted (by hash {by['hash']}, by name "
                   f"{by['name']}); {summary['unmatched']} unmatched", style="bold green" if report.ok else "bold red",

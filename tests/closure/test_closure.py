@@ -325,8 +325,8 @@ def test_summary_lists_the_untrusted_first_and_the_weakest_links(fx, whole):
     weakest = summary["weakest_links"]
     assert weakest[0] == {"link": "unmatched", "reason": "no package expression matched: nothing vouches for these",
                           "derivations": 3, "packages": []}
-    assert {(w["link"], w.get("commit"), w["derivations"]) for w in weakest[1:]} == {
-        ("commit", fx.ids["c1"], 2), ("upstream", None, 2)}
+    assert {(w["link"], w.get("commit"), w["derivations"], tuple(w["packages"])) for w in weakest[1:]} == {
+        ("commit", fx.ids["c1"], 2, (LIBFOO,)), ("upstream", None, 2, (GHPKG,))}
 
 
 def test_a_fully_trusted_closure_exits_0(fx):
