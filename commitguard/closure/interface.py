@@ -130,8 +130,10 @@ def _paths(local: LocalStore, text: str, target: str) -> Closure:
     if not others:
         return Closure("store-paths", target, tuple(listed), warnings=tuple(warnings))
     closure = _outputs(local, target, others, "store-paths")
-    return Closure("store-paths", target, tuple(listed) + closure.derivations, warnings=tuple(warnings),
-                   context=closure.context)
+    keys = {d.key for d in listed}
+    derived = tuple(d for d in closure.derivations if d.key not in keys)  # an output of a listed .drv: listed once
+    context = {k: v for k, v in closure.context.items() if k not in keys}
+    return Closure("store-paths", target, tuple(listed) + derived, warnings=tuple(warnings), context=context)
 
 
 def _listed(local: LocalStore, path: str) -> StoreDerivation:

@@ -298,6 +298,12 @@ def test_an_output_path_is_read_through_its_deriver(fx):
     assert res.json["derivations"][0]["match_detail"] == (f"pname-version hello-2.12 and its input hello-2.12.tar.gz "
                                                           f"({sri(fx.digests['hello'])}) are {HELLO}'s")
     assert res.json["target"]["kind"] == "output"
+    deriver = subprocess.run(["nix-store", "--store", str(fx.store), "-qd", built], capture_output=True, text=True,
+                             env=env, check=True).stdout.strip()
+    (fx.root / "mixed.txt").write_text(f"{built}\n{deriver}\n")  # an output and its own .drv: one derivation
+    res = fx.closure(fx.root / "mixed.txt")
+    assert res.code == 0, res.describe()
+    assert [(d["drv"], d["match"]) for d in res.json["derivations"]] == [(deriver, "name")]
     res = fx.closure(source)  # added as a file: no derivation built it
     assert res.code == 1, res.describe()
     assert [(d["name"], d["match"], d["reason"]) for d in res.json["derivations"]] == [
