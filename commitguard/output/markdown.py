@@ -400,12 +400,14 @@ class MarkdownFormatter(Formatter):
         ]
         _block(out, [f"> ⚠️ {text(warning)}" for warning in report.warnings])
         if summary["weakest_links"]:
-            out += ["### Weakest links", "", "| link | commit | signer | status | derivations | reason |",
-                    "| --- | --- | --- | --- | --- | --- |"]
+            out += ["### Weakest links", "", "| link | commit | signer | status | derivations | packages | reason |",
+                    "| --- | --- | --- | --- | --- | --- | --- |"]
             for link in summary["weakest_links"]:
                 commit = code(link["commit"][:12]) if link.get("commit") else "–"
+                packages = ", ".join(code(p) for p in link.get("packages") or []) or "–"
                 out.append(f"| {text(link['link'])} | {commit} | {text(link.get('signer') or '–')} | "
-                           f"{text(link.get('status') or '–')} | {link['derivations']} | {text(link['reason'] or '–')} |")
+                           f"{text(link.get('status') or '–')} | {link['derivations']} | {packages} | "
+                           f"{text(link['reason'] or '–')} |")
             out.append("")
         out += ["### Derivations", "", "| | derivation | match | package | reason |", "| --- | --- | --- | --- | --- |"]
         for r in report.results[:MAX_COMMITS]:
