@@ -421,6 +421,8 @@ def annotate(
 
         formatter.require("annotate --closure")
         closure_report = annotate_closure(repository_obj, loaded, ClosureOptions(closure, store, options))
+        if loaded is not None and loaded.verifiers:
+            closure_report = dataclasses.replace(closure_report, checkpoint=checkpoint, checkpointing=True)
         formatter.write("annotate --closure", closure_report, sys.stdout)
         _exit("annotate --closure", closure_report)
     report = annotate_packages(repository_obj, loaded, options)

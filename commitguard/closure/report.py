@@ -85,6 +85,8 @@ class ClosureReport:
     results: tuple[DerivationResult, ...]  # untrusted first (unmatched, then matched), then trusted
     warnings: tuple[str, ...] = ()
     index: dict | None = None
+    checkpoint: dict | None = None  # as annotate's: in JSON when the keyring lists verifiers
+    checkpointing: bool = False
 
     @property
     def ok(self) -> bool:
@@ -160,6 +162,7 @@ class ClosureReport:
             "summary": self.summary(),
             "index": self.index,
             "warnings": list(self.warnings),
+            **({"checkpoint": self.checkpoint} if self.checkpointing else {}),
         }
 
 
