@@ -12,7 +12,10 @@ commits (``git commit -S`` with an ssh-keygen key the keyring trusts). Then
 writes ``closure.json``, Nix's derivation JSON (``nix show-derivation -r``'s
 shape) of ``--derivations`` derivations: half fixed-output sources whose
 ``outputHash`` is a package's hash (in hex, as Nix records it), half the
-packages built from them, each named pname-version. Runs
+packages built from them, each named pname-version. The releases those
+packages fetch are in an offline mirror, signed with ``ssh-keygen -Y sign``
+by a key the keyring lists as ``[[upstream]]``, so every chain is checked
+through to a verified upstream signature. Runs
 
     commitguard annotate --closure closure.json --repo R --keyring K --trust-root C0 --cache C --format json
 
@@ -39,8 +42,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def release_bytes(name: str, version: str) -> bytes:
+    return f"{name} {version} release tarball\n".encode()
+
+
 def digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode()).digest()
+    """The sha256 of the release file of ``name-version``."""
+    name, _, version = text.rpartition("-")
+    return hashlib.sha256(release_bytes(name, version)).digest()
 
 
 def package_nix(name: str, version: str) -> str:
@@ -65,18 +74,22 @@ def git(repo: Path, *args: str, env: dict | None = None) -> str:
                           env={**os.environ, **(env or {})}).stdout.strip()
 
 
-def build_repository(out: Path, packages: int, generated: int) -> dict:
+def build_repository(out: Path, packages: int, generated: int, signed: int) -> dict:
     meta_file = out / "meta.json"
     if meta_file.exists():
         return json.loads(meta_file.read_text())
     out.mkdir(parents=True, exist_ok=True)
     key = out / "alice"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@example.org", "-f", str(key)], check=True)
+    upstream = out / "upstream"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "releases", "-f", str(upstream)], check=True)
     keyring = out / "keyring"
     keyring.mkdir()
     pub = (out / "alice.pub").read_text().strip()
     (keyring / "keyring.toml").write_text(f'version = 1\n\n[[person]]\nid = "alice"\nemails = ["alice@example.org"]\n\n'
-                                          f'[[person.key]]\nssh = {json.dumps(pub)}\n')
+                                          f'[[person.key]]\nssh = {json.dumps(pub)}\n\n'
+                                          f'[[upstream]]\nmatch = "https://download.example.org/"\n'
+                                          f'ssh = {json.dumps((out / "upstream.pub").read_text().strip())}\n')
     repo = out / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "master")
@@ -105,6 +118,14 @@ def build_repository(out: Path, packages: int, generated: int) -> dict:
         for name in names[round_ * 10:(round_ + 1) * 10]:
             versions[name] = f"1.{round_ + 1}"
     meta = {"root": root, "packages": packages, "generated": per_file * 20, "versions": versions}
+    # the releases of the packages a closure uses, signed by the upstream key, in the offline mirror
+    # (ssh-keygen -Y sign, one process each: a few seconds per thousand)
+    for name in sorted(versions)[:signed]:
+        folder = out / "mirror" / "download.example.org" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        release = folder / f"{name}-{versions[name]}.tar.gz"
+        release.write_bytes(release_bytes(name, versions[name]))
+        subprocess.run(["ssh-keygen", "-q", "-Y", "sign", "-f", str(upstream), "-n", "file", str(release)], check=True)
     meta_file.write_text(json.dumps(meta))
     return meta
 
@@ -155,7 +176,7 @@ def main() -> None:
     parser.add_argument("--derivations", type=int, default=3_000)
     args = parser.parse_args()
     start = time.perf_counter()
-    meta = build_repository(args.outdir, args.packages, args.generated_calls)
+    meta = build_repository(args.outdir, args.packages, args.generated_calls, args.derivations // 2)
     print(f"repository: {meta['packages']} packages, {meta['packages'] + meta['generated']} fetcher calls "
           f"({time.perf_counter() - start:.1f} s)")
     (args.outdir / "closure.json").write_text(json.dumps(closure_json(meta, args.derivations)))
