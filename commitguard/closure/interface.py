@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from commitguard.closure.model import MAX_DERIVATIONS, MAX_INPUT_BYTES, Closure, StoreDerivation
+from commitguard.closure.model import MAX_DERIVATIONS, MAX_INPUT_BYTES, STORE_DIR, Closure, StoreDerivation
 from commitguard.closure.store import LocalStore, is_store_path, missing_derivation, store_name
 from commitguard.errors import CommitguardError
 from commitguard.nix.versions import parse_drv_name
@@ -24,9 +24,13 @@ from commitguard.nix.versions import parse_drv_name
 def read_closure(target: str, store: str | None = None) -> Closure:
     local = LocalStore(store)
     if not is_store_path(target) and os.path.islink(target):
-        resolved = os.path.realpath(target)  # /run/current-system, nix-build's ./result
-        if is_store_path(resolved):
+        resolved = os.path.realpath(target)  # /run/current-system, nix-build's ./result, $(which hello)
+        if resolved.startswith(STORE_DIR + "/"):
             target = resolved
+    if target.startswith(STORE_DIR + "/") and not is_store_path(target):
+        top = STORE_DIR + "/" + target[len(STORE_DIR) + 1:].split("/", 1)[0]
+        if is_store_path(top) and not top.endswith(".drv"):
+            target = top  # a file inside an output: that output
     if is_store_path(target):
         if target.endswith(".drv"):
             derivations = local.drv_closure([target])

@@ -304,6 +304,10 @@ def test_an_output_path_is_read_through_its_deriver(fx):
     res = fx.closure(fx.root / "mixed.txt")
     assert res.code == 0, res.describe()
     assert [(d["drv"], d["match"]) for d in res.json["derivations"]] == [(deriver, "name")]
+    inside = built + "/bin/hello"  # a file inside the output stands for the output (buildenv made none: no matter)
+    res = fx.closure(inside)
+    assert res.code == 0, res.describe()
+    assert res.json["target"]["source"] == built
     res = fx.closure(source)  # added as a file: no derivation built it
     assert res.code == 1, res.describe()
     assert [(d["name"], d["match"], d["reason"]) for d in res.json["derivations"]] == [
