@@ -130,7 +130,8 @@ def _rsa_secret_keys(tsk_bytes: bytes) -> dict[bytes, rsa.RSAPrivateKey]:
         nums = rsa.RSAPrivateNumbers(
             p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q), rsa.RSAPublicNumbers(e, n)
         )
-        keys[fpr] = nums.private_key()
+        # no validation: the key is Sequoia's own, and checking a 4096-bit key costs half a second
+        keys[fpr] = nums.private_key(unsafe_skip_rsa_key_validation=True)
     return keys
 
 
