@@ -35,6 +35,14 @@ a subpackage (``commitguard.verify`` is the package of verification stages).
 """
 
 import importlib as _importlib
+import warnings as _warnings
+
+# sshpubkeys imports cryptography's DSA classes, which cryptography 51 marks
+# deprecated on import. commitguard rejects DSA signatures as weak anyway; the
+# warning would only break the contract that an error is one line on stderr.
+# The filter matches that one message and nothing else.
+_warnings.filterwarnings("ignore", message="DSA is deprecated", module="sshpubkeys")
+_warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"commitguard\.")
 import os as _os
 
 # pysequoia reports errors through Rust's anyhow, which captures a full stack
