@@ -139,6 +139,29 @@ class HistoryWalk:
                     "history is checked down to its first commit"
                 )
         self._selection: Selection | None = None
+        self._counted = 0
+
+    @property
+    def include(self) -> list[pygit2.Oid]:
+        return list(self._include)
+
+    @property
+    def exclude(self) -> list[pygit2.Oid]:
+        return list(self._exclude)
+
+    @property
+    def root(self) -> pygit2.Oid | None:
+        return self._root
+
+    def hide_known(self, tips, counted: int) -> None:
+        """Leave out everything ``tips`` reach: ``counted`` commits judged already (a verified
+        frontier), which still count towards ``max_commits``."""
+        if self._selection is not None:
+            raise RuntimeError("the walk has already run")
+        self._exclude.extend(pygit2.Oid(hex=str(t)) for t in tips)
+        self._counted = counted
+        if counted > self._limit:
+            raise _too_many(self._limit)
 
     @property
     def selection(self) -> Selection:
@@ -147,7 +170,7 @@ class HistoryWalk:
         return self._selection
 
     def __iter__(self) -> Iterator[str]:
-        repo, limit = self._repo, self._limit
+        repo, limit = self._repo, self._limit - self._counted
         ids: list[str] = []
         try:
             walker = repo.walk(None, pygit2.GIT_SORT_TOPOLOGICAL)
@@ -162,13 +185,13 @@ class HistoryWalk:
                 commit_id = str(commit.id)
                 ids.append(commit_id)
                 if len(ids) > limit:
-                    raise _too_many(limit)
+                    raise _too_many(self._limit)
                 yield commit_id
         except (KeyError, pygit2.GitError):
             # libgit2 refuses walks that touch a missing object (shallow clones,
             # objects copied alone); walk by hand and report what is missing.
             handed_out = set(ids)
-            ids = _walk_by_hand(repo, self._include, self._exclude, self._root, limit)
+            ids = _walk_by_hand(repo, self._include, self._exclude, self._root, limit, self._limit)
             for commit_id in ids:
                 if commit_id not in handed_out:
                     yield commit_id
@@ -183,7 +206,7 @@ def _too_many(limit: int) -> RepositoryError:
     )
 
 
-def _walk_by_hand(repo, include, exclude, root_oid, limit: int) -> list[str]:
+def _walk_by_hand(repo, include, exclude, root_oid, limit: int, shown_limit: int) -> list[str]:
     hidden = _ancestors(repo, exclude, tolerate_missing=True)
     order: list[str] = []
     seen: set = set()
@@ -194,7 +217,7 @@ def _walk_by_hand(repo, include, exclude, root_oid, limit: int) -> list[str]:
             continue
         seen.add(oid)
         if len(order) >= limit:
-            raise _too_many(limit)
+            raise _too_many(shown_limit)
         try:
             commit = repo[oid]
         except KeyError:

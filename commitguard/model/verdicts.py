@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from array import array
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -214,6 +215,39 @@ class CommitVerdictTable(Sequence):
             self.ids[i], status, trusted, SignatureInfo(stype, key, created), signer, reason,
             self._summaries.get(i, ""), vouch,
         )
+
+    def columns(self) -> tuple[list[str], array, array, list[tuple], dict[int, str]]:
+        """(ids, shape index per commit, signature time per commit (NaN: none), the
+        distinct shapes, subject lines by position): what the verified frontier
+        stores and the JSON writer reads, without a CommitVerdict per commit."""
+        return self.ids, self._shape, self._created, self._shapes, self._summaries
+
+    def followed_by(self, older: "CommitVerdictTable") -> "CommitVerdictTable":
+        """This table's verdicts, then ``older``'s: the commits new since a verified
+        frontier, then the frontier's (no commit may be in both)."""
+        if not self.ids:
+            return older
+        shapes = list(self._shapes)  # this table's shapes keep their indices
+        where: dict[tuple, int] = {}
+        for i, s in enumerate(shapes):
+            where.setdefault(s, i)
+        remap = array("i")
+        for s in older._shapes:
+            if s not in where:
+                where[s] = len(shapes)
+                shapes.append(s)
+            remap.append(where[s])
+        shape = array("i", self._shape)
+        if list(remap) == list(range(len(remap))):
+            shape.extend(older._shape)
+        else:
+            shape.extend(remap[i] for i in older._shape)
+        created = array("d", self._created)
+        created.extend(older._created)
+        summaries = dict(self._summaries)
+        offset = len(self.ids)
+        summaries.update((pos + offset, text) for pos, text in older._summaries.items())
+        return CommitVerdictTable([*self.ids, *older.ids], shape, created, shapes, summaries)
 
     def tally(self) -> list[tuple[tuple[Status, bool], int]]:
         """((status, trusted), count) for each verdict shape present, in the order

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
+from datetime import datetime, timezone
 
-from commitguard.model.verdicts import CommitVerdict, VerifyReport, utc_iso
+from commitguard.model.verdicts import CommitVerdict, CommitVerdictTable, SignatureInfo, VerifyReport, utc_iso
 from commitguard.output.interface import Formatter, KeyringComparison, KeyringImported, KeyringListing
 
 
@@ -24,7 +26,8 @@ class _CommitEncoder:
         self._dumps = dumps
         self._around: dict[tuple, tuple[str, str]] = {}
 
-    def encode(self, c: CommitVerdict) -> str:
+    def around(self, c) -> tuple[str, str]:
+        """The text before and after the signature time, for a verdict of ``c``'s shape."""
         sig = c.signature
         shape = (c.status, c.trusted, sig.type, sig.key, c.signer, c.reason, c.vouch)
         around = self._around.get(shape)
@@ -38,7 +41,52 @@ class _CommitEncoder:
             )
             if len(self._around) < 65_536:
                 self._around[shape] = around
-        return '{"id":' + self._dumps(c.id) + around[0] + self._dumps(utc_iso(sig.created)) + around[1]
+        return around
+
+    def encode(self, c: CommitVerdict) -> str:
+        around = self.around(c)
+        return '{"id":' + self._dumps(c.id) + around[0] + self._dumps(utc_iso(c.signature.created)) + around[1]
+
+
+def _write_table(table: CommitVerdictTable, dumps, stream) -> None:
+    """The commits of a column table, in :class:`_CommitEncoder`'s bytes, read from the
+    columns: no CommitVerdict, datetime or dict per commit (a warm ``verify`` of
+    100,000 commits is mostly this)."""
+    ids, shape, created, shapes, _ = table.columns()
+    encoder = _CommitEncoder(dumps)
+    before, after = zip(*(encoder.around(_Shape(*s)) for s in shapes)) if shapes else ((), ())
+    quoted = "".join(ids).translate(_NOT_HEX) == ""  # git ids: quoting is all JSON asks of them
+    hours: dict[int, str] = {}
+    minutes = ["%02d:%02dZ\"" % divmod(s, 60) for s in range(3600)]
+    for start in range(0, len(ids), _PIECE):
+        parts = []
+        for i in range(start, min(start + _PIECE, len(ids))):
+            t = created[i]
+            if t != t:  # NaN: no signature time
+                when = "null"
+            else:
+                hour, rest = divmod(math.floor(t), 3600)
+                prefix = hours.get(hour)
+                if prefix is None:
+                    prefix = hours[hour] = dumps(utc_iso(datetime.fromtimestamp(hour * 3600, timezone.utc)))[:15]
+                when = prefix + minutes[rest]
+            k = shape[i]
+            parts.append(('{"id":"' + ids[i] + '"' if quoted else '{"id":' + dumps(ids[i])) + before[k] + when + after[k])
+        piece = ",".join(parts)
+        stream.write(piece if start == 0 else "," + piece)
+
+
+_NOT_HEX = {ord(c): None for c in "0123456789abcdef"}
+
+
+class _Shape:
+    """A verdict shape read as the attributes :meth:`_CommitEncoder.around` uses."""
+
+    __slots__ = ("status", "trusted", "signature", "signer", "reason", "vouch")
+
+    def __init__(self, status, trusted, stype, key, signer, reason, vouch):
+        self.status, self.trusted, self.signer, self.reason, self.vouch = status, trusted, signer, reason, vouch
+        self.signature = SignatureInfo(stype, key)
 
 
 class JsonFormatter(Formatter):
@@ -54,10 +102,13 @@ class JsonFormatter(Formatter):
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         stream.write('{"ok":%s,"commits":[' % dumps(report.ok))
         commits = report.commits
-        encode = _CommitEncoder(dumps).encode
-        for start in range(0, len(commits), _PIECE):
-            piece = ",".join(map(encode, commits[start : start + _PIECE]))
-            stream.write(piece if start == 0 else "," + piece)
+        if isinstance(commits, CommitVerdictTable):
+            _write_table(commits, dumps, stream)
+        else:
+            encode = _CommitEncoder(dumps).encode
+            for start in range(0, len(commits), _PIECE):
+                piece = ",".join(map(encode, commits[start : start + _PIECE]))
+                stream.write(piece if start == 0 else "," + piece)
         stream.write('],"summary":%s,"warnings":%s' % (dumps(report.summary()), dumps(list(report.warnings))))
         if report.merges is not None:
             stream.write(',"merges":%s' % dumps([m.to_json() for m in report.merges]))

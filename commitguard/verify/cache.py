@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import sys
 from datetime import datetime, timezone
@@ -66,8 +67,12 @@ class VerdictCache:
             self._recover(exc)
 
     def _recover(self, exc: sqlite3.DatabaseError) -> None:
-        """After ``exc``: rebuild a damaged or foreign cache file, or go on without a cache."""
+        """After ``exc``: rebuild a damaged or foreign cache file, or go on without a cache.
+
+        The verified frontier (:mod:`commitguard.verify.frontier`) summarises
+        these verdicts, so it goes with them: "verdicts are recomputed" stays true."""
         self.close()
+        shutil.rmtree(self.directory / FRONTIER_DIR, ignore_errors=True)
         if not _damaged(exc):
             _warn(f"{self.path}: cache unusable ({_describe(exc)}); running without a cache")
             return
@@ -86,6 +91,11 @@ class VerdictCache:
                   f"({_describe(again)}); running without a cache")
             return
         _warn(f"{self.path}: cache damaged ({_describe(exc)}); rebuilt empty, verdicts are recomputed")
+
+    @property
+    def usable(self) -> bool:
+        """False when the run goes on without a cache (it could not be opened or rebuilt)."""
+        return self._db is not None
 
     def load(self, key: str, ids: list[str] | tuple[str, ...]) -> dict[str, SignatureVerdict]:
         """Cached verdicts for those of ``ids`` that have one."""
@@ -136,6 +146,7 @@ class VerdictCache:
 
 
 DB_NAME = "verdicts.sqlite3"
+FRONTIER_DIR = "frontier"  # the verified frontier's snapshots, next to the verdicts they summarise
 _SCHEMA = (
     "CREATE TABLE verdicts (keyring TEXT NOT NULL, commit_id TEXT NOT NULL, "
     "verdict TEXT NOT NULL, PRIMARY KEY (keyring, commit_id)) WITHOUT ROWID"

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 import pygit2
 
 from commitguard.verify.cache import VerdictCache, cache_key
+from commitguard.verify.frontier import Frontier
 from commitguard.git.commit_object import read_plain_commit
 from commitguard.git.revisions import HistoryWalk, commits_read_once
 from commitguard.keyring.model import Keyring, Policy
@@ -70,20 +71,33 @@ def verify_revisions(repo: pygit2.Repository, keyring: Keyring, options: VerifyO
     trust_root = options.trust_root or keyring.policy.trust_root
     with commits_read_once():
         walk = HistoryWalk(repo, list(options.revs), trust_root, max_commits=options.max_commits)
-        table = _judge(repo, keyring, walk, options)
+        cache = VerdictCache(options.cache_dir) if options.cache_dir else None  # a damaged one drops its frontier
+        frontier = known = None
+        if cache is not None and cache.usable:
+            frontier = Frontier(options.cache_dir, repo, keyring.digest, walk.exclude, walk.root)
+            known = frontier.usable(walk.include)
+            if known is not None:
+                walk.hide_known(known.tips, len(known.table))
+        table, cacheable = _judge(repo, keyring, walk, options, cache)
         selection = walk.selection
         if list(table.ids) != list(selection.ids):  # the hand walk took over and ordered them its way
             table = table.reordered(selection.ids)
+        if known is not None:
+            table = table.followed_by(known.table)  # new commits first: still children before parents
+        if frontier is not None and cacheable and (known is None or selection.ids):
+            frontier.store(walk.include, table)
     return VerifyReport(commits=table, warnings=selection.warnings)
 
 
 def verify_commit_ids(repo: pygit2.Repository, keyring: Keyring, ids, options: VerifyOptions) -> list[CommitVerdict]:
     """Judge exactly these commits, in this order."""
-    return list(_judge(repo, keyring, list(ids), options))
+    return list(_judge(repo, keyring, list(ids), options)[0])
 
 
-def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], options: VerifyOptions) -> CommitVerdictTable:
-    """A verdict for every id, from the cache or verified afresh, in the order given.
+def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], options: VerifyOptions,
+           cache: VerdictCache | None = None) -> tuple[CommitVerdictTable, bool]:  # fmt: skip
+    """A verdict for every id, from the cache or verified afresh, in the order given,
+    and whether every verdict may be cached (none depended on the clock or a missing tool).
 
     ``ids`` may be a walk still in progress: ids are looked up in the cache
     in batches as they arrive, and once PARALLEL_THRESHOLD of them need
@@ -92,13 +106,14 @@ def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], option
     verdict shape, one float per time): at a million commits, objects would
     take most of a gigabyte.
     """
-    cache = VerdictCache(options.cache_dir) if options.cache_dir else None
+    if cache is None and options.cache_dir:
+        cache = VerdictCache(options.cache_dir)
     key = cache_key(keyring.digest)
     jobs = options.jobs or default_jobs()
     may_fork = jobs > 1 and "fork" in multiprocessing.get_all_start_methods()
     table = _TableBuilder(keyring)
     todo: list[tuple[int, str]] = []  # (position, id) waiting for a verifier
-    state = {"done": 0}
+    state = {"done": 0, "cacheable": True}
     workers: _Workers | None = None
     shared: dict = {}
 
@@ -112,6 +127,7 @@ def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], option
             pos, verdict = _from_wire(row)
             table.set(pos, verdict)
             fresh[table.ids[pos]] = verdict
+            state["cacheable"] = state["cacheable"] and verdict.cacheable
         if cache:
             cache.store(key, fresh)
         state["done"] += len(rows)
@@ -163,7 +179,7 @@ def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], option
             workers.close()
         if cache:
             cache.close()
-    return table.build(repo)
+    return table.build(repo), state["cacheable"]
 
 
 class _TableBuilder:

@@ -1,0 +1,173 @@
+"""The verified frontier: a warm run judges only what is new, and nothing stale is ever served.
+
+Each test compares a run through the frontier with a run without any cache on
+the same repository (the oracle), and counts which commits reached the
+verdict stage (``_judge``): a frontier that is used walks only the new commits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import commitguard.verify.commits as commits_module
+from commitguard import VerifyOptions, load_keyring, open_repository, verify_revisions
+from commitguard.errors import RepositoryError
+from tests.fixtures.repo import Repo, write_keyring
+from tests.fixtures.tools import Gpg, PgpSigner, SshKey, SshSigner
+
+
+@pytest.fixture()
+def world(tmp_path: Path):
+    repo = Repo(tmp_path / "repo", tmp_path)
+    alice = SshKey.generate(tmp_path / "ssh", "alice", "ed25519")
+    signer = SshSigner(alice)
+    ids = []
+    parent: list[str] = []
+    for i in range(5):
+        ids.append(repo.commit(f"c{i}", parents=parent, signer=signer if i != 2 else None,
+                               when=f"2024-06-0{i + 1}T00:00:00Z"))
+        parent = [ids[-1]]
+    repo.git("update-ref", "refs/heads/main", ids[-1])
+    write_keyring(tmp_path / "keyring", persons=[{"id": "alice", "keys": [{"ssh": alice.pub_line}]}])
+    return tmp_path, repo, signer, ids
+
+
+@pytest.fixture()
+def judged(monkeypatch):
+    """The ids each verdict stage was asked about, run by run."""
+    seen: list[list[str]] = []
+    real = commits_module._judge
+
+    def spy(repo, keyring, ids, options, *rest):
+        wanted: list[str] = []
+        seen.append(wanted)
+
+        def record():
+            for commit_id in ids:
+                wanted.append(commit_id)
+                yield commit_id
+
+        return real(repo, keyring, record(), options, *rest)
+
+    monkeypatch.setattr(commits_module, "_judge", spy)
+    return seen
+
+
+def _run(root: Path, revs=("main",), cache: bool = True, **extra):
+    options = VerifyOptions(revs=tuple(revs), cache_dir=str(root / "cache") if cache else None, jobs=1, **extra)
+    return verify_revisions(open_repository(str(root / "repo")), load_keyring(root / "keyring"), options)
+
+
+def _rows(report) -> list[tuple]:
+    return [(c.id, c.status.value, c.trusted, c.signer, c.reason, c.signature.created) for c in report.commits]
+
+
+def _frontier_files(root: Path) -> list[Path]:
+    return sorted((root / "cache" / "frontier").glob("*.bin"))
+
+
+def test_rerun_walks_nothing_and_reports_everything(world, judged):
+    root, _, _, ids = world
+    first = _run(root)
+    assert len(_frontier_files(root)) == 1
+    again = _run(root)
+    assert judged[1] == []  # the walk hid the whole history
+    assert _rows(again) == _rows(first) == _rows(_run(root, cache=False))
+    assert again.summary() == {"total": 5, "trusted": 4, "by_status": {"trusted": 4, "unsigned": 1}}
+    assert [c.summary for c in again.commits if not c.trusted] == ["c2"]
+
+
+def test_one_new_commit_is_the_only_one_judged(world, judged):
+    root, repo, signer, ids = world
+    _run(root)
+    new = repo.commit("c5", parents=[ids[-1]], signer=signer, when="2024-07-01T00:00:00Z")
+    repo.git("update-ref", "refs/heads/main", new)
+    report = _run(root)
+    assert judged[1] == [new]
+    assert _rows(report) == _rows(_run(root, cache=False))
+    assert [c.id for c in report.commits] == [new, *reversed(ids)]
+
+
+def test_rewritten_history_never_reuses_the_dropped_tip(world, judged):
+    root, repo, signer, ids = world
+    _run(root)
+    # force-push: main now ends in a commit the old tip is not an ancestor of
+    other = repo.commit("rewritten", parents=[ids[1]], when="2024-08-01T00:00:00Z")
+    repo.git("update-ref", "refs/heads/main", other)
+    report = _run(root)
+    assert judged[1] == [other, ids[1], ids[0]]  # everything walked again
+    assert _rows(report) == _rows(_run(root, cache=False))
+    assert ids[4] not in {c.id for c in report.commits}
+    assert report.summary()["by_status"] == {"unsigned": 1, "trusted": 2}
+
+
+def test_changed_keyring_starts_a_new_frontier(world, judged):
+    root, _, _, _ = world
+    _run(root)
+    toml = root / "keyring" / "keyring.toml"
+    toml.write_text(toml.read_text() + "revoked = true\n")
+    report = _run(root)
+    assert len(judged[1]) == 5
+    assert report.summary()["by_status"] == {"revoked-key": 4, "unsigned": 1}
+    assert len(_frontier_files(root)) == 2
+
+
+def test_a_range_is_its_own_lineage(world, judged):
+    root, _, _, ids = world
+    _run(root)
+    report = _run(root, revs=(f"{ids[1]}..main",))
+    assert judged[1] == [ids[4], ids[3], ids[2]]
+    assert [c.id for c in report.commits] == [ids[4], ids[3], ids[2]]
+
+
+@pytest.mark.parametrize("damage", ["flip a byte", "truncate", "other lineage", "not hex"])
+def test_a_damaged_snapshot_is_ignored(world, judged, damage):
+    root, _, _, _ = world
+    expected = _rows(_run(root))
+    (path,) = _frontier_files(root)
+    data = bytearray(path.read_bytes())
+    if damage == "flip a byte":
+        data[-3] ^= 0x01
+    elif damage == "truncate":
+        del data[-10:]
+    elif damage == "other lineage":
+        data = data.replace(path.name.split("-")[0].encode(), b"0" * 32, 1)
+    else:  # a body whose checksum matches but whose ids are not git ids
+        import hashlib, json
+        magic, header, body = bytes(data).split(b"\n", 2)
+        body = b'"' + body[1:]
+        meta = json.loads(header)
+        meta["sha256"] = hashlib.sha256(body).hexdigest()
+        data = bytearray(magic + b"\n" + json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body)
+    path.write_bytes(bytes(data))
+    report = _run(root)
+    assert len(judged[1]) == 5  # walked again, not served from the damaged file
+    assert _rows(report) == expected
+
+
+def test_max_commits_counts_the_frontier(world):
+    root, repo, signer, ids = world
+    _run(root)
+    new = repo.commit("c5", parents=[ids[-1]], signer=signer)
+    repo.git("update-ref", "refs/heads/main", new)
+    with pytest.raises(RepositoryError, match="more than 5 commits selected"):
+        _run(root, max_commits=5)
+    assert len(_run(root, max_commits=6).commits) == 6
+
+
+def test_a_verdict_that_depends_on_the_clock_keeps_the_frontier_out(tmp_path, judged):
+    gpg = Gpg(tmp_path / "gnupg", tmp_path)
+    fpr = gpg.gen_key("Pat Example <pat@example.org>", "ed25519", "sign")
+    repo = Repo(tmp_path / "repo", tmp_path)
+    ok = repo.commit("now", signer=PgpSigner(gpg, fpr), when="2024-06-01T00:00:00Z")
+    future = repo.commit("later", parents=[ok], signer=PgpSigner(gpg, fpr), when="2099-01-01T00:00:00Z")
+    repo.git("update-ref", "refs/heads/main", future)
+    write_keyring(tmp_path / "keyring", persons=[{"id": "pat", "keys": [{"openpgp": gpg.export(fpr, tmp_path / "pat.asc")}]}])
+    report = _run(tmp_path)
+    assert report.summary()["by_status"] == {"bad-signature": 1, "trusted": 1}
+    assert "in the future" in report.commits[0].reason
+    assert _frontier_files(tmp_path) == []  # the future-dated verdict may change: nothing is stored
+    _run(tmp_path)
+    assert judged[1] == [future, ok]
