@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
@@ -248,6 +248,19 @@ class CommitVerdictTable(Sequence):
         offset = len(self.ids)
         summaries.update((pos + offset, text) for pos, text in older._summaries.items())
         return CommitVerdictTable([*self.ids, *older.ids], shape, created, shapes, summaries)
+
+    def positions_where(self, test: Callable[[CommitVerdict], bool]) -> list[int]:
+        """The positions of the commits ``test`` accepts, asked once per verdict shape:
+        ``test`` may read anything of a verdict but its id, time and subject line
+        (a report of a million commits lists its untrusted ones without a
+        CommitVerdict per commit)."""
+        chosen = set()
+        for k, (status, trusted, stype, key, signer, reason, vouch) in enumerate(self._shapes):
+            if test(CommitVerdict("", status, trusted, SignatureInfo(stype, key), signer, reason, "", vouch)):
+                chosen.add(k)
+        if not chosen:
+            return []
+        return [i for i, k in enumerate(self._shape) if k in chosen]
 
     def tally(self) -> list[tuple[tuple[Status, bool], int]]:
         """((status, trusted), count) for each verdict shape present, in the order

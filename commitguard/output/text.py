@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from rich.table import Table
 
-from commitguard.model.verdicts import Status, VerifyReport
+from commitguard.model.verdicts import CommitVerdictTable, Status, VerifyReport
 from commitguard.output.interface import Formatter, vouched_by
 from commitguard.output.text_keyring import KeyringText
 
@@ -26,18 +26,27 @@ def _commit_lines(out: Console, commits, style_of) -> None:
         out.print(f"                {c.reason}", markup=False)
 
 
+def _listed(commits, test) -> tuple[int, list]:
+    """(how many commits ``test`` accepts, the first MAX_LISTED of them); ``test`` reads
+    nothing of a commit but its verdict (a column table asks it once per verdict shape)."""
+    if isinstance(commits, CommitVerdictTable):
+        positions = commits.positions_where(test)
+        return len(positions), [commits[i] for i in positions[:MAX_LISTED]]
+    chosen = [c for c in commits if test(c)]
+    return len(chosen), chosen[:MAX_LISTED]
+
+
 def _vouched_lines(out: Console, commits) -> None:
     """The trusted commits that something other than their own signature vouched for, and what did."""
-    vouched = [(c, vouched_by(c.vouch)) for c in commits if c.trusted]
-    vouched = [(c, how) for c, how in vouched if how]
-    if not vouched:
+    count, vouched = _listed(commits, lambda c: c.trusted and bool(vouched_by(c.vouch)))
+    if not count:
         return
-    out.print(f"\n{len(vouched)} commit(s) trusted without their own signature:", style="bold cyan")
-    for c, how in vouched[:MAX_LISTED]:
+    out.print(f"\n{count} commit(s) trusted without their own signature:", style="bold cyan")
+    for c in vouched:
         out.print(f"  {c.id[:12]}  {c.status.value:<14} {c.summary}", style="cyan", markup=False)
-        out.print(f"                vouched by {how}: {c.vouch.reason}", markup=False)
-    if len(vouched) > MAX_LISTED:
-        out.print(f"  ... and {len(vouched) - MAX_LISTED} more (use --format json for all)")
+        out.print(f"                vouched by {vouched_by(c.vouch)}: {c.vouch.reason}", markup=False)
+    if count > MAX_LISTED:
+        out.print(f"  ... and {count - MAX_LISTED} more (use --format json for all)")
 
 
 def _result(out: Console, ok: bool, good: str, bad: str) -> None:
@@ -62,24 +71,31 @@ class TextFormatter(KeyringText, Formatter):
         for warning in report.warnings:
             out.print(f"warning: {warning}", style="yellow", markup=False)
         counts = report.by_status()
+        trusted_flags: dict[Status, set[bool]] = {}
+        if isinstance(report.commits, CommitVerdictTable):
+            for (status, trusted), _n in report.commits.tally():
+                trusted_flags.setdefault(status, set()).add(trusted)
+        else:
+            for c in report.commits:
+                trusted_flags.setdefault(c.status, set()).add(c.trusted)
         table = Table(title=f"{len(report.commits)} commits checked", title_justify="left")
         table.add_column("status")
         table.add_column("commits", justify="right")
         table.add_column("trusted")
         for status in Status:
             if status.value in counts:
-                trusted = {c.trusted for c in report.commits if c.status is status}
+                trusted = trusted_flags.get(status, set())
                 label = "yes" if trusted == {True} else "no" if trusted == {False} else "mixed"
                 table.add_row(status.value, str(counts[status.value]), label, style=_STYLE.get(status, "red"))
         out.print(table)
-        untrusted = [c for c in report.commits if not c.trusted]
-        if untrusted:
-            out.print(f"\n{len(untrusted)} untrusted commit(s):", style="bold red")
-            _commit_lines(out, untrusted[:MAX_LISTED], lambda c: _STYLE.get(c.status, "red"))
-            if len(untrusted) > MAX_LISTED:
-                out.print(f"  ... and {len(untrusted) - MAX_LISTED} more (use --format json for all)")
+        count, untrusted = _listed(report.commits, lambda c: not c.trusted)
+        if count:
+            out.print(f"\n{count} untrusted commit(s):", style="bold red")
+            _commit_lines(out, untrusted, lambda c: _STYLE.get(c.status, "red"))
+            if count > MAX_LISTED:
+                out.print(f"  ... and {count - MAX_LISTED} more (use --format json for all)")
         _vouched_lines(out, report.commits)
-        _result(out, not untrusted, "all commits trusted", "NOT TRUSTED")
+        _result(out, not count, "all commits trusted", "NOT TRUSTED")
         return buffer.getvalue()
 
     def check_pr(self, report) -> str:
