@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pygit2
 
-from commitguard.model.verdicts import CommitVerdictTable, SignatureType, Status, Vouch
+from commitguard.model.verdicts import CommitIds, CommitVerdictTable, SignatureType, Status, Vouch
 from commitguard.verify.cache import FRONTIER_DIR, cache_key
 
 _MAGIC = b"commitguard-frontier 2\n"
@@ -126,8 +126,8 @@ def _shape_from_json(item: list) -> tuple:
 
 def _encode(lineage: str, tips: list[str], table: CommitVerdictTable) -> bytes:
     ids, shape, created, shapes, summaries = table.columns()
-    # ids one per line: str.split makes the list ten times faster than slicing
-    body = "\n".join(ids).encode("ascii") + b"\n" + array("i", shape).tobytes() + array("d", created).tobytes()
+    text = ids.text if isinstance(ids, CommitIds) else "".join(i + "\n" for i in ids)  # one id a line
+    body = text.encode("ascii") + array("i", shape).tobytes() + array("d", created).tobytes()
     header = {
         "lineage": lineage,
         "tips": tips,
@@ -159,9 +159,10 @@ def _read(path: Path, lineage: str) -> Snapshot | None:
         raw_ids = bytes(body[: n * line])
         if raw_ids.translate(None, _HEX_DIGITS + b"\n"):  # anything but lower-case hex
             return None
-        ids = raw_ids.decode("ascii").split("\n")[:-1]
-        if len(ids) != n or set(map(len, ids)) != {width}:
+        text = raw_ids.decode("ascii")
+        if text.count("\n") != n or text[width::line] != "\n" * n:  # n lines, each one id wide
             return None
+        ids = CommitIds(text, width)
         shape = array("i")
         shape.frombytes(body[n * line : n * (line + 4)])
         created = array("d")

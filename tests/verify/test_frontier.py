@@ -171,3 +171,42 @@ def test_a_verdict_that_depends_on_the_clock_keeps_the_frontier_out(tmp_path, ju
     assert _frontier_files(tmp_path) == []  # the future-dated verdict may change: nothing is stored
     _run(tmp_path)
     assert judged[1] == [future, ok]
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_the_command_prints_the_same_bytes_through_the_frontier(world, fmt):
+    import os
+    import subprocess
+    import sys
+
+    root, _, _, _ = world
+    env = {k: v for k, v in os.environ.items() if k != "COMMITGUARD_KEYRING"}
+
+    def verify(*cache: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "commitguard", "verify", "--repo", str(root / "repo"), "--keyring",
+             str(root / "keyring"), "--format", fmt, *cache, "main"],
+            capture_output=True, text=True, env=env,
+        )
+
+    fresh = verify("--no-cache")
+    filled = verify("--cache", str(root / "cache"))
+    assert _frontier_files(root)
+    served = verify("--cache", str(root / "cache"))
+    assert fresh.returncode == filled.returncode == served.returncode == 1
+    assert fresh.stdout == filled.stdout == served.stdout
+    assert "5 commits checked" in served.stdout if fmt == "text" else '"total":5' in served.stdout
+
+
+def test_commit_ids_kept_as_text():
+    from commitguard.model.verdicts import CommitIds
+
+    ids = CommitIds("a" * 40 + "\n" + "b" * 40 + "\n", 40)
+    assert len(ids) == 2 and ids[1] == "b" * 40 and ids[-2] == "a" * 40 and list(ids) == ["a" * 40, "b" * 40]
+    assert list(ids.after(["c" * 40])) == ["c" * 40, "a" * 40, "b" * 40]
+    with pytest.raises(IndexError):
+        ids[2]
+    with pytest.raises(ValueError, match="another width"):
+        ids.after(["c" * 64])
+    with pytest.raises(ValueError, match="whole lines"):
+        CommitIds("a" * 40 + "\n" + "b" * 39, 40)
