@@ -221,7 +221,7 @@ class CommitVerdictTable(Sequence):
     cost about 600. Items are CommitVerdicts built on access.
     """
 
-    __slots__ = ("ids", "_shape", "_created", "_shapes", "_summaries")
+    __slots__ = ("ids", "_shape", "_created", "_shapes", "_summaries", "_memo")
 
     def __init__(self, ids, shape, created, shapes: list[tuple], summaries: dict[int, str]):
         # shapes: (status, trusted, signature type, key, signer, reason, vouch)
@@ -230,6 +230,7 @@ class CommitVerdictTable(Sequence):
         self._created = created
         self._shapes = shapes
         self._summaries = summaries
+        self._memo: dict = {}  # the columns never change: a million-commit scan is made once
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -303,19 +304,23 @@ class CommitVerdictTable(Sequence):
                 chosen.add(k)
         if not chosen:
             return []
-        return [i for i, k in enumerate(self._shape) if k in chosen]
+        key = ("positions", frozenset(chosen))
+        if key not in self._memo:
+            self._memo[key] = [i for i, k in enumerate(self._shape) if k in chosen]
+        return list(self._memo[key])
 
     def tally(self) -> list[tuple[tuple[Status, bool], int]]:
         """((status, trusted), count) for each verdict shape present, in the order
         each first occurs: what the report's summary needs, without building
         a CommitVerdict per commit."""
-        counts = Counter(self._shape)  # insertion order: the order shapes first occur
-        return [((self._shapes[s][0], self._shapes[s][1]), n) for s, n in counts.items()]
+        if "tally" not in self._memo:
+            counts = Counter(self._shape)  # insertion order: the order shapes first occur
+            self._memo["tally"] = [((self._shapes[s][0], self._shapes[s][1]), n) for s, n in counts.items()]
+        return list(self._memo["tally"])
 
     def untrusted_ids(self) -> list[str]:
         """The commits nothing vouches for yet, in table order."""
-        untrusted = {i for i, shape in enumerate(self._shapes) if not shape[1]}
-        return [self.ids[i] for i, s in enumerate(self._shape) if s in untrusted]
+        return [self.ids[i] for i in self.positions_where(lambda c: not c.trusted)]
 
     def vouched(self, vouches: dict[str, Vouch]) -> "CommitVerdictTable":
         """The same verdicts, with these commits (by id) now trusted through these vouches.
