@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How long ``commitguard check-pr`` takes on a small pull request, and where the time goes.
 
-    python bench/startup.py [OUTDIR] [--repeat 5] [--work DIR] [--commitguard CMD] [--top 25]
+    python bench/startup.py [OUTDIR] [--repeat 5] [--work DIR] [--against CHECKOUT] [--commitguard CMD] [--top 25]
 
 A warm check-pr of a 5-commit pull request is dominated by start-up, mostly
 imports (issue 19: the target is under 0.3 s wall). This builds the same
@@ -17,7 +17,8 @@ OUTDIR is what ``bench/generate.py OUTDIR`` wrote (default /work/bench100k).
 By default commitguard is run as ``python -m commitguard`` with this checkout
 first on PYTHONPATH, so the tree being changed is the one measured. A --work
 directory that already holds a built pull request is reused (its cache is
-kept warm): rerunning after a change costs only the timed runs.
+kept warm): rerunning after a change costs only the timed runs. With
+--against, another checkout (say main's) is timed in turn with this one.
 """
 
 from __future__ import annotations
@@ -91,48 +92,65 @@ def wall_of(cmd: list[str], env: dict, repeat: int) -> list[float]:
     return walls
 
 
+def environment(source: Path, work: Path, project: Path) -> dict:
+    env = dict(os.environ, GNUPGHOME=str(source / "gnupg"), XDG_CACHE_HOME=str(work / "xdg-cache"), LC_ALL="C.UTF-8",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(project), os.environ.get("PYTHONPATH")])))
+    env.pop("COMMITGUARD_KEYRING", None)
+    env.pop("COMMITGUARD_UPSTREAM_MIRROR", None)
+    return env
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("outdir", type=Path, nargs="?", default=Path("/work/bench100k"))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--work", type=Path, help="work directory (default: a new temporary one); reused when built")
     ap.add_argument("--commitguard", help="command to run (default: python -m commitguard from this checkout)")
+    ap.add_argument("--against", type=Path, metavar="CHECKOUT",
+                    help="another checkout of commitguard (e.g. `git archive main | tar -x -C DIR`), timed in "
+                         "turn with this one: on a shared machine only runs made in the same minute compare")
     ap.add_argument("--top", type=int, default=25, help="import-time entries to list")
     a = ap.parse_args(argv)
     source = a.outdir.resolve()
     work = (a.work or Path(tempfile.mkdtemp(prefix="cgbench-startup-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, GNUPGHOME=str(source / "gnupg"), XDG_CACHE_HOME=str(work / "xdg-cache"), LC_ALL="C.UTF-8",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")])))
-    env.pop("COMMITGUARD_KEYRING", None)
-    env.pop("COMMITGUARD_UPSTREAM_MIRROR", None)
     cg = shlex.split(a.commitguard) if a.commitguard else [sys.executable, "-m", "commitguard"]
-    pr = build(source, work, cg, env)
+    sides = {"this checkout": environment(source, work, PROJECT)}
+    if a.against:
+        sides[f"--against {a.against}"] = environment(source, work, a.against.resolve())
+    pr = build(source, work, cg, sides["this checkout"])
     args = ["check-pr", "--repo", pr["repo"], "--keyring", pr["keyring"], "--base", pr["base"], "--head", pr["head"],
             "--repository", run.PR_REPOSITORY, "--format", "json", "--cache", pr["cache"]]
-    res, data = run.run_verify(cg, args, env, work, "warmup")
-    summary = run.check_pr_json(data, 5, " (warm-up)")
-    walls, cpus = [], []
-    for i in range(a.repeat):
-        res, data = run.run_verify(cg, args, env, work, f"pr{i}")
-        run.check_pr_json(data, 5, "")
-        walls.append(res.wall)
-        cpus.append(res.cpu)
-    bare = wall_of([sys.executable, "-c", "pass"], env, a.repeat)
-    imports = wall_of([sys.executable, "-c", "import commitguard.cli.app"], env, a.repeat)
-    total, top = importtime(sys.executable, env, a.top)
-
     print(f"work dir: {work}")
-    print(f"check-pr: exit {res.rc}, {summary}")
     print(f"  {shlex.join(cg + args)}")
-    print(f"check-pr, 5-commit PR, warm --cache: median wall {statistics.median(walls):.3f} s, "
-          f"CPU {statistics.median(cpus):.3f} s (runs: {', '.join(f'{w:.3f}' for w in walls)})")
-    print(f"python -c 'import commitguard.cli.app': median wall {statistics.median(imports):.3f} s "
-          f"(python -c pass: {statistics.median(bare):.3f} s)")
-    print(f"-X importtime: commitguard.cli.app {total / 1e6:.3f} s cumulative; biggest entries:")
-    print(f"  {'cumulative':>10} {'self':>8}  module")
-    for cumulative, own, name in top:
-        print(f"  {cumulative / 1e3:8.1f}ms {own / 1e3:6.1f}ms  {name}")
+    for name, env in sides.items():
+        res, data = run.run_verify(cg, args, env, work, "warmup")
+        print(f"check-pr ({name}): exit {res.rc}, {run.check_pr_json(data, 5, ' (warm-up)')}")
+    walls: dict[str, list[float]] = {name: [] for name in sides}
+    cpus: dict[str, list[float]] = {name: [] for name in sides}
+    imports: dict[str, list[float]] = {name: [] for name in sides}
+    for i in range(a.repeat):
+        for name, env in sides.items():  # in turn: the machine's drift reaches every side alike
+            res, data = run.run_verify(cg, args, env, work, f"pr{i}")
+            run.check_pr_json(data, 5, "")
+            walls[name].append(res.wall)
+            cpus[name].append(res.cpu)
+            imports[name] += wall_of([sys.executable, "-c", "import commitguard.cli.app"], env, 1)
+    bare = wall_of([sys.executable, "-c", "pass"], sides["this checkout"], a.repeat)
+    for name, env in sides.items():
+        print(f"check-pr, 5-commit PR, warm --cache ({name}): median wall {statistics.median(walls[name]):.3f} s, "
+              f"min {min(walls[name]):.3f} s, CPU {statistics.median(cpus[name]):.3f} s "
+              f"(runs: {', '.join(f'{w:.3f}' for w in walls[name])})")
+        print(f"  python -c 'import commitguard.cli.app': median wall {statistics.median(imports[name]):.3f} s "
+              f"(python -c pass: {statistics.median(bare):.3f} s)")
+    for name, env in sides.items():
+        total, top = importtime(sys.executable, env, a.top)
+        print(f"-X importtime ({name}): commitguard.cli.app {total / 1e6:.3f} s cumulative"
+              + ("; biggest entries:" if top else ""))
+        if top:
+            print(f"  {'cumulative':>10} {'self':>8}  module")
+        for cumulative, own, module in top:
+            print(f"  {cumulative / 1e3:8.1f}ms {own / 1e3:6.1f}ms  {module}")
     return 0
 
 
