@@ -97,6 +97,10 @@ def environment(source: Path, work: Path, project: Path) -> dict:
                PYTHONPATH=os.pathsep.join(filter(None, [str(project), os.environ.get("PYTHONPATH")])))
     env.pop("COMMITGUARD_KEYRING", None)
     env.pop("COMMITGUARD_UPSTREAM_MIRROR", None)
+    # An installed commitguard has its bytecode compiled; with PYTHONDONTWRITEBYTECODE
+    # every run would compile a checkout's ~150 modules again (tens of ms): the warm-up
+    # run writes __pycache__, as installing does.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
