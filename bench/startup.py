@@ -116,12 +116,16 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=25, help="import-time entries to list")
     a = ap.parse_args(argv)
     source = a.outdir.resolve()
+    against = a.against.resolve() if a.against else None
     work = (a.work or Path(tempfile.mkdtemp(prefix="cgbench-startup-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    # Children run in WORK: `python -m`/`-c` put the current directory first on sys.path,
+    # so a run started from a checkout would import that checkout whatever PYTHONPATH says.
+    os.chdir(work)
     cg = shlex.split(a.commitguard) if a.commitguard else [sys.executable, "-m", "commitguard"]
     sides = {"this checkout": environment(source, work, PROJECT)}
-    if a.against:
-        sides[f"--against {a.against}"] = environment(source, work, a.against.resolve())
+    if against:
+        sides[f"--against {a.against}"] = environment(source, work, against)
     pr = build(source, work, cg, sides["this checkout"])
     args = ["check-pr", "--repo", pr["repo"], "--keyring", pr["keyring"], "--base", pr["base"], "--head", pr["head"],
             "--repository", run.PR_REPOSITORY, "--format", "json", "--cache", pr["cache"]]
