@@ -8,8 +8,6 @@ import sys
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from commitguard import __version__
 from commitguard.cli.attest import ATTEST_EXAMPLES, VERIFY_EXAMPLES, attest_command, verify_attestation_command
@@ -24,7 +22,7 @@ from commitguard import open_repository
 from commitguard.git.revisions import DEFAULT_MAX_COMMITS
 from commitguard.keyring import select_keyring
 from commitguard import VerifyOptions, verify_with_repository_keyring
-from commitguard.signatures.sigstore.scheme import transparency_for
+from commitguard.signatures.sigstore.rekor import transparency_for
 
 app = command_group(
     "Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",
@@ -64,9 +62,13 @@ PACKAGE_HELP = ("Package names (hello, python3Packages.requests) or paths (relat
 
 
 def _progress_printer(enabled: bool):
-    """A progress bar on stderr for long runs, only when a person is watching."""
+    """A progress bar on stderr for long runs, only when a person is watching
+    (rich is imported then only: JSON output and pipes do not pay for it)."""
     if not enabled:
         return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console, transient=True
@@ -147,6 +149,8 @@ def demo(
                                               help="Where to build the demo (default: a new temporary directory)."),
 ) -> None:
     """Build a small signed nixpkgs-style repository with throwaway keys and verify it."""
+    from rich.console import Console
+
     from commitguard.cli.demo import run_demo
 
     raise typer.Exit(run_demo(directory, Console()))
@@ -497,6 +501,9 @@ def forge_sync(
 ) -> None:
     """Read merged pull requests and their reviews through GitHub's API into the local forge record."""
     import json
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
 
     from commitguard.forge.record import sync_forge_record
 

@@ -129,6 +129,35 @@ def split_entry(entry: bytes) -> tuple[bytes, bytes, bytes]:
     return mode, rest[:-21], rest[-20:]
 
 
+def changed_between(reader: TreeReader, old: bytes | None, new: bytes | None) -> list[bytes]:
+    """Every path (raw bytes) whose entry differs between two trees (raw ids; None is the
+    empty tree): files added, removed or changed in content or mode, submodules, and the
+    files below a directory that became a file or the other way round.
+
+    The answer of ``git diff --no-renames OLD NEW``, found by comparing raw tree entries
+    and entering only subtrees whose ids differ: a pull request that changes five files
+    of a nixpkgs-sized tree reads a few dozen trees, where libgit2's diff reads them all
+    (~35 ms, the largest part of a warm check-pr after start-up). An explicit stack, as
+    in :func:`walk_entries`.
+    """
+    out: list[bytes] = []
+    stack = [(old, new, b"")]
+    while stack:
+        old_tree, new_tree, prefix = stack.pop()
+        before, after = reader.entries(old_tree), reader.entries(new_tree)
+        gone = {name: (mode, oid) for mode, name, oid in map(split_entry, before - after)}
+        came = {name: (mode, oid) for mode, name, oid in map(split_entry, after - before)}
+        for name in gone.keys() | came.keys():
+            was, now = gone.get(name), came.get(name)
+            was_tree = was[1] if was is not None and was[0] == TREE_MODE else None
+            now_tree = now[1] if now is not None and now[0] == TREE_MODE else None
+            if was_tree is not None or now_tree is not None:
+                stack.append((was_tree, now_tree, prefix + name + b"/"))
+            if (was is not None and was[0] != TREE_MODE) or (now is not None and now[0] != TREE_MODE):
+                out.append(prefix + name)
+    return out
+
+
 def walk_entries(reader: TreeReader, root: bytes,
                  enter: Callable[[str, str], bool] = lambda prefix, name: True) -> Iterator[tuple[str, str, bytes, bytes]]:
     """Every entry below the raw tree id ``root`` as (prefix, name, mode, raw id), names decoded.

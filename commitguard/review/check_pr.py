@@ -22,7 +22,7 @@ from commitguard.review.approvals.verify import ApprovalStatus, ApprovalVerdict,
 from commitguard.review.authorship import IdentityMap, change_authors
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.git.revisions import resolve_commit, select_commits
-from commitguard.git.trees import blob_at, root_tree
+from commitguard.git.trees import TreeReader, blob_at, changed_between, root_tree
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import CommitVerdict
 from commitguard.nix.maintainers import read_maintainers
@@ -131,16 +131,16 @@ def normalise_remote(url: str) -> str:
 
 
 def changed_files(repo: pygit2.Repository, base: str, head: str) -> list[str]:
-    """What the pull request changes: merge-base(base, head) against head."""
+    """What the pull request changes: merge-base(base, head) against head.
+
+    Names are decoded as libgit2's diff decodes them (undecodable bytes kept as
+    surrogates), so a package directory with such a name is still found at the base
+    and its maintainers read."""
     merge_base = repo.merge_base(base, head)
     if merge_base is None:
         raise RepositoryError(f"{base[:12]} and {head[:12]} share no history", field="--base")
-    diff = repo.diff(repo[merge_base].tree, repo[head].tree)
-    paths: set[str] = set()
-    for delta in diff.deltas:
-        paths.add(delta.old_file.path)
-        paths.add(delta.new_file.path)
-    return sorted(paths)
+    raw = changed_between(TreeReader(repo), repo[merge_base].tree_id.raw, repo[head].tree_id.raw)
+    return sorted({path.decode("utf-8", "surrogateescape") for path in raw})
 
 
 def package_maintainers(repo: pygit2.Repository, base: str, files: list[str]) -> tuple[dict[str, tuple[str, ...]], list[str]]:

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from commitguard.keyring.index import KeyIndex
 from commitguard.keyring.model import Keyring
-from commitguard.model.verdicts import SignatureInfo, SignatureVerdict, Status
+from commitguard.model.verdicts import SignatureInfo, SignatureType, SignatureVerdict, Status
 from commitguard.signatures.interface import SignatureScheme
 from commitguard.signatures.openpgp import OpenPGPScheme
+from commitguard.signatures.sigstore import armor
 from commitguard.signatures.sigstore.rekor import Transparency
-from commitguard.signatures.sigstore.scheme import SigstoreScheme
 from commitguard.signatures.ssh import SshScheme
 
 
@@ -40,6 +40,37 @@ def schemes_for(
     )
 
 
+class DeferredSigstoreScheme(SignatureScheme):
+    """Gitsign signatures, recognised by their armor; the Sigstore scheme that judges them
+    (``cryptography.x509``, the CMS reader, the trusted root: ~40 ms of imports, and a
+    trusted root to read) is built on the first one met. Most repositories hold none, and
+    every command that verifies a commit builds a verifier.
+    """
+
+    type = SignatureType.X509
+
+    def __init__(self, keyring: Keyring, index: KeyIndex | None = None, transparency: Transparency | None = None):
+        self.keyring = keyring
+        self.index = index
+        self.transparency = transparency
+        self._scheme: SignatureScheme | None = None
+
+    @property
+    def scheme(self) -> SignatureScheme:
+        """The :class:`~commitguard.signatures.sigstore.scheme.SigstoreScheme` itself, built once."""
+        if self._scheme is None:
+            from commitguard.signatures.sigstore.scheme import SigstoreScheme
+
+            self._scheme = SigstoreScheme(self.keyring, self.index, self.transparency)
+        return self._scheme
+
+    def recognizes(self, signature: bytes) -> bool:
+        return armor.recognizes(signature)
+
+    def verify(self, signature: bytes, payload: bytes, committed_at: datetime) -> SignatureVerdict:
+        return self.scheme.verify(signature, payload, committed_at)
+
+
 class SignatureVerifier:
     """Every scheme for one keyring; the single entry point for a signature.
 
@@ -51,7 +82,7 @@ class SignatureVerifier:
     def __init__(self, keyring: Keyring, transparency: Transparency | None = None):
         self.keyring = keyring
         ssh, openpgp = schemes_for(keyring)
-        self.schemes: tuple[SignatureScheme, ...] = (ssh, openpgp, SigstoreScheme(keyring, ssh.index, transparency))
+        self.schemes: tuple[SignatureScheme, ...] = (ssh, openpgp, DeferredSigstoreScheme(keyring, ssh.index, transparency))
 
     def verify(self, signature: bytes, payload: bytes, committed_at: datetime) -> SignatureVerdict:
         for scheme in self.schemes:

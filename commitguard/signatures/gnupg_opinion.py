@@ -15,8 +15,10 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import gnupg
+if TYPE_CHECKING:
+    import gnupg  # imported by _ensure: python-gnupg (with logging and email) only on this slow path
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class GnuPGOpinion:
         if shutil.which("gpg") is None:
             self._failed = "GnuPG (gpg) is not installed"
             return None
+        import gnupg
+
         self._home = tempfile.mkdtemp(prefix="commitguard-gnupg-")
         atexit.register(shutil.rmtree, self._home, True)
         try:

@@ -17,7 +17,7 @@ from commitguard.keyring.index import Candidate, KeyIndex
 from commitguard.keyring.model import Holder, KeyEntry, KeyKind, Keyring, OpenPGPKey, Person, Policy, SshKey
 from commitguard.model.verdicts import Status
 from commitguard.signatures import policy
-from commitguard.signatures.dispatch import SignatureVerifier, schemes_for
+from commitguard.signatures.dispatch import DeferredSigstoreScheme, SignatureVerifier, schemes_for
 from commitguard.signatures.openpgp import OpenPGPScheme
 from commitguard.signatures.openpgp_packets import KeyFacts
 from commitguard.signatures.ssh import SshScheme
@@ -268,5 +268,7 @@ def test_schemes_for_openpgp_namespace_and_subclass():
 
 def test_signature_verifier_uses_the_same_assembly():
     schemes = SignatureVerifier(keyring()).schemes
-    assert [type(s) for s in schemes] == [SshScheme, OpenPGPScheme, SigstoreScheme]
+    assert [type(s) for s in schemes] == [SshScheme, OpenPGPScheme, DeferredSigstoreScheme]
     assert schemes[0].namespace == b"git" and schemes[1].namespace == "git"
+    # the gitsign scheme is built when first needed, with the SSH scheme's key index
+    assert type(schemes[2].scheme) is SigstoreScheme and schemes[2].scheme.index is schemes[0].index

@@ -26,13 +26,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from commitguard.signatures.sigstore import der
+from commitguard.signatures.sigstore.armor import ARMORS, recognizes  # noqa: F401 (cms.recognizes, as before)
 from commitguard.signatures.sigstore.der import OCTET_STRING, OID, SEQUENCE, SET, DerError, Reader
 
-ARMORS = (
-    (b"-----BEGIN SIGNED MESSAGE-----", b"-----END SIGNED MESSAGE-----"),  # gitsign, smimesign
-    (b"-----BEGIN PKCS7-----", b"-----END PKCS7-----"),
-    (b"-----BEGIN CMS-----", b"-----END CMS-----"),
-)
 MAX_ARMORED_BYTES = 64 * 1024  # a gitsign signature is ~1.5 KiB, ~5 KiB with an embedded log entry
 MAX_CERTIFICATES = 8
 MAX_ATTRIBUTES = 16
@@ -113,11 +109,6 @@ def _read_eagerly(cert: x509.Certificate) -> None:
     cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc, cert.signature_hash_algorithm
     for _ in cert.extensions:
         pass
-
-
-def recognizes(signature: bytes) -> bool:
-    head = signature.lstrip()
-    return any(head.startswith(begin) for begin, _ in ARMORS)
 
 
 def dearmor(signature: bytes) -> bytes:

@@ -30,22 +30,29 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import rfc8785
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from commitguard.signatures.sigstore.cms import load_pem_certificate
 from commitguard.signatures.sigstore.inclusion import MAX_PROOF_HASHES, InclusionProof, proof_problem
-from commitguard.signatures.sigstore.trust import TrustRoot
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from commitguard.signatures.sigstore.trust import TrustRoot
+
+# Every command imports this module (for :class:`Transparency`), few meet a gitsign
+# signature: ``cryptography.x509`` (with the CMS reader and the trusted root) and
+# ``urllib.request`` are imported by the functions that read a certificate or ask
+# Rekor, not here (~35 ms of start-up).
 
 MAX_ENTRY_BYTES = 256 * 1024  # one entry file or answer; a real entry is ~3 KiB
 MAX_ENTRIES = 8  # entries considered per signature (a mirror file, or uuids asked online)
@@ -86,6 +93,21 @@ class Transparency:
 
     mirror: Path | None = None
     online: bool = False
+
+
+def transparency_from_environment() -> Transparency:
+    """The offline mirror that every command reads, ``$COMMITGUARD_UPSTREAM_MIRROR`` (SPEC); never online."""
+    mirror = os.environ.get("COMMITGUARD_UPSTREAM_MIRROR")
+    return Transparency(mirror=Path(mirror) if mirror else None, online=False)
+
+
+def transparency_for(mirror: str | None, online: bool) -> Transparency:
+    """``--upstream-mirror DIR`` and ``--online`` as SPEC reads them: with a mirror set,
+    nothing is fetched from the network; a mirror that is not a directory is a usage error."""
+    from commitguard.upstream.mirror import check_mirror
+
+    directory = check_mirror(mirror)
+    return Transparency(mirror=directory, online=online and directory is None)
 
 
 # -- the embedded protobuf ---------------------------------------------------------------
@@ -279,6 +301,9 @@ def from_rekor(root: TrustRoot, digest: str) -> tuple[list[LogEntry], list[str]]
 
 
 def _http(url: str, body: dict | None = None) -> bytes:
+    import urllib.error
+    import urllib.request
+
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json",
                                                               "Accept": "application/json"})
@@ -328,6 +353,10 @@ def entry_problem(entry: LogEntry, root: TrustRoot, signed_attributes: bytes, si
 
 
 def _body_problem(body: bytes, signed_attributes: bytes, signature: bytes, certificate: x509.Certificate) -> str | None:
+    from cryptography import x509
+
+    from commitguard.signatures.sigstore.cms import load_pem_certificate
+
     try:
         record = json.loads(body)
         spec = record["spec"]

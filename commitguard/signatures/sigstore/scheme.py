@@ -28,10 +28,8 @@ entry for the signature. So, in order:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from cryptography import x509
 
@@ -41,25 +39,11 @@ from commitguard.model.verdicts import UNATTRIBUTED, SignatureInfo, SignatureTyp
 from commitguard.signatures import policy as checks
 from commitguard.signatures.interface import SignatureScheme
 from commitguard.signatures.sigstore import cms, rekor, sct, trust
-from commitguard.signatures.sigstore.rekor import LogEntry, Transparency
+from commitguard.signatures.sigstore.rekor import (LogEntry, Transparency, transparency_for,  # noqa: F401 (as before)
+                                                  transparency_from_environment)
 
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 NO_ENTRY = "no transparency-log entry"
-
-
-def transparency_from_environment() -> Transparency:
-    """The offline mirror that every command reads, ``$COMMITGUARD_UPSTREAM_MIRROR`` (SPEC); never online."""
-    mirror = os.environ.get("COMMITGUARD_UPSTREAM_MIRROR")
-    return Transparency(mirror=Path(mirror) if mirror else None, online=False)
-
-
-def transparency_for(mirror: str | None, online: bool) -> Transparency:
-    """``--upstream-mirror DIR`` and ``--online`` as SPEC reads them: with a mirror set,
-    nothing is fetched from the network; a mirror that is not a directory is a usage error."""
-    from commitguard.upstream.mirror import check_mirror
-
-    directory = check_mirror(mirror)
-    return Transparency(mirror=directory, online=online and directory is None)
 
 
 class SigstoreScheme(SignatureScheme):
