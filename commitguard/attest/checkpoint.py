@@ -23,7 +23,6 @@ from datetime import datetime
 
 import pygit2
 
-from commitguard.attest.check import VSA_REF, AttestationChecker
 from commitguard.errors import CommitguardError
 from commitguard.git.revisions import parse_revisions, resolve_commit
 from commitguard.keyring.model import Keyring
@@ -55,6 +54,9 @@ def find_checkpoint(repo: pygit2.Repository, keyring: Keyring, revs: list[str], 
     """The newest valid checkpoint below every revision ``revs`` include (module docstring)."""
     if not keyring.verifiers:
         return CheckpointSearch(None, ())
+    # the attestation checks (in-toto, protobuf) load only for a keyring that lists verifiers
+    from commitguard.attest.check import VSA_REF, AttestationChecker
+
     include, _ = parse_revisions(repo, revs)
     root, root_here = _root(repo, trust_root)
     annotated = GitNotesStore(repo, VSA_REF).all_annotated()[:MAX_CHECKPOINT_NOTES]
@@ -124,7 +126,6 @@ def verify_history(repo: pygit2.Repository, keyring: Keyring, options, *, forge_
                    now: datetime | None = None) -> tuple[VerifyReport, CheckpointSearch]:
     """``verify`` as a user runs it: from the newest valid checkpoint when the keyring lists
     verifiers, every signature, then the other kinds ``[policy] accept`` lists."""
-    from commitguard.review.vouch_history import vouch_report
     from commitguard.verify.commits import verify_revisions
 
     trust_root = options.trust_root or keyring.policy.trust_root
@@ -133,8 +134,12 @@ def verify_history(repo: pygit2.Repository, keyring: Keyring, options, *, forge_
         options = dataclasses.replace(options, revs=(*options.revs, f"^{search.checkpoint.commit}"))
         # behind the checkpoint is as good as behind the trust root for a clean merge's parents
         trust_root = search.checkpoint.commit
-    report = vouch_report(repo, keyring, verify_revisions(repo, keyring, options), trust_root=trust_root,
-                          cache_dir=options.cache_dir, jobs=options.jobs, forge_record=forge_record)
+    report = verify_revisions(repo, keyring, options)
+    if any(kind != "signature" for kind in keyring.policy.accept):  # else vouch_report returns it as it is
+        from commitguard.review.vouch_history import vouch_report
+
+        report = vouch_report(repo, keyring, report, trust_root=trust_root,
+                              cache_dir=options.cache_dir, jobs=options.jobs, forge_record=forge_record)
     if keyring.verifiers:
         report = dataclasses.replace(report, checkpoint=search.checkpoint.to_json() if search.checkpoint else None,
                                      checkpointing=True)

@@ -69,17 +69,19 @@ def _write_table(table: CommitVerdictTable, dumps, stream) -> None:
 
 
 def _iso_times(created, dumps) -> list[str]:
-    """``dumps(utc_iso(t))`` for each epoch second count (NaN: null); the text up to
-    the hour is made once per hour, the rest looked up (two comprehensions, no call per time)."""
-    hours: dict[int, str] = {}
+    """``dumps(utc_iso(t))`` for each epoch second count (NaN: null); the date is made
+    once per day, hours, minutes and seconds looked up (two comprehensions, no call per time)."""
+    days: dict[int, str] = {}
+    hours = ["%02d:" % h for h in range(24)]
     minutes = ['%02d:%02dZ"' % divmod(s, 60) for s in range(3600)]
 
-    def hour_text(hour: int) -> str:
-        text = hours[hour] = dumps(utc_iso(datetime.fromtimestamp(hour * 3600, timezone.utc)))[:15]
+    def day_text(day: int) -> str:
+        text = days[day] = dumps(utc_iso(datetime.fromtimestamp(day * 86400, timezone.utc)))[:12]
         return text
 
     seconds = [math.floor(t) if t == t else None for t in created]  # NaN != NaN: no signature time
-    return ["null" if s is None else (hours.get(s // 3600) or hour_text(s // 3600)) + minutes[s % 3600]
+    return ["null" if s is None else
+            (days.get(s // 86400) or day_text(s // 86400)) + hours[s % 86400 // 3600] + minutes[s % 3600]
             for s in seconds]  # fmt: skip
 
 
