@@ -801,6 +801,7 @@ def main(argv=None) -> int:
     env = dict(os.environ, GNUPGHOME=str(out / "gnupg"), XDG_CACHE_HOME=str(work / "xdg-cache"), LC_ALL="C.UTF-8")
     env.pop("COMMITGUARD_KEYRING", None)
     env.pop("COMMITGUARD_UPSTREAM_MIRROR", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed commitguard has its bytecode written
     cg = commitguard_cmd(a.commitguard)
     check_cli(cg, env)
     jobs = ["--jobs", str(a.jobs)] if a.jobs else []

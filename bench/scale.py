@@ -71,6 +71,7 @@ def main(argv=None) -> int:
     env = dict(os.environ, GNUPGHOME=str(out / "gnupg"), XDG_CACHE_HOME=str(work / "xdg-cache"), LC_ALL="C.UTF-8")
     env.pop("COMMITGUARD_KEYRING", None)
     env.pop("COMMITGUARD_UPSTREAM_MIRROR", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed commitguard has its bytecode written
     cg = run.commitguard_cmd(a.commitguard)
     run.check_cli(cg, env)
     run.reset_branch(out, meta)
