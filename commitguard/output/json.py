@@ -56,14 +56,17 @@ def _write_table(table: CommitVerdictTable, dumps, stream) -> None:
     ids, shape, created, shapes, _ = table.columns()
     encoder = _CommitEncoder(dumps)
     before, after = zip(*(encoder.around(_Shape(*s)) for s in shapes)) if shapes else ((), ())
-    hexadecimal = not "".join(ids).encode("utf-8", "replace").translate(None, b"0123456789abcdef")
-    quoted = ['"' + i + '"' for i in ids] if hexadecimal else list(map(dumps, ids))  # git ids need no escapes
+    every = list(ids)
+    hexadecimal = not "".join(every).encode("utf-8", "replace").translate(None, b"0123456789abcdef")
+    row = '{"id":"%s"%s%s%s' if hexadecimal else '{"id":%s%s%s%s'  # git ids need no escapes
+    if not hexadecimal:
+        every = list(map(dumps, every))
     times = _iso_times(created, dumps)
-    for start in range(0, len(ids), _PIECE):
+    for start in range(0, len(every), _PIECE):
         stop = start + _PIECE
         piece = ",".join([
-            '{"id":%s%s%s%s' % (i, before[k], w, after[k])
-            for i, k, w in zip(quoted[start:stop], shape[start:stop], times[start:stop])
+            row % (i, before[k], w, after[k])
+            for i, k, w in zip(every[start:stop], shape[start:stop], times[start:stop])
         ])
         stream.write(piece if start == 0 else "," + piece)
 

@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 
 import pygit2
 
+from typing import TYPE_CHECKING
+
 from commitguard.verify.cache import VerdictCache, cache_key
 from commitguard.verify.frontier import Frontier
 from commitguard.git.commit_object import read_plain_commit
@@ -25,8 +27,10 @@ from commitguard.git.revisions import HistoryWalk, commits_read_once
 from commitguard.keyring.model import Keyring, Policy
 from commitguard.model.verdicts import (NO_TIME, CommitVerdict, CommitVerdictTable, SignatureInfo, SignatureVerdict, Status,
                                         VerifyReport, Vouch)
-from commitguard.signatures.dispatch import SignatureVerifier
-from commitguard.signatures.sigstore.rekor import Transparency
+
+if TYPE_CHECKING:  # the verifiers load when a signature is to be checked: a warm re-run checks none
+    from commitguard.signatures.dispatch import SignatureVerifier
+    from commitguard.signatures.sigstore.rekor import Transparency
 
 # Below this many uncached commits, starting workers costs more than it saves.
 PARALLEL_THRESHOLD = 400
@@ -169,7 +173,9 @@ def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], option
                 for rows in workers.collect(wait=True):
                     keep(rows)
                 report()
-        else:
+        elif todo:
+            from commitguard.signatures.dispatch import SignatureVerifier
+
             verifier = SignatureVerifier(keyring, options.transparency)
             for start in range(0, len(todo), CHUNK):
                 keep(_verify_chunk(repo, verifier, todo[start : start + CHUNK], shared))
@@ -330,6 +336,8 @@ _worker_state: dict = {}
 
 def _worker_init(repo_path: str, keyring: Keyring, transparency: Transparency | None = None) -> None:
     _worker_state["repo"] = pygit2.Repository(repo_path)
+    from commitguard.signatures.dispatch import SignatureVerifier
+
     _worker_state["verifier"] = SignatureVerifier(keyring, transparency)
     _worker_state["shared"] = {}
 
