@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +48,29 @@ _QUERY_BATCH = 900
 
 _RENAMES = pygit2.enums.DiffFind.FIND_RENAMES
 # Tree entries a history walk keeps parsed (two generations of at most this
-# many each): about 100 bytes an entry, so some 60 MB at most per process.
-TREE_ENTRY_BUDGET = 300_000
+# many each): about 100 bytes an entry, so some 30 MB at most per process.
+TREE_ENTRY_BUDGET = 150_000
+
+
+# libgit2's own default for trees (src/libgit2/cache.c).
+_LIBGIT2_TREE_CACHE_LIMIT = 4096
+
+
+@contextmanager
+def _trees_uncached() -> Iterator[None]:
+    """Keep libgit2 from caching the raw trees the index parses itself.
+
+    libgit2 keeps every raw object under 4 KiB it reads in the object
+    database's cache (up to 256 MiB): while history is indexed that is
+    every small tree of every commit, which :class:`BoundedTreeReader`
+    already keeps as much of as is worth keeping. Process-wide, so restored
+    afterwards; workers forked inside inherit it.
+    """
+    pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 0)
+    try:
+        yield
+    finally:
+        pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, _LIBGIT2_TREE_CACHE_LIMIT)
 
 
 class BoundedTreeReader(TreeReader):
@@ -281,8 +303,12 @@ class HistoryIndex:
         # Oldest first: each commit's parent tree is then the tree just parsed.
         todo.reverse()
         self.newly_indexed = len(todo)
-        if not todo:
-            return
+        if todo:
+            with _trees_uncached():
+                self._index(repo, todo, jobs, progress)
+
+    def _index(self, repo: pygit2.Repository, todo: list[str], jobs: int,
+               progress: Callable[[int, int], None] | None) -> None:
         done = 0
         if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
             chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
