@@ -118,12 +118,13 @@ class AnnotateReport:
     def ok(self) -> bool:
         return all(p.trusted for p in self.packages)
 
-    def to_json(self) -> dict:
+    def to_json(self, packages: bool = True) -> dict:
+        """The report; ``packages=False`` leaves the packages list empty, for writers that write it package by package."""
         out = {
             "ok": self.ok,
             "rev": self.rev,
             "trust_root": self.trust_root,
-            "packages": [p.to_json() for p in self.packages],
+            "packages": [p.to_json() for p in self.packages] if packages else [],
             "history": {"commits": self.commits, "newly_indexed": self.newly_indexed},
             "warnings": list(self.warnings),
         }

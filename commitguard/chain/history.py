@@ -12,13 +12,15 @@ from the commit that moved it).
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import pygit2
 
+from commitguard.errors import RepositoryError
 from commitguard.git.path_index import HistoryIndex
-from commitguard.git.revisions import select_commits
+from commitguard.git.revisions import commits_read_once, select_commits
 
 EXPRESSION_NAMES = ("package.nix", "default.nix")
 # Chained renames followed per run (a package moved this many times is unusual).
@@ -66,12 +68,16 @@ class Trail:
 class PackageHistory:
     """History from a tip down to the trust root, with what each commit changed.
 
-    ``mainline`` is the tip's first-parent line; ``entry`` maps every commit
-    to the mainline commit through which it reached the branch (itself for
+    ``mainline`` is the tip's first-parent line; every commit reached the
+    branch through one mainline commit (:meth:`entry_of`: itself for
     mainline commits, else the merge that brought it in). A mainline commit
     R's history is exactly the commits whose entry is R or older, which is
     what lets ``pin`` skip, from the tip's chains alone, every candidate
     revision an untrusted commit is part of.
+
+    Held as columns indexed by position in ``ids`` (parents as positions and
+    raw ids, changed paths as numbers into one table of distinct paths), not
+    as an object per commit: at a million commits objects took gigabytes.
     """
 
     def __init__(self, repo: pygit2.Repository, tip: str, trust_root: str | None, index: HistoryIndex,
@@ -79,44 +85,112 @@ class PackageHistory:
         self.repo = repo
         self.tip = tip
         self.trust_root = trust_root
-        selection = select_commits(repo, [tip], trust_root)
-        self.ids: tuple[str, ...] = selection.ids
-        self.warnings: list[str] = list(selection.warnings)
-        self.position = {c: i for i, c in enumerate(self.ids)}
-        self.changes = index.update(repo, self.ids, jobs=jobs, progress=progress)
+        with commits_read_once():  # every commit is read once: libgit2 would keep them all
+            selection = select_commits(repo, [tip], trust_root)
+            self.ids: tuple[str, ...] = selection.ids
+            self.warnings: list[str] = list(selection.warnings)
+            self.position = {c: i for i, c in enumerate(self.ids)}
+            index.ensure(repo, list(self.ids), jobs=jobs, progress=progress)
         self.newly_indexed = index.newly_indexed
+        self._load(index)
         self.mainline = self._mainline()
         self.mainline_index = {c: i for i, c in enumerate(self.mainline)}
-        self.entry = self._entries()
+        self._entry = self._entries()
         self._ancestry: dict[tuple[str, str], bool] = {}
 
+    def _load(self, index: HistoryIndex) -> None:
+        n = len(self.ids)
+        position = self.position
+        self._parent_start = array("I", [0])
+        self._parent_pos = array("i")  # position of each parent, -1 outside the history
+        self._parent_raw = bytearray()  # each parent's raw id, 20 bytes
+        self._path_start = array("I", [0])
+        self._path_ids = array("I")
+        self.path_table: list[str] = []
+        self._renames: dict[int, tuple[tuple[str, str], ...]] = {}
+        lookup: dict[str, int] = {}
+        at = 0
+        for commit_id, parents, paths, renames in index.rows(list(self.ids)):
+            if commit_id != self.ids[at]:
+                raise RepositoryError(f"commit {self.ids[at]} is missing from the history index", path=str(index.path))
+            for parent in parents.split():
+                self._parent_pos.append(position.get(parent, -1))
+                self._parent_raw += bytes.fromhex(parent)
+            self._parent_start.append(len(self._parent_pos))
+            if paths:
+                for path in paths.split("\0"):
+                    number = lookup.get(path)
+                    if number is None:
+                        number = lookup[path] = len(self.path_table)
+                        self.path_table.append(path)
+                    self._path_ids.append(number)
+            self._path_start.append(len(self._path_ids))
+            if renames:
+                flat = renames.split("\0")
+                self._renames[at] = tuple(zip(flat[0::2], flat[1::2]))
+            at += 1
+        if at != n:
+            raise RepositoryError(f"commit {self.ids[at]} is missing from the history index", path=str(index.path))
+
+    def parents(self, commit_id: str) -> tuple[str, ...]:
+        i = self.position.get(commit_id)
+        if i is None:
+            return ()
+        raw = self._parent_raw
+        return tuple(raw[20 * k : 20 * k + 20].hex() for k in range(self._parent_start[i], self._parent_start[i + 1]))
+
+    def paths(self, i: int) -> list[str]:
+        """The paths the commit at position ``i`` changed."""
+        table = self.path_table
+        return [table[p] for p in self._path_ids[self._path_start[i] : self._path_start[i + 1]]]
+
+    def renames(self, commit_id: str) -> tuple[tuple[str, str], ...]:
+        return self._renames.get(self.position[commit_id], ())
+
     def first_parent(self, commit_id: str) -> str | None:
-        parents = self.changes[commit_id].parents if commit_id in self.changes else ()
-        return parents[0] if parents else None
+        i = self.position.get(commit_id)
+        if i is None or self._parent_start[i] == self._parent_start[i + 1]:
+            return None
+        k = self._parent_start[i]
+        return self._parent_raw[20 * k : 20 * k + 20].hex()
 
     def _mainline(self) -> list[str]:
         line = []
-        current: str | None = self.tip
-        while current is not None and current in self.position:
-            line.append(current)
-            current = self.first_parent(current)
+        current = self.position.get(self.tip, -1)
+        while current >= 0:
+            line.append(self.ids[current])
+            k = self._parent_start[current]
+            current = self._parent_pos[k] if k < self._parent_start[current + 1] else -1
         return line
 
-    def _entries(self) -> dict[str, str]:
-        entry = {c: c for c in self.mainline}
-        for merge in reversed(self.mainline):  # oldest first: a commit enters with the first merge that reaches it
-            stack = [p for p in self.changes[merge].parents[1:] if p in self.position and p not in entry]
+    def _entries(self) -> array:
+        """For each position, the position of the mainline commit it entered through (-1: none)."""
+        entry = array("i", [-1]) * len(self.ids)
+        starts, parent_pos = self._parent_start, self._parent_pos
+        for commit_id in self.mainline:
+            i = self.position[commit_id]
+            entry[i] = i
+        for commit_id in reversed(self.mainline):  # oldest first: a commit enters with the first merge that reaches it
+            merge = self.position[commit_id]
+            stack = [p for p in parent_pos[starts[merge] + 1 : starts[merge + 1]] if p >= 0 and entry[p] < 0]
             while stack:
                 commit = stack.pop()
-                if commit in entry:
+                if entry[commit] >= 0:
                     continue
                 entry[commit] = merge
-                stack.extend(p for p in self.changes[commit].parents if p in self.position and p not in entry)
+                stack.extend(p for p in parent_pos[starts[commit] : starts[commit + 1]] if p >= 0 and entry[p] < 0)
         return entry
+
+    def entry_of(self, commit_id: str) -> str:
+        """The mainline commit through which ``commit_id`` reached the branch (itself when none is known)."""
+        i = self.position.get(commit_id)
+        if i is None or self._entry[i] < 0:
+            return commit_id
+        return self.ids[self._entry[i]]
 
     def entry_index(self, commit_id: str) -> int:
         """Position on the mainline (0: the tip) from which the commit is part of history."""
-        return self.mainline_index[self.entry[commit_id]]
+        return self.mainline_index[self.ids[self._entry[self.position[commit_id]]]]
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         if ancestor == descendant:
@@ -136,13 +210,15 @@ class PackageHistory:
         owners: dict[str, list[str]] = {}
         for key, prefix in targets.items():
             owners.setdefault(prefix, []).append(key)
-        found: dict[str, set[str]] = {key: set() for key in targets}
-        for commit_id in self.ids:
-            for path in self.changes[commit_id].paths:
-                hit = _deepest(path, owners)
+        found: dict[str, set[int]] = {key: set() for key in targets}
+        hits = [_deepest(path, owners) for path in self.path_table]  # per distinct path, not per change
+        starts, path_ids = self._path_start, self._path_ids
+        for i in range(len(self.ids)):
+            for number in path_ids[starts[i] : starts[i + 1]]:
+                hit = hits[number]
                 if hit:
                     for key in hit:
-                        found[key].add(commit_id)
+                        found[key].add(i)
         trails = {key: Trail(prefix) for key, prefix in targets.items()}
         known: set[tuple[str, str, str]] = set()
         pending = self._moves(trails, found, known)
@@ -158,8 +234,9 @@ class PackageHistory:
             trails[key].incomplete = (
                 f"{targets[key]} was renamed more than {MAX_RENAME_ROUNDS} times in a row; history under its "
                 "older names was not read, so the chain may miss commits: nothing vouches for it")
+        ids = self.ids
         for key, trail in trails.items():
-            trail.commits = sorted(found[key], key=self.position.__getitem__)
+            trail.commits = [ids[i] for i in sorted(found[key])]
         return trails
 
     def _moves(self, trails, new_commits, known) -> dict[str, list[tuple[str, str]]]:
@@ -168,8 +245,9 @@ class PackageHistory:
         for key, commits in new_commits.items():
             trail = trails[key]
             prefixes = [trail.prefix, *(p for p, _ in trail.aliases)]
-            for commit_id in commits:
-                for old, new in self.changes[commit_id].renames:
+            for i in sorted(commits):
+                commit_id = self.ids[i]
+                for old, new in self._renames.get(i, ()):
                     for prefix in prefixes:
                         if under(new, prefix) and not under(old, prefix):
                             alias = (key, _old_prefix(old, new, prefix), commit_id)
@@ -179,26 +257,37 @@ class PackageHistory:
                                 pending.setdefault(key, []).append(alias[1:])
         return pending
 
-    def _alias_commits(self, pending: dict[str, list[tuple[str, str]]]) -> dict[str, set[str]]:
+    def _alias_commits(self, pending: dict[str, list[tuple[str, str]]]) -> dict[str, set[int]]:
         """Commits that changed an old prefix before (as ancestors of) the commit that moved it."""
         table: dict[str, list[tuple[str, str]]] = {}
         for key, aliases in pending.items():
             for prefix, bound in aliases:
                 table.setdefault(prefix, []).append((key, bound))
-        fresh: dict[str, set[str]] = {key: set() for key in pending}
-        for commit_id in self.ids:
-            for path in self.changes[commit_id].paths:
-                probe = path
-                while probe:
-                    for key, bound in table.get(probe, ()):
-                        if self.is_ancestor(commit_id, bound):
-                            fresh[key].add(commit_id)
-                    cut = probe.rfind("/")
-                    probe = probe[:cut] if cut > 0 else ""
+        fresh: dict[str, set[int]] = {key: set() for key in pending}
+        hits: list[list[tuple[str, str]]] = []
+        for path in self.path_table:  # each distinct path's aliases, once
+            found = []
+            probe = path
+            while probe:
+                found.extend(table.get(probe, ()))
+                cut = probe.rfind("/")
+                probe = probe[:cut] if cut > 0 else ""
+            hits.append(found)
+        starts, path_ids = self._path_start, self._path_ids
+        for i in range(len(self.ids)):
+            for number in path_ids[starts[i] : starts[i + 1]]:
+                for key, bound in hits[number]:
+                    if self.is_ancestor(self.ids[i], bound):
+                        fresh[key].add(i)
         return fresh
 
     def paths_changed_under(self, prefix: str) -> list[str]:
-        return [c for c in self.ids if any(under(p, prefix) for p in self.changes[c].paths)]
+        inside = {n for n, path in enumerate(self.path_table) if under(path, prefix)}
+        if not inside:
+            return []
+        starts, path_ids = self._path_start, self._path_ids
+        return [self.ids[i] for i in range(len(self.ids))
+                if any(n in inside for n in path_ids[starts[i] : starts[i + 1]])]
 
 
 def _deepest(path: str, owners: dict[str, list[str]]) -> list[str] | None:

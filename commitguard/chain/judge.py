@@ -9,16 +9,17 @@ need the trust root resolved the same way, so the chains they build agree.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 
 import pygit2
 
 from commitguard.chain.history import PackageHistory
 from commitguard.errors import KeyringError
-from commitguard.git.revisions import resolve_commit
+from commitguard.git.revisions import commits_read_once, resolve_commit
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import CommitVerdict, Status
 from commitguard.review.vouch_history import HISTORY_KINDS, vouch_report
-from commitguard.verify.commits import VerifyOptions, verify_commit_ids, verify_revisions
+from commitguard.verify.commits import VerifyOptions, _judge, verify_revisions
 from commitguard.verify.in_repository import (IN_REPO_KEYRING, TreeKeyrings, missing_trust_root,
                                               verify_with_repository_keyring)
 
@@ -33,6 +34,53 @@ def resolve_trust_root(repo: pygit2.Repository, keyring: Keyring | None, explici
     if keyring is None and not trust_root:
         raise missing_trust_root()
     return str(resolve_commit(repo, trust_root, "trust root")) if trust_root else None
+
+
+class _Known:
+    """Verdicts by commit id, kept as the column tables ``verify`` returns them in.
+
+    A million CommitVerdict objects take more memory than the rest of a run;
+    a table holds the same verdicts in a tenth of that and builds each one
+    when it is asked for. The first verdict kept for an id wins.
+    """
+
+    def __init__(self):
+        self._tables: list[Sequence[CommitVerdict]] = []
+        self._where: dict[str, int] = {}  # id -> table number << 32 | index in it
+
+    def __contains__(self, commit_id) -> bool:
+        return commit_id in self._where
+
+    def __getitem__(self, commit_id: str) -> CommitVerdict:
+        where = self._where[commit_id]
+        return self._tables[where >> 32][where & 0xFFFFFFFF]
+
+    def add(self, verdicts: Sequence[CommitVerdict], ids: Sequence[str] | None = None) -> None:
+        """Keep ``verdicts``; ``ids`` are their ids in order, when known without building them."""
+        number = len(self._tables) << 32
+        self._tables.append(verdicts)
+        where = self._where
+        for i, commit_id in enumerate(ids if ids is not None else (v.id for v in verdicts)):
+            where.setdefault(commit_id, number | i)
+
+
+class Verdicts(Mapping):
+    """The verdicts of some commits (a read-only mapping by id), built when looked up."""
+
+    def __init__(self, known: _Known, ids: list[str]):
+        self._known = known
+        self._ids = ids
+
+    def __getitem__(self, commit_id: str) -> CommitVerdict:
+        if commit_id not in self._known:
+            raise KeyError(commit_id)
+        return self._known[commit_id]
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 class CommitJudge:
@@ -50,7 +98,7 @@ class CommitJudge:
         self.keyring = keyring
         self.trust_root = trust_root
         self.options = options
-        self._known: dict[str, CommitVerdict] = {}
+        self._known = _Known()
         self._vouched_tips: set[str] = set()
         self.warnings: list[str] = []
 
@@ -62,10 +110,13 @@ class CommitJudge:
         options = dataclasses.replace(self.options, revs=(tip,), trust_root=self.trust_root)
         report = vouch_report(self.repo, self.keyring, verify_revisions(self.repo, self.keyring, options),
                               trust_root=self.trust_root, cache_dir=options.cache_dir, jobs=options.jobs)
-        for verdict in report.commits:
-            self._known.setdefault(verdict.id, verdict)
+        self._known.add(report.commits, getattr(report.commits, "ids", None))
 
-    def verdicts(self, history: PackageHistory, ids) -> dict[str, CommitVerdict]:
+    def verdicts(self, history: PackageHistory, ids) -> Verdicts:
+        with commits_read_once():  # each commit is read once
+            return self._verdicts(history, ids)
+
+    def _verdicts(self, history: PackageHistory, ids) -> Verdicts:
         ids = list(dict.fromkeys(ids))
         missing = [i for i in ids if i not in self._known]
         if missing and self.keyring is not None and history.tip not in self._vouched_tips and any(
@@ -73,16 +124,19 @@ class CommitJudge:
             self._vouch_history(history.tip)
             missing = [i for i in ids if i not in self._known]
         if missing and self.keyring is not None:
-            for verdict in verify_commit_ids(self.repo, self.keyring, missing, self.options):
-                self._known[verdict.id] = verdict
+            # verify's column table, as verify_commit_ids would give it before making it a list of objects
+            table = _judge(self.repo, self.keyring, missing, self.options)
+            self._known.add(table, table.ids)
         elif missing:
             report = verify_with_repository_keyring(
                 self.repo, dataclasses.replace(self.options, revs=(history.tip,), trust_root=self.trust_root)
             )
-            for verdict in report.commits:
-                self._known[verdict.id] = verdict
+            self._known.add(report.commits, getattr(report.commits, "ids", None))
             self.warnings.extend(w for w in report.warnings if w not in self.warnings)
-        return {i: self._known[i] for i in ids}
+        for commit_id in ids:
+            if commit_id not in self._known:
+                raise KeyError(commit_id)
+        return Verdicts(self._known, ids)
 
     def approval_keyring(self, history: PackageHistory) -> Keyring:
         """Whom approvals must come from: the external keyring, or the one kept in the repository.

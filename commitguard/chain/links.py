@@ -126,7 +126,7 @@ def build_chain(history, trail, verdicts: dict[str, CommitVerdict], approvals) -
     brought: dict[str, list[str]] = {}
     reviews: dict[tuple[str, str, str], list[str]] = {}
     for commit_id in commits:
-        entry = history.entry.get(commit_id, commit_id)
+        entry = history.entry_of(commit_id)
         if entry != commit_id:
             brought.setdefault(entry, []).append(commit_id)
         for link in approvals.covering.get(commit_id, ()):
@@ -188,5 +188,5 @@ def chain_commits(history, trails: dict) -> set[str]:
     root = trust_root_in(history)
     for commit_id in [*(c for trail in trails.values() for c in trail.commits), *([root] if root else [])]:
         wanted.add(commit_id)
-        wanted.add(history.entry.get(commit_id, commit_id))
+        wanted.add(history.entry_of(commit_id))
     return wanted

@@ -29,7 +29,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,65 @@ CHUNK = 1000
 _QUERY_BATCH = 900
 
 _RENAMES = pygit2.enums.DiffFind.FIND_RENAMES
+# Tree entries a history walk keeps parsed (two generations of at most this
+# many each): about 100 bytes an entry, so some 30 MB at most per process.
+TREE_ENTRY_BUDGET = 150_000
+
+
+# libgit2's own default for trees (src/libgit2/cache.c).
+_LIBGIT2_TREE_CACHE_LIMIT = 4096
+
+
+@contextmanager
+def _trees_uncached() -> Iterator[None]:
+    """Keep libgit2 from caching the raw trees the index parses itself.
+
+    libgit2 keeps every raw object under 4 KiB it reads in the object
+    database's cache (up to 256 MiB): while history is indexed that is
+    every small tree of every commit, which :class:`BoundedTreeReader`
+    already keeps as much of as is worth keeping. Process-wide, so restored
+    afterwards; workers forked inside inherit it.
+    """
+    pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 0)
+    try:
+        yield
+    finally:
+        pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, _LIBGIT2_TREE_CACHE_LIMIT)
+
+
+class BoundedTreeReader(TreeReader):
+    """A :class:`TreeReader` whose cache is bounded by entries, not by trees.
+
+    Walking history oldest first, a commit's parent trees are the trees the
+    previous commit parsed, so only recent trees are worth keeping. Counting
+    trees is no bound at all: every commit makes a new copy of the large
+    directories it passes through (``pkgs/by-name`` has hundreds of entries),
+    and 50,000 of those held a gigabyte per worker. When the current
+    generation is full it becomes the old one (still looked up, and what is
+    found there moves back), so the trees in use survive the turnover.
+    """
+
+    def __init__(self, repo: pygit2.Repository, budget: int = TREE_ENTRY_BUDGET):
+        super().__init__(repo)
+        self._budget = budget
+        self._old: dict[bytes, frozenset] = {}
+        self._size = 0
+
+    def entries(self, raw_oid: bytes | None) -> frozenset:
+        if raw_oid is None:
+            return super().entries(None)
+        found = self._cache.get(raw_oid)
+        if found is not None:
+            return found
+        found = self._old.get(raw_oid)
+        if found is None:
+            found = super().entries(raw_oid)  # parses it into self._cache
+        else:
+            self._cache[raw_oid] = found
+        self._size += len(found) + 1
+        if self._size > self._budget:
+            self._old, self._cache, self._size = self._cache, {}, 0
+        return found
 
 
 @dataclass(frozen=True)
@@ -190,14 +250,31 @@ class HistoryIndex:
         self._db.close()
 
     def load(self, ids: Iterable[str]) -> dict[str, CommitChanges]:
-        ids = list(ids)
-        found: dict[str, CommitChanges] = {}
+        return {row[0]: _decode(row) for row in self.rows(list(ids))}
+
+    def rows(self, ids: list[str]) -> Iterator[tuple[str, str, str, str]]:
+        """Raw rows (id, parents, paths, renames) of the indexed commits among
+        ``ids``, in the order of ``ids``: read a batch at a time, so a million
+        commits never sit in memory as objects."""
         for start in range(0, len(ids), _QUERY_BATCH):
             part = ids[start : start + _QUERY_BATCH]
             marks = ",".join("?" * len(part))
-            for row in self._db.execute(f"SELECT id, parents, paths, renames FROM commits WHERE id IN ({marks})", part):
-                found[row[0]] = _decode(row)
-        return found
+            found = {row[0]: row for row in
+                     self._db.execute(f"SELECT id, parents, paths, renames FROM commits WHERE id IN ({marks})", part)}
+            for commit_id in part:
+                row = found.get(commit_id)
+                if row is not None:
+                    yield row
+
+    def missing(self, ids: list[str]) -> list[str]:
+        """The commits of ``ids`` not indexed yet, in the order of ``ids``."""
+        todo = []
+        for start in range(0, len(ids), _QUERY_BATCH):
+            part = ids[start : start + _QUERY_BATCH]
+            marks = ",".join("?" * len(part))
+            known = {row[0] for row in self._db.execute(f"SELECT id FROM commits WHERE id IN ({marks})", part)}
+            todo.extend(i for i in part if i not in known)
+        return todo
 
     def update(
         self,
@@ -209,13 +286,29 @@ class HistoryIndex:
     ) -> dict[str, CommitChanges]:
         """The changes of every commit in ``ids``, diffing only those not yet indexed."""
         ids = list(ids)
-        known = self.load(ids)
-        todo = [i for i in ids if i not in known]
+        self.ensure(repo, ids, jobs=jobs, progress=progress)
+        return self.load(ids)
+
+    def ensure(
+        self,
+        repo: pygit2.Repository,
+        ids: list[str],
+        *,
+        jobs: int = 1,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Index every commit of ``ids`` not indexed yet; what is diffed is
+        stored as it comes and not kept (read it back with :meth:`rows`)."""
+        todo = self.missing(ids)
         # Oldest first: each commit's parent tree is then the tree just parsed.
         todo.reverse()
         self.newly_indexed = len(todo)
-        if not todo:
-            return known
+        if todo:
+            with _trees_uncached():
+                self._index(repo, todo, jobs, progress)
+
+    def _index(self, repo: pygit2.Repository, todo: list[str], jobs: int,
+               progress: Callable[[int, int], None] | None) -> None:
         done = 0
         if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
             chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
@@ -223,20 +316,17 @@ class HistoryIndex:
             with ctx.Pool(processes=jobs, initializer=_worker_init, initargs=(repo.path,)) as pool:
                 for part in pool.imap_unordered(_worker_run, chunks):
                     self._store(part)
-                    known.update((c.id, c) for c in part)
                     done += len(part)
                     if progress:
                         progress(done, len(todo))
         else:
-            reader = TreeReader(repo)
+            reader = BoundedTreeReader(repo)
             for start in range(0, len(todo), CHUNK):
                 part = [commit_changes(repo, reader, i) for i in todo[start : start + CHUNK]]
                 self._store(part)
-                known.update((c.id, c) for c in part)
                 done += len(part)
                 if progress:
                     progress(done, len(todo))
-        return known
 
     def _store(self, changes: list[CommitChanges]) -> None:
         rows = [
@@ -264,7 +354,7 @@ _worker: dict = {}
 def _worker_init(repo_path: str) -> None:
     repo = pygit2.Repository(repo_path)
     _worker["repo"] = repo
-    _worker["reader"] = TreeReader(repo)
+    _worker["reader"] = BoundedTreeReader(repo)
 
 
 def _worker_run(ids: list[str]) -> list[CommitChanges]:

@@ -78,6 +78,8 @@ class Formatter(ABC):
         format may override to write piece by piece; the rest are rendered whole."""
         if command == "verify":
             self.write_verify(report, stream)
+        elif command == "annotate":
+            self.write_annotate(report, stream)
         else:
             stream.write(self.render(command, report))
 
@@ -96,6 +98,11 @@ class Formatter(ABC):
         """Write the output of ``verify`` to a text stream; formats whose output
         grows with history override this to write it piece by piece."""
         stream.write(self.verify(report))
+
+    def write_annotate(self, report, stream) -> None:
+        """Write the output of ``annotate`` to a text stream; it grows with the
+        number of packages, so formats may override this to write package by package."""
+        stream.write(self.render("annotate", report))
 
     def check_pr(self, report) -> str:
         """The whole output of ``check-pr`` for a :class:`commitguard.review.check_pr.CheckReport`."""

@@ -125,6 +125,23 @@ class JsonFormatter(Formatter):
             stream.write(',"checkpoint":%s' % dumps(report.checkpoint))
         stream.write("}\n")
 
+    def write_annotate(self, report, stream) -> None:
+        """The same bytes as :meth:`annotate`, a package at a time: at 100,000
+        packages the whole report as dicts and one string took a gigabyte."""
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        head = report.to_json(packages=False)
+        stream.write("{")
+        for n, (key, value) in enumerate(head.items()):
+            stream.write(("," if n else "") + dumps(key) + ":")
+            if key != "packages":
+                stream.write(dumps(value))
+                continue
+            stream.write("[")
+            for i, package in enumerate(report.packages):
+                stream.write(("," if i else "") + dumps(package.to_json()))
+            stream.write("]")
+        stream.write("}\n")
+
     def check_pr(self, report) -> str:
         return _compact(report.to_json())
 
