@@ -125,7 +125,7 @@ class CommitJudge:
             missing = [i for i in ids if i not in self._known]
         if missing and self.keyring is not None:
             # verify's column table, as verify_commit_ids would give it before making it a list of objects
-            table = _judge(self.repo, self.keyring, missing, self.options)
+            table, _ = _judge(self.repo, self.keyring, missing, self.options)
             self._known.add(table, table.ids)
         elif missing:
             report = verify_with_repository_keyring(
