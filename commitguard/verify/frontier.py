@@ -60,6 +60,7 @@ class Frontier:
             os.path.realpath(repo.path),
             sorted(str(oid) for oid in exclude),
             str(trust_root) if trust_root is not None else None,
+            _shallow_boundary(repo),
         ]
         self.lineage = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
 
@@ -177,3 +178,12 @@ def _read(path: Path, lineage: str) -> Snapshot | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return Snapshot(tips, CommitVerdictTable(ids, shape, created, shapes, summaries))
+
+
+def _shallow_boundary(repo: pygit2.Repository) -> str:
+    """The shallow clone's cut (``.git/shallow``), part of the lineage: a fetch that deepens
+    history brings commits behind a stored tip that the stored verdicts never saw."""
+    try:
+        return hashlib.sha256((Path(repo.path) / "shallow").read_bytes()).hexdigest()
+    except OSError:
+        return "complete"
