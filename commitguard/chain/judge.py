@@ -19,7 +19,7 @@ from commitguard.git.revisions import commits_read_once, resolve_commit
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import CommitVerdict, Status
 from commitguard.review.vouch_history import HISTORY_KINDS, vouch_report
-from commitguard.verify.commits import VerifyOptions, _judge, verify_revisions
+from commitguard.verify.commits import VerifyOptions, judge_table, verify_revisions
 from commitguard.verify.in_repository import (IN_REPO_KEYRING, TreeKeyrings, missing_trust_root,
                                               verify_with_repository_keyring)
 
@@ -125,7 +125,7 @@ class CommitJudge:
             missing = [i for i in ids if i not in self._known]
         if missing and self.keyring is not None:
             # verify's column table, as verify_commit_ids would give it before making it a list of objects
-            table, _ = _judge(self.repo, self.keyring, missing, self.options)
+            table, _ = judge_table(self.repo, self.keyring, missing, self.options)
             self._known.add(table, table.ids)
         elif missing:
             report = verify_with_repository_keyring(

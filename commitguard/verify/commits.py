@@ -82,7 +82,7 @@ def verify_revisions(repo: pygit2.Repository, keyring: Keyring, options: VerifyO
             known = frontier.usable(walk.include)
             if known is not None:
                 walk.hide_known(known.tips, len(known.table))
-        table, cacheable = _judge(repo, keyring, walk, options, cache)
+        table, cacheable = judge_table(repo, keyring, walk, options, cache)
         selection = walk.selection
         if list(table.ids) != list(selection.ids):  # the hand walk took over and ordered them its way
             table = table.reordered(selection.ids)
@@ -95,11 +95,11 @@ def verify_revisions(repo: pygit2.Repository, keyring: Keyring, options: VerifyO
 
 def verify_commit_ids(repo: pygit2.Repository, keyring: Keyring, ids, options: VerifyOptions) -> list[CommitVerdict]:
     """Judge exactly these commits, in this order."""
-    return list(_judge(repo, keyring, list(ids), options)[0])
+    return list(judge_table(repo, keyring, list(ids), options)[0])
 
 
-def _judge(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], options: VerifyOptions,
-           cache: VerdictCache | None = None) -> tuple[CommitVerdictTable, bool]:  # fmt: skip
+def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], options: VerifyOptions,
+                cache: VerdictCache | None = None) -> tuple[CommitVerdictTable, bool]:  # fmt: skip
     """A verdict for every id, from the cache or verified afresh, in the order given,
     and whether every verdict may be cached (none depended on the clock or a missing tool).
 

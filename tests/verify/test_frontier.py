@@ -2,7 +2,7 @@
 
 Each test compares a run through the frontier with a run without any cache on
 the same repository (the oracle), and counts which commits reached the
-verdict stage (``_judge``): a frontier that is used walks only the new commits.
+verdict stage (``judge_table``): a frontier that is used walks only the new commits.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def world(tmp_path: Path):
 def judged(monkeypatch):
     """The ids each verdict stage was asked about, run by run."""
     seen: list[list[str]] = []
-    real = commits_module._judge
+    real = commits_module.judge_table
 
     def spy(repo, keyring, ids, options, *rest):
         wanted: list[str] = []
@@ -51,7 +51,7 @@ def judged(monkeypatch):
 
         return real(repo, keyring, record(), options, *rest)
 
-    monkeypatch.setattr(commits_module, "_judge", spy)
+    monkeypatch.setattr(commits_module, "judge_table", spy)
     return seen
 
 
@@ -120,6 +120,27 @@ def test_a_range_is_its_own_lineage(world, judged):
     report = _run(root, revs=(f"{ids[1]}..main",))
     assert judged[1] == [ids[4], ids[3], ids[2]]
     assert [c.id for c in report.commits] == [ids[4], ids[3], ids[2]]
+
+
+def test_deepening_a_shallow_clone_walks_what_it_brought(world, judged):
+    """A shallow clone's boundary is part of the lineage: after ``fetch --deepen`` the older
+    commits are new history, so the frontier stored at depth 2 must not hide them."""
+    import subprocess
+
+    root, _, _, ids = world
+    clone = root / "clone"
+    git = ["git", "-c", "protocol.file.allow=always"]
+    subprocess.run([*git, "clone", "-q", "--depth", "2", "--branch", "main", f"file://{root / 'repo'}", str(clone)],
+                   check=True, capture_output=True)
+    options = VerifyOptions(revs=("HEAD",), cache_dir=str(root / "cache"), jobs=1)
+    keyring = load_keyring(root / "keyring")
+    shallow = verify_revisions(open_repository(str(clone)), keyring, options)
+    assert [c.id for c in shallow.commits] == [ids[4], ids[3]]
+    subprocess.run([*git, "-C", str(clone), "fetch", "-q", "--deepen", "2"], check=True, capture_output=True)
+    deeper = verify_revisions(open_repository(str(clone)), keyring, options)
+    assert judged[1] == [ids[4], ids[3], ids[2], ids[1]]  # walked again from the tip, not hidden
+    assert [c.id for c in deeper.commits] == [ids[4], ids[3], ids[2], ids[1]]
+    assert deeper.summary()["by_status"] == {"trusted": 3, "unsigned": 1}
 
 
 @pytest.mark.parametrize("damage", ["flip a byte", "truncate", "other lineage", "not hex"])
