@@ -22,7 +22,7 @@ from commitguard import open_repository
 from commitguard.git.revisions import DEFAULT_MAX_COMMITS
 from commitguard.keyring import select_keyring
 from commitguard import VerifyOptions, verify_with_repository_keyring
-from commitguard.signatures.sigstore.rekor import transparency_for
+from commitguard.signatures.sigstore.transparency import transparency_for
 
 app = command_group(
     "Check who wrote, signed and reviewed the commits of a nixpkgs-style repository.",

@@ -10,7 +10,7 @@ from commitguard.model.verdicts import SignatureInfo, SignatureType, SignatureVe
 from commitguard.signatures.interface import SignatureScheme
 from commitguard.signatures.openpgp import OpenPGPScheme
 from commitguard.signatures.sigstore import armor
-from commitguard.signatures.sigstore.rekor import Transparency
+from commitguard.signatures.sigstore.transparency import Transparency
 from commitguard.signatures.ssh import SshScheme
 
 

@@ -26,7 +26,6 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import platformdirs
 
 from commitguard.model.verdicts import SignatureInfo, SignatureType, SignatureVerdict, Status
 
@@ -35,7 +34,11 @@ VERIFIER_VERSION = "verify-2"
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("COMMITGUARD_CACHE_DIR") or platformdirs.user_cache_dir("commitguard"))
+    if os.environ.get("COMMITGUARD_CACHE_DIR"):
+        return Path(os.environ["COMMITGUARD_CACHE_DIR"])
+    import platformdirs  # only when no directory is given: 7 ms of start-up
+
+    return Path(platformdirs.user_cache_dir("commitguard"))
 
 
 def cache_key(keyring_digest: str) -> str:

@@ -30,7 +30,7 @@ from commitguard.model.verdicts import (NO_TIME, CommitVerdict, CommitVerdictTab
 
 if TYPE_CHECKING:  # the verifiers load when a signature is to be checked: a warm re-run checks none
     from commitguard.signatures.dispatch import SignatureVerifier
-    from commitguard.signatures.sigstore.rekor import Transparency
+    from commitguard.signatures.sigstore.transparency import Transparency
 
 # Below this many uncached commits, starting workers costs more than it saves.
 PARALLEL_THRESHOLD = 400

@@ -5,7 +5,7 @@ Not a timing test: a module-presence test. Each command runs in a fresh interpre
 (``commitguard.cli.app.main``, as the entry point calls it) that writes, at exit, which
 of the watched modules it imported. ``verify`` and ``check-pr`` with ``--format json``
 on a repository of SSH- and OpenPGP-signed commits must load none of them: not the
-Sigstore checks (``cryptography.x509``, the CMS reader, the trusted root: loaded on the
+Sigstore checks (``cryptography.x509``, the CMS reader, the trusted root, the Rekor entry reader: loaded on the
 first gitsign signature), not rich (drawn only for text output and progress bars), not
 python-gnupg (GnuPG's second opinion, asked only on a rejected OpenPGP signature), not
 ``urllib.request`` (Rekor online). The controls show the probe sees them when they are
@@ -26,7 +26,8 @@ from tests.fixtures.approvals import HELLO, World, check_job, hand_approval, hel
 from tests.fixtures.cli import cli_env
 
 WATCHED = ("rich", "cryptography.x509", "commitguard.signatures.sigstore.scheme", "commitguard.signatures.sigstore.cms",
-           "commitguard.signatures.sigstore.trust", "gnupg", "urllib.request", "sigstore_models")
+           "commitguard.signatures.sigstore.trust", "commitguard.signatures.sigstore.rekor", "rfc8785", "gnupg",
+           "urllib.request", "sigstore_models")
 
 PROBE = f"""
 import atexit, json, sys

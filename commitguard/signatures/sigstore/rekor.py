@@ -43,13 +43,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from commitguard.signatures.sigstore.inclusion import MAX_PROOF_HASHES, InclusionProof, proof_problem
+from commitguard.signatures.sigstore.transparency import (Transparency, transparency_for,  # noqa: F401 (as before)
+                                                          transparency_from_environment)
 
 if TYPE_CHECKING:
     from cryptography import x509
 
     from commitguard.signatures.sigstore.trust import TrustRoot
 
-# Every command imports this module (for :class:`Transparency`), few meet a gitsign
+# Few commands meet a gitsign
 # signature: ``cryptography.x509`` (with the CMS reader and the trusted root) and
 # ``urllib.request`` are imported by the functions that read a certificate or ask
 # Rekor, not here (~35 ms of start-up).
@@ -81,35 +83,6 @@ class LogEntry:
     @property
     def integrated_at(self) -> datetime:
         return datetime.fromtimestamp(self.integrated_time, timezone.utc)
-
-
-@dataclass(frozen=True)
-class Transparency:
-    """Where log entries may be looked for besides the signature itself.
-
-    ``mirror``: the offline mirror directory (its ``rekor/`` subdirectory is
-    read); ``online``: ask the trusted root's Rekor logs over the network.
-    """
-
-    mirror: Path | None = None
-    online: bool = False
-
-
-def transparency_from_environment() -> Transparency:
-    """The offline mirror that every command reads, ``$COMMITGUARD_UPSTREAM_MIRROR`` (SPEC); never online."""
-    mirror = os.environ.get("COMMITGUARD_UPSTREAM_MIRROR")
-    return Transparency(mirror=Path(mirror) if mirror else None, online=False)
-
-
-def transparency_for(mirror: str | None, online: bool) -> Transparency:
-    """``--upstream-mirror DIR`` and ``--online`` as SPEC reads them: with a mirror set,
-    nothing is fetched from the network; a mirror that is not a directory is a usage error."""
-    if not mirror:  # importing commitguard.upstream loads every evidence source: 30 ms of a warm verify
-        return Transparency(mirror=None, online=online)
-    from commitguard.upstream.mirror import check_mirror
-
-    directory = check_mirror(mirror)
-    return Transparency(mirror=directory, online=online and directory is None)
 
 
 # -- the embedded protobuf ---------------------------------------------------------------
