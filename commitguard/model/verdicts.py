@@ -309,6 +309,12 @@ class CommitVerdictTable(Sequence):
             self._memo[key] = [i for i, k in enumerate(self._shape) if k in chosen]
         return list(self._memo[key])
 
+    def listed(self, test: Callable[[CommitVerdict], bool], limit: int) -> tuple[int, list[CommitVerdict]]:
+        """(how many commits ``test`` accepts, the first ``limit`` of them): what a report
+        that lists some commits needs (``test`` as for :meth:`positions_where`)."""
+        positions = self.positions_where(test)
+        return len(positions), [self._item(i) for i in positions[:limit]]
+
     def tally(self) -> list[tuple[tuple[Status, bool], int]]:
         """((status, trusted), count) for each verdict shape present, in the order
         each first occurs: what the report's summary needs, without building

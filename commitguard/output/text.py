@@ -30,8 +30,7 @@ def _listed(commits, test) -> tuple[int, list]:
     """(how many commits ``test`` accepts, the first MAX_LISTED of them); ``test`` reads
     nothing of a commit but its verdict (a column table asks it once per verdict shape)."""
     if isinstance(commits, CommitVerdictTable):
-        positions = commits.positions_where(test)
-        return len(positions), [commits[i] for i in positions[:MAX_LISTED]]
+        return commits.listed(test, MAX_LISTED)
     chosen = [c for c in commits if test(c)]
     return len(chosen), chosen[:MAX_LISTED]
 

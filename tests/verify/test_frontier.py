@@ -13,7 +13,7 @@ import pytest
 
 import commitguard.verify.commits as commits_module
 from commitguard import VerifyOptions, load_keyring, open_repository, verify_revisions
-from commitguard.errors import RepositoryError
+from commitguard.errors import CommitguardError, RepositoryError
 from tests.fixtures.repo import Repo, write_keyring
 from tests.fixtures.tools import Gpg, PgpSigner, SshKey, SshSigner
 
@@ -143,7 +143,7 @@ def test_deepening_a_shallow_clone_walks_what_it_brought(world, judged):
     assert deeper.summary()["by_status"] == {"trusted": 3, "unsigned": 1}
 
 
-@pytest.mark.parametrize("damage", ["flip a byte", "truncate", "other lineage", "not hex"])
+@pytest.mark.parametrize("damage", ["flip a byte", "truncate", "other lineage", "header edited"])
 def test_a_damaged_snapshot_is_ignored(world, judged, damage):
     root, _, _, _ = world
     expected = _rows(_run(root))
@@ -155,17 +155,61 @@ def test_a_damaged_snapshot_is_ignored(world, judged, damage):
         del data[-10:]
     elif damage == "other lineage":
         data = data.replace(path.name.split("-")[0].encode(), b"0" * 32, 1)
-    else:  # a body whose checksum matches but whose ids are not git ids
-        import hashlib, json
-        magic, header, body = bytes(data).split(b"\n", 2)
-        body = b'"' + body[1:]
-        meta = json.loads(header)
-        meta["sha256"] = hashlib.sha256(body).hexdigest()
-        data = bytearray(magic + b"\n" + json.dumps(meta, separators=(",", ":")).encode() + b"\n" + body)
+    else:  # an untrusted count claimed trusted: the header's own checksum no longer matches
+        data = data.replace(b'"unsigned",false', b'"unsigned",true ', 1)
+        assert b'"unsigned",true ' in data
     path.write_bytes(bytes(data))
     report = _run(root)
     assert len(judged[1]) == 5  # walked again, not served from the damaged file
     assert _rows(report) == expected
+
+
+def _forge_body(path: Path, body_edit) -> None:
+    """Rewrite the snapshot's body and every checksum over it, as only someone writing the cache could."""
+    import hashlib
+    import json
+
+    magic, _digest, header, body = path.read_bytes().split(b"\n", 3)
+    body = body_edit(body)
+    meta = json.loads(header)
+    meta["sha256"] = hashlib.sha256(body).hexdigest()
+    header = json.dumps(meta, separators=(",", ":")).encode()
+    path.write_bytes(magic + b"\n" + hashlib.sha256(header).hexdigest().encode() + b"\n" + header + b"\n" + body)
+
+
+def test_a_body_that_is_not_commit_ids_stops_the_run_and_is_removed(world, judged):
+    """The body's checksum matches but its ids are not git ids: found when the columns are
+    parsed (after the run chose the snapshot), so the run stops with an error naming the
+    file instead of reporting, and the next run walks everything."""
+    root, _, _, _ = world
+    expected = _rows(_run(root))
+    (path,) = _frontier_files(root)
+    _forge_body(path, lambda body: b'"' + body[1:])
+    report = _run(root)
+    assert judged[1] == []
+    with pytest.raises(CommitguardError, match="verified frontier changed or is damaged") as caught:
+        _rows(report)
+    assert caught.value.path == str(path)
+    assert not path.exists()
+    assert _rows(_run(root)) == expected
+    assert len(judged[2]) == 5
+
+
+def test_the_summary_and_listing_come_from_the_header(world, judged, monkeypatch):
+    """A re-run's exit code, counts and untrusted listing need no column of the body."""
+    from commitguard.verify import frontier as frontier_module
+
+    root, _, _, ids = world
+    oracle = [c for c in _run(root).commits if not c.trusted]
+    monkeypatch.setattr(frontier_module.StoredVerdictTable, "_parse",
+                        lambda self: pytest.fail("the body was parsed"))  # fmt: skip
+    report = _run(root)
+    assert report.summary() == {"total": 5, "trusted": 4, "by_status": {"trusted": 4, "unsigned": 1}}
+    assert not report.ok
+    count, listed = report.commits.listed(lambda c: not c.trusted, 200)
+    assert count == 1
+    assert listed == oracle
+    assert [(c.id, c.status.value, c.summary) for c in listed] == [(ids[2], "unsigned", "c2")]
 
 
 def test_max_commits_counts_the_frontier(world):
