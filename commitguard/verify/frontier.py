@@ -135,14 +135,18 @@ def _shape_from_json(item: list) -> tuple:
 def _encode(lineage: str, tips: list[str], table: CommitVerdictTable) -> bytes:
     ids, shape, created, shapes, summaries = table.columns()
     text = ids.text if isinstance(ids, CommitIds) else "".join(i + "\n" for i in ids)  # one id a line
-    listed = {k for k, s in enumerate(shapes) if not s[1] or s[6] is not None}  # untrusted, or vouched by another
+    counts = Counter(shape)  # in the order each shape first occurs
+    listed = {k for k, s in enumerate(shapes) if k in counts and (not s[1] or s[6] is not None)}  # untrusted, vouched
     first: dict[int, list] = {k: [] for k in listed}
-    if listed:
-        for i in (i for i, k in enumerate(shape) if k in listed):
-            kept = first[shape[i]]
-            if len(kept) < FIRST_KEPT:
-                t = created[i]
-                kept.append([i, ids[i], None if t != t else t, summaries.get(i, "")])
+    wanted = sum(min(FIRST_KEPT, counts[k]) for k in listed)
+    for i in (i for i, k in enumerate(shape) if k in listed) if wanted else ():
+        kept = first[shape[i]]
+        if len(kept) < FIRST_KEPT:
+            t = created[i]
+            kept.append([i, ids[i], None if t != t else t, summaries.get(i, "")])
+            wanted -= 1
+            if not wanted:
+                break  # every listed verdict has its first commits: the rest of history is not read
     sections = [text.encode("ascii"), array("i", shape).tobytes(), array("d", created).tobytes(),
                 json.dumps({str(pos): line for pos, line in summaries.items()}, separators=(",", ":")).encode()]
     body = b"".join(sections)
@@ -153,7 +157,7 @@ def _encode(lineage: str, tips: list[str], table: CommitVerdictTable) -> bytes:
         "id_length": len(ids[0]) if ids else 40,
         "byteorder": sys.byteorder,
         "shapes": [_shape_json(s) for s in shapes],
-        "counts": [[k, n] for k, n in Counter(shape).items()],  # in the order each shape first occurs
+        "counts": [[k, n] for k, n in counts.items()],
         "first": {str(k): entries for k, entries in first.items()},
         "sections": [len(part) for part in sections],
         "sha256": hashlib.sha256(body).hexdigest(),

@@ -275,3 +275,29 @@ def test_commit_ids_kept_as_text():
         ids.after(["c" * 64])
     with pytest.raises(ValueError, match="whole lines"):
         CommitIds("a" * 40 + "\n" + "b" * 39, 40)
+
+
+def test_a_listing_longer_than_the_header_keeps_reads_the_columns(world, judged, monkeypatch):
+    """The header keeps the first FIRST_KEPT commits of each untrusted verdict: a listing
+    within that comes from the header, a longer one from the parsed columns, both in
+    history order and equal to a run without any cache."""
+    from commitguard.verify import frontier as frontier_module
+
+    root, repo, _, ids = world
+    tip = ids[-1]
+    for i in range(3):  # three more unsigned commits on top
+        tip = repo.commit(f"u{i}", parents=[tip], when=f"2024-07-0{i + 1}T00:00:00Z")
+    repo.git("update-ref", "refs/heads/main", tip)
+    monkeypatch.setattr(frontier_module, "FIRST_KEPT", 2)
+    _run(root)
+    oracle = [c for c in _run(root, cache=False).commits if not c.trusted]
+    assert len(oracle) == 4
+    report = _run(root)
+    parsed = []
+    real_parse = frontier_module.StoredVerdictTable._parse
+    monkeypatch.setattr(frontier_module.StoredVerdictTable, "_parse",
+                        lambda self: parsed.append(1) or real_parse(self))  # fmt: skip
+    assert report.commits.listed(lambda c: not c.trusted, 2) == (4, oracle[:2])
+    assert parsed == []
+    assert report.commits.listed(lambda c: not c.trusted, 3) == (4, oracle[:3])
+    assert parsed == [1]
