@@ -136,7 +136,9 @@ def _encode(lineage: str, tips: list[str], table: CommitVerdictTable) -> bytes:
     ids, shape, created, shapes, summaries = table.columns()
     text = ids.text if isinstance(ids, CommitIds) else "".join(i + "\n" for i in ids)  # one id a line
     counts = Counter(shape)  # in the order each shape first occurs
-    listed = {k for k, s in enumerate(shapes) if k in counts and (not s[1] or s[6] is not None)}  # untrusted, vouched
+    # untrusted, or trusted through something other than the commit's own signature (an audit, a review)
+    listed = {k for k, s in enumerate(shapes)
+              if k in counts and (not s[1] or (s[6] is not None and s[6].kind != "signature"))}
     first: dict[int, list] = {k: [] for k in listed}
     wanted = sum(min(FIRST_KEPT, counts[k]) for k in listed)
     for i in (i for i, k in enumerate(shape) if k in listed) if wanted else ():
