@@ -86,9 +86,13 @@ def verify_revisions(repo: pygit2.Repository, keyring: Keyring, options: VerifyO
         selection = walk.selection
         if list(table.ids) != list(selection.ids):  # the hand walk took over and ordered them its way
             table = table.reordered(selection.ids)
-        if known is not None:
-            table = table.followed_by(known.table)  # new commits first: still children before parents
-        if frontier is not None and cacheable and (known is None or selection.ids):
+        if known is not None and not selection.ids:
+            table = known.table  # nothing new
+        elif known is not None:
+            # new commits first (still children before parents), written after the stored ones
+            whole = frontier.store(walk.include, table, known) if cacheable else None
+            table = whole if whole is not None else table.followed_by(known.table)
+        elif frontier is not None and cacheable:
             frontier.store(walk.include, table)
     return VerifyReport(commits=table, warnings=selection.warnings)
 

@@ -197,7 +197,7 @@ def test_a_body_that_is_not_commit_ids_stops_the_run_and_is_removed(world, judge
 
 def test_the_summary_and_listing_come_from_the_header(world, judged, monkeypatch):
     """A re-run's exit code, counts and untrusted listing need no column of the body."""
-    from commitguard.verify import frontier as frontier_module
+    from commitguard.verify import frontier as frontier_module, frontier_file
 
     root, _, _, ids = world
     oracle = [c for c in _run(root).commits if not c.trusted]
@@ -281,14 +281,14 @@ def test_a_listing_longer_than_the_header_keeps_reads_the_columns(world, judged,
     """The header keeps the first FIRST_KEPT commits of each untrusted verdict: a listing
     within that comes from the header, a longer one from the parsed columns, both in
     history order and equal to a run without any cache."""
-    from commitguard.verify import frontier as frontier_module
+    from commitguard.verify import frontier as frontier_module, frontier_file
 
     root, repo, _, ids = world
     tip = ids[-1]
     for i in range(3):  # three more unsigned commits on top
         tip = repo.commit(f"u{i}", parents=[tip], when=f"2024-07-0{i + 1}T00:00:00Z")
     repo.git("update-ref", "refs/heads/main", tip)
-    monkeypatch.setattr(frontier_module, "FIRST_KEPT", 2)
+    monkeypatch.setattr(frontier_file, "FIRST_KEPT", 2)
     _run(root)
     oracle = [c for c in _run(root, cache=False).commits if not c.trusted]
     assert len(oracle) == 4
@@ -301,3 +301,92 @@ def test_a_listing_longer_than_the_header_keeps_reads_the_columns(world, judged,
     assert parsed == []
     assert report.commits.listed(lambda c: not c.trusted, 3) == (4, oracle[:3])
     assert parsed == [1]
+
+
+def _headers(root: Path) -> dict[str, dict]:
+    import json
+
+    out = {}
+    for path in _frontier_files(root):
+        out[path.name] = json.loads(path.read_bytes().split(b"\n", 3)[2])
+    return out
+
+
+def _new_commit(repo, signer, parent: str, n: int) -> str:
+    tip = repo.commit(f"n{n}", parents=[parent], signer=signer if n % 3 else None,
+                      when=f"2024-08-{n + 1:02d}T00:00:00Z")  # fmt: skip
+    repo.git("update-ref", "refs/heads/main", tip)
+    return tip
+
+
+def test_new_commits_are_written_after_the_stored_snapshot(world, judged):
+    """After one new commit the new snapshot holds that commit and names the old one as its
+    base; read back (header alone, then every column) it is the same as a run without cache."""
+    root, repo, signer, ids = world
+    _run(root)
+    tip = _new_commit(repo, signer, ids[-1], 1)
+    first = _run(root)
+    assert judged[1] == [tip]
+    headers = _headers(root)
+    delta = next(h for h in headers.values() if h["base"] is not None)
+    assert (delta["own"], delta["count"], delta["depth"], delta["tips"]) == (1, 6, 2, [tip])
+    assert headers[delta["base"]["file"]]["own"] == 5
+    again = _run(root)  # nothing new: served from the chain
+    assert judged[2] == []
+    oracle = _run(root, cache=False)
+    assert _rows(first) == _rows(oracle)
+    assert again.summary() == oracle.summary()
+    assert _rows(again) == _rows(oracle)
+
+
+def test_a_chain_is_written_whole_again_past_its_depth(world, judged, monkeypatch):
+    from commitguard.verify import frontier as frontier_module, frontier_file
+
+    monkeypatch.setattr(frontier_module, "MAX_DEPTH", 3)
+    monkeypatch.setattr(frontier_file, "MAX_DEPTH", 3)
+    root, repo, signer, ids = world
+    _run(root)
+    tip = ids[-1]
+    depths = []
+    for n in range(1, 5):
+        tip = _new_commit(repo, signer, tip, n)
+        report = _run(root)
+        assert judged[-1] == [tip]
+        assert _rows(report) == _rows(_run(root, cache=False))
+        newest = max(_frontier_files(root), key=lambda p: p.stat().st_mtime_ns)
+        depths.append(_headers(root)[newest.name]["depth"])
+    assert depths == [2, 3, 1, 2]  # the third new commit found the chain full: everything written once more
+    assert _rows(_run(root)) == _rows(_run(root, cache=False))
+
+
+def test_a_snapshot_whose_base_is_gone_or_changed_is_not_used(world, judged):
+    root, repo, signer, ids = world
+    _run(root)
+    tip = _new_commit(repo, signer, ids[-1], 1)
+    _run(root)
+    headers = _headers(root)
+    base = root / "cache" / "frontier" / next(h["base"]["file"] for h in headers.values() if h["base"])
+    base.unlink()
+    report = _run(root)
+    assert judged[2] == [tip, *reversed(ids)]  # no usable snapshot: everything walked again
+    assert _rows(report) == _rows(_run(root, cache=False))
+
+
+def test_pruning_keeps_the_bases_of_kept_snapshots(world, judged, monkeypatch):
+    from commitguard.verify import frontier as frontier_module
+
+    monkeypatch.setattr(frontier_module, "_KEEP", 1)
+    root, repo, signer, ids = world
+    _run(root, revs=(ids[2],))
+    _run(root)  # written after the snapshot of ids[2]
+    tip = ids[-1]
+    for n in range(1, 4):
+        tip = _new_commit(repo, signer, tip, n)
+        _run(root)
+    headers = _headers(root)
+    # one snapshot kept (_KEEP), and the four it is written after, down to the one of ids[2]
+    assert sorted(h["depth"] for h in headers.values()) == [1, 2, 3, 4, 5]
+    assert [h["tips"] for h in headers.values() if h["depth"] == 1] == [[ids[2]]]
+    report = _run(root)
+    assert judged[-1] == []
+    assert _rows(report) == _rows(_run(root, cache=False))
