@@ -244,7 +244,7 @@ def test_the_command_prints_the_same_bytes_through_the_frontier(world, fmt):
     import subprocess
     import sys
 
-    root, _, _, _ = world
+    root, repo, signer, ids = world
     env = {k: v for k, v in os.environ.items() if k != "COMMITGUARD_KEYRING"}
 
     def verify(*cache: str) -> subprocess.CompletedProcess:
@@ -261,6 +261,15 @@ def test_the_command_prints_the_same_bytes_through_the_frontier(world, fmt):
     assert fresh.returncode == filled.returncode == served.returncode == 1
     assert fresh.stdout == filled.stdout == served.stdout
     assert "5 commits checked" in served.stdout if fmt == "text" else '"total":5' in served.stdout
+    # one new unsigned commit: written after the stored snapshot, reported from it, then served again
+    _new_commit(repo, signer, ids[-1], 3)
+    fresh = verify("--no-cache")
+    after = verify("--cache", str(root / "cache"))
+    served = verify("--cache", str(root / "cache"))
+    assert any(h["base"] for h in _headers(root).values())
+    assert fresh.returncode == after.returncode == served.returncode == 1
+    assert fresh.stdout == after.stdout == served.stdout
+    assert "6 commits checked" in served.stdout if fmt == "text" else '"total":6' in served.stdout
 
 
 def test_commit_ids_kept_as_text():
