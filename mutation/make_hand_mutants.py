@@ -126,6 +126,16 @@ MUTANTS = [
      "        if summary.keyring_digest != self.keyring.digest:", "        if False:",
      "a verification summary made under another keyring is taken as a checkpoint",
      "tests/attest/test_checkpoints.py"),
+    ("26-frontier-base-checksum-off", "commitguard/verify/frontier_file.py",
+     'if (found is None or found[1].digest != base["sha256"]',
+     'if (found is None or False and found[1].digest != base["sha256"]',
+     "a stored snapshot is followed onto a base whose body is not the one it was written after",
+     "tests/verify/test_frontier.py"),
+    ("27-frontier-header-checksum-off", "commitguard/verify/frontier_file.py",
+     "hashlib.sha256(header_bytes[:-1]).hexdigest().encode() != digest",
+     "False and hashlib.sha256(header_bytes[:-1]).hexdigest().encode() != digest",
+     "a snapshot header edited after it was written (verdict counts, shapes) is read as written",
+     "tests/verify/test_frontier.py"),
 ]
 
 

@@ -399,3 +399,29 @@ def test_pruning_keeps_the_bases_of_kept_snapshots(world, judged, monkeypatch):
     report = _run(root)
     assert judged[-1] == []
     assert _rows(report) == _rows(_run(root, cache=False))
+
+
+def test_a_base_rewritten_with_its_own_checksums_is_not_followed(world, judged):
+    """A base whose body was rewritten consistently (its own checksums match) is no longer
+    the base the newer snapshot was written after: the chain is not used. (The rewritten
+    file names a tip off this history, so it cannot serve on its own either.)"""
+    import hashlib
+    import json
+
+    root, repo, signer, ids = world
+    _run(root)
+    tip = _new_commit(repo, signer, ids[-1], 1)
+    _run(root)
+    headers = _headers(root)
+    base = root / "cache" / "frontier" / next(h["base"]["file"] for h in headers.values() if h["base"])
+    magic, _digest, header, body = base.read_bytes().split(b"\n", 3)
+    assert body.endswith(b'"c2"}')
+    body = body[: -len(b'"c2"}')] + b'"cX"}'  # the stored subject line of the unsigned commit
+    meta = json.loads(header)
+    meta["sha256"] = hashlib.sha256(body).hexdigest()
+    meta["tips"] = [repo.commit("side", parents=[ids[0]], when="2024-09-01T00:00:00Z")]
+    header = json.dumps(meta, separators=(",", ":")).encode()
+    base.write_bytes(magic + b"\n" + hashlib.sha256(header).hexdigest().encode() + b"\n" + header + b"\n" + body)
+    report = _run(root)
+    assert judged[-1] == [tip, *reversed(ids)]  # walked again: the rewritten base is used by nothing
+    assert _rows(report) == _rows(_run(root, cache=False))
