@@ -368,13 +368,19 @@ def test_a_chain_is_written_whole_again_past_its_depth(world, judged, monkeypatc
     assert _rows(_run(root)) == _rows(_run(root, cache=False))
 
 
-def test_a_snapshot_whose_base_is_gone_or_changed_is_not_used(world, judged):
+def _chain_of_two(world) -> tuple[str, Path]:
+    """A snapshot, then one new commit written after it: (the new tip, the base's file)."""
     root, repo, signer, ids = world
     _run(root)
     tip = _new_commit(repo, signer, ids[-1], 1)
     _run(root)
     headers = _headers(root)
-    base = root / "cache" / "frontier" / next(h["base"]["file"] for h in headers.values() if h["base"])
+    return tip, root / "cache" / "frontier" / next(h["base"]["file"] for h in headers.values() if h["base"])
+
+
+def test_a_snapshot_whose_base_is_gone_or_changed_is_not_used(world, judged):
+    root, repo, signer, ids = world
+    tip, base = _chain_of_two(world)
     base.unlink()
     report = _run(root)
     assert judged[2] == [tip, *reversed(ids)]  # no usable snapshot: everything walked again
@@ -409,11 +415,7 @@ def test_a_base_rewritten_with_its_own_checksums_is_not_followed(world, judged):
     import json
 
     root, repo, signer, ids = world
-    _run(root)
-    tip = _new_commit(repo, signer, ids[-1], 1)
-    _run(root)
-    headers = _headers(root)
-    base = root / "cache" / "frontier" / next(h["base"]["file"] for h in headers.values() if h["base"])
+    tip, base = _chain_of_two(world)
     magic, _digest, header, body = base.read_bytes().split(b"\n", 3)
     assert body.endswith(b'"c2"}')
     body = body[: -len(b'"c2"}')] + b'"cX"}'  # the stored subject line of the unsigned commit
