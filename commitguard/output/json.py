@@ -109,8 +109,10 @@ class JsonFormatter(Formatter):
         """The same bytes as :meth:`verify`, written in pieces: a million commits
         as one dict and one string would take more memory than the verdicts."""
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        stream.write('{"ok":%s,"commits":[' % dumps(report.ok))
         commits = report.commits
+        if isinstance(commits, CommitVerdictTable):
+            commits.columns()  # a stored table is read (and may fail) before anything is written
+        stream.write('{"ok":%s,"commits":[' % dumps(report.ok))
         if isinstance(commits, CommitVerdictTable):
             _write_table(commits, dumps, stream)
         else:

@@ -143,15 +143,13 @@ def test_deepening_a_shallow_clone_walks_what_it_brought(world, judged):
     assert deeper.summary()["by_status"] == {"trusted": 3, "unsigned": 1}
 
 
-@pytest.mark.parametrize("damage", ["flip a byte", "truncate", "other lineage", "header edited"])
+@pytest.mark.parametrize("damage", ["truncate", "other lineage", "header edited"])
 def test_a_damaged_snapshot_is_ignored(world, judged, damage):
     root, _, _, _ = world
     expected = _rows(_run(root))
     (path,) = _frontier_files(root)
     data = bytearray(path.read_bytes())
-    if damage == "flip a byte":
-        data[-3] ^= 0x01
-    elif damage == "truncate":
+    if damage == "truncate":
         del data[-10:]
     elif damage == "other lineage":
         data = data.replace(path.name.split("-")[0].encode(), b"0" * 32, 1)
@@ -162,6 +160,55 @@ def test_a_damaged_snapshot_is_ignored(world, judged, damage):
     report = _run(root)
     assert len(judged[1]) == 5  # walked again, not served from the damaged file
     assert _rows(report) == expected
+
+
+def test_a_damaged_body_is_never_read_as_verdicts(world, judged):
+    """Bodies are not read to choose a snapshot (the header has its own checksum, and what a
+    re-run reports comes from it): a byte flipped in the body leaves the summary as it was
+    written, and stops, with an error naming the file, the first report that needs every
+    commit; the file is removed and the next run walks everything."""
+    root, _, _, _ = world
+    oracle = _run(root, cache=False)
+    _run(root)
+    (path,) = _frontier_files(root)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x01
+    path.write_bytes(bytes(data))
+    report = _run(root)
+    assert report.summary() == oracle.summary()
+    with pytest.raises(CommitguardError, match="verified frontier changed or is damaged") as caught:
+        _rows(report)
+    assert caught.value.path == str(path)
+    assert not path.exists()
+    assert _rows(_run(root)) == _rows(oracle)
+    assert len(judged[-1]) == 5
+
+
+def test_the_command_stops_on_a_damaged_body_before_printing(world):
+    """``--format json`` reads the body before it writes a byte: exit 2, one line naming the
+    file, nothing on stdout; then the next run prints what a run without cache prints."""
+    import os
+    import subprocess
+    import sys
+
+    root, _, _, _ = world
+    env = {k: v for k, v in os.environ.items() if k != "COMMITGUARD_KEYRING"}
+    args = [sys.executable, "-m", "commitguard", "verify", "--repo", str(root / "repo"), "--keyring",
+            str(root / "keyring"), "--format", "json", "main"]
+    cache = ["--cache", str(root / "cache")]
+    fresh = subprocess.run(args + ["--no-cache"], capture_output=True, text=True, env=env)
+    subprocess.run(args + cache, capture_output=True, text=True, env=env, check=False)
+    (path,) = _frontier_files(root)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x01
+    path.write_bytes(bytes(data))
+    damaged = subprocess.run(args + cache, capture_output=True, text=True, env=env)
+    assert damaged.returncode == 2
+    assert damaged.stdout == ""
+    assert str(path) in damaged.stderr and "verified frontier" in damaged.stderr
+    assert "Traceback" not in damaged.stderr
+    again = subprocess.run(args + cache, capture_output=True, text=True, env=env)
+    assert (again.returncode, again.stdout) == (fresh.returncode, fresh.stdout)
 
 
 def _forge_body(path: Path, body_edit) -> None:
