@@ -41,6 +41,7 @@ import pygit2
 
 from commitguard.chain.approvals import HistoryApprovals
 from commitguard.chain.history import PackageHistory, package_prefix
+from commitguard.chain.history_snapshot import HistorySnapshots
 from commitguard.chain.judge import CommitJudge, resolve_trust_root
 from commitguard.chain.links import Chain, ChainLink, build_chain, chain_commits
 from commitguard.errors import CommitguardError, RepositoryError
@@ -147,7 +148,9 @@ def annotate(repo: pygit2.Repository, keyring: Keyring | None, options: Annotate
     verify_options = VerifyOptions(trust_root=trust_root, jobs=options.jobs, cache_dir=options.cache_dir)
     index = HistoryIndex(options.cache_dir)
     try:
-        history = PackageHistory(repo, tip, trust_root, index, jobs=options.jobs or default_jobs(), progress=options.progress)
+        snapshots = HistorySnapshots(options.cache_dir, repo, trust_root) if options.cache_dir is not None else None
+        history = PackageHistory(repo, tip, trust_root, index, jobs=options.jobs or default_jobs(),
+                                 progress=options.progress, snapshots=snapshots)
     finally:
         index.close()
     judge = CommitJudge(repo, keyring, trust_root, verify_options)
