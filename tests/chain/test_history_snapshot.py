@@ -250,3 +250,13 @@ def test_annotate_warm_and_after_a_new_commit_prints_what_a_cold_run_prints(tmp_
     assert warm == annotate(None)[1]
     assert [p["trusted"] is False for p in warm["packages"]] and warm["packages"][1]["history_trusted"] is True
     assert warm["packages"][0]["history_trusted"] is False
+    # every package wanted most of the history: it was judged as verify judges it, through the verified
+    # frontier, and verify reading that frontier says what it says without any cache
+    assert (cache / "frontier").is_dir() and any((cache / "frontier").iterdir())
+
+    def verify(*where):
+        res = run_cli(["verify", "--repo", str(repo.path), "--keyring", str(keyring), "--trust-root", root,
+                       "--format", "json", *where], scratch=tmp_path / "scratch")
+        return res.code, json.loads(res.stdout)
+
+    assert verify("--cache", str(cache)) == verify("--no-cache")
