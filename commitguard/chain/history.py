@@ -166,7 +166,7 @@ class PackageHistory:
         self._path_ids = array("I")
         self.path_table: list[str] = [] if base is None else list(base.path_table)
         self._renames: dict[int, tuple[tuple[str, str], ...]] = {}
-        lookup: dict[str, int] = {path: number for number, path in enumerate(self.path_table)}
+        lookup: dict[str, int] = {path: number for number, path in enumerate(self.path_table)} if fresh else {}
         at = 0
         for commit_id, parents, paths, renames in index.rows(list(fresh)):
             if commit_id != fresh[at]:
@@ -189,7 +189,10 @@ class PackageHistory:
             at += 1
         if at != len(fresh):
             raise RepositoryError(f"commit {fresh[at]} is missing from the history index", path=str(index.path))
-        if base is not None:
+        if base is not None and not fresh:  # the same tip: the stored columns as they are
+            self._parent_start, self._parent_pos, self._parent_raw = base.parent_start, base.parent_pos, base.parent_raw
+            self._path_start, self._path_ids, self._renames = base.path_start, base.path_ids, base.renames
+        elif base is not None:
             shift, parents_before, paths_before = len(fresh), len(self._parent_pos), len(self._path_ids)
             self._parent_pos.extend(p + shift if p >= 0 else -1 for p in base.parent_pos)
             self._parent_start.extend(s + parents_before for s in base.parent_start[1:])
@@ -243,7 +246,10 @@ class PackageHistory:
         joins = self.mainline_index.get(base.tip) if base is not None else None
         if base is not None and joins is not None and len(mainline) - joins == base.mainline_length:
             entry = array("i", [-1]) * shift
-            entry.extend(e + shift if e >= 0 else -1 for e in base.entry)
+            if shift:
+                entry.extend(e + shift if e >= 0 else -1 for e in base.entry)
+            else:
+                entry.extend(base.entry)
             mainline = mainline[:joins]  # the new part
         else:
             entry = array("i", [-1]) * len(self.ids)

@@ -40,7 +40,7 @@ import pygit2
 
 HISTORY_DIR = "history"
 _MAGIC = b"commitguard-history 1\n"
-_KEEP = 4  # snapshots kept per lineage (branches annotated in turn each keep theirs)
+_KEEP = 2  # snapshots kept per lineage: about 90 bytes a commit, so some 200 MB at a million commits
 _HEX_DIGITS = b"0123456789abcdef"
 
 
