@@ -38,6 +38,8 @@ from pathlib import Path
 
 import pygit2
 
+from commitguard.git.path_index import INDEX_VERSION
+
 HISTORY_DIR = "history"
 _MAGIC = b"commitguard-history 1\n"
 _KEEP = 2  # snapshots kept per lineage: about 90 bytes a commit, so some 200 MB at a million commits
@@ -67,12 +69,14 @@ class Columns:
 
 
 class HistorySnapshots:
-    """The stored snapshots of one lineage: repository, trust root and shallow boundary."""
+    """The stored snapshots of one lineage: repository, trust root, shallow boundary, index layout."""
 
     def __init__(self, cache_dir: str | os.PathLike, repo: pygit2.Repository, trust_root: str | None) -> None:
         self.directory = Path(cache_dir) / HISTORY_DIR
         self._repo = repo
-        identity = [_MAGIC.decode().strip(), os.path.realpath(repo.path), trust_root, _shallow_boundary(repo)]
+        # the index's layout too: what "changed" means is its definition (git.path_index)
+        identity = [_MAGIC.decode().strip(), INDEX_VERSION, os.path.realpath(repo.path), trust_root,
+                    _shallow_boundary(repo)]
         self.lineage = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
         self.ignored: list[str] = []  # why stored snapshots were not used (for tests and debugging)
 
