@@ -201,10 +201,27 @@ def test_a_damaged_or_truncated_snapshot_is_ignored(tmp_path):
         assert warm.reused == 0, damaged[:60]
         assert summary(warm) == cold
         assert warm.snapshots.ignored
-    # a stored entry pointing past the history is refused even with a matching checksum
-    header_end = data.index(b"\n", len(b"commitguard-history 1\n"))
-    header = json.loads(data[len(b"commitguard-history 1\n") : header_end])
-    assert header["count"] == 7
+    # a consistent checksum does not make inconsistent columns usable: a parent past the
+    # history, a path number past the table, positions that go backwards, another tip first
+    from array import array
+    from dataclasses import replace
+
+    from commitguard.chain.history_snapshot import _encode
+
+    good = build(repo, tip, root).columns()
+    n = len(good.ids)
+    for bad in (replace(good, parent_pos=array("i", [n] * len(good.parent_pos))),
+                replace(good, path_ids=array("I", [len(good.path_table)] * len(good.path_ids))),
+                replace(good, parent_start=array("I", [0, 2, 1, *good.parent_start[3:]])),
+                replace(good, entry=array("i", [n] * n)),
+                replace(good, ids=(good.ids[1], good.ids[0], *good.ids[2:]))):
+        snapshots = HistorySnapshots(cache, pygit2.Repository(str(repo.path)), root)
+        path.write_bytes(b"".join(_encode(snapshots.lineage, bad)))
+        warm = build(repo, tip, root, cache)
+        assert warm.reused == 0
+        assert summary(warm) == cold
+    path.write_bytes(b"".join(_encode(snapshots.lineage, good)))  # the same bytes, rewritten: used again
+    assert build(repo, tip, root, cache).reused == n
 
 
 def test_another_trust_root_or_repository_does_not_reuse_it(tmp_path):
