@@ -41,18 +41,15 @@ import pygit2
 
 from commitguard.chain.approvals import HistoryApprovals
 from commitguard.chain.history import PackageHistory, package_prefix
+from commitguard.chain.history_snapshot import HistorySnapshots
 from commitguard.chain.judge import CommitJudge, resolve_trust_root
 from commitguard.chain.links import Chain, ChainLink, build_chain, chain_commits
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.git.path_index import HistoryIndex
 from commitguard.git.revisions import resolve_commit
-from commitguard.git.trees import TREE_MODE, TreeReader, decode_path, split_entry, walk_entries
+from commitguard.git.trees import TREE_MODE, TreeReader, decode_path, split_entry
 from commitguard.keyring.model import Keyring
 from commitguard.verify.commits import VerifyOptions, default_jobs
-
-# What is written out of a revision's tree for the static reader.
-MAX_EXPORT_FILES = 200_000
-MAX_EXPORT_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -140,6 +137,7 @@ def annotate(repo: pygit2.Repository, keyring: Keyring | None, options: Annotate
     ``keyring=None`` judges commits by the keyring kept in the repository,
     which needs ``options.trust_root``.
     """
+    from commitguard.upstream.revision_read import read_revision
     from commitguard.upstream.scan import scan_sources
 
     tip = str(resolve_commit(repo, options.rev))
@@ -147,22 +145,21 @@ def annotate(repo: pygit2.Repository, keyring: Keyring | None, options: Annotate
     verify_options = VerifyOptions(trust_root=trust_root, jobs=options.jobs, cache_dir=options.cache_dir)
     index = HistoryIndex(options.cache_dir)
     try:
-        history = PackageHistory(repo, tip, trust_root, index, jobs=options.jobs or default_jobs(), progress=options.progress)
+        snapshots = HistorySnapshots(options.cache_dir, repo, trust_root) if options.cache_dir is not None else None
+        history = PackageHistory(repo, tip, trust_root, index, jobs=options.jobs or default_jobs(),
+                                 progress=options.progress, snapshots=snapshots)
     finally:
         index.close()
     judge = CommitJudge(repo, keyring, trust_root, verify_options)
     approval_keyring = judge.approval_keyring(history)
     _check_in_tree(repo, tip, options.paths)
-    def scan(root: Path):
-        return scan_sources(root, list(options.paths), approval_keyring, mirror=options.mirror,
-                            online=options.online, system=options.system, jobs=options.jobs)
-
-    if _work_tree_is(repo, tip):
-        report = scan(Path(repo.workdir))
-    else:
-        with tempfile.TemporaryDirectory(prefix="commitguard-annotate-") as scratch:
-            export_tree(repo, tip, Path(scratch))
-            report = scan(Path(scratch))
+    with tempfile.TemporaryDirectory(prefix="commitguard-annotate-") as scratch:
+        # Read from git, as an export of the revision would be read, and nothing written
+        # (see upstream.revision_read); the scratch directory stays empty.
+        reads = read_revision(repo, tip, Path(scratch), list(options.paths), options.system, options.jobs,
+                              options.cache_dir)
+        report = scan_sources(Path(scratch), list(options.paths), approval_keyring, mirror=options.mirror,
+                              online=options.online, system=options.system, jobs=options.jobs, reads=reads)
     targets = {str(i): package_prefix(p.package.path) for i, p in enumerate(report.packages)}
     trails = history.trails(targets)
     verdicts = judge.verdicts(history, chain_commits(history, trails))
@@ -229,53 +226,3 @@ def _check_in_tree(repo: pygit2.Repository, commit_id: str, paths) -> None:
         found = names_in(parent)
         if found is None or clean.name not in found:
             raise RepositoryError(f"not in revision {commit_id[:12]}", path=path, field="PATH")
-
-
-def _work_tree_is(repo: pygit2.Repository, commit_id: str) -> bool:
-    """Whether the checked-out files are exactly ``commit_id``'s, so they can be read in place.
-
-    Writing out a revision of a large repository costs more than the rest of
-    a warm run; a clean checkout of the same commit is the same files.
-    """
-    if repo.is_bare or not repo.workdir:
-        return False
-    try:
-        if repo.head_is_unborn or str(repo.head.target) != commit_id:
-            return False
-        return not repo.status()
-    except (pygit2.GitError, KeyError, ValueError):
-        return False
-
-
-def export_tree(repo: pygit2.Repository, commit_id: str, dest: Path) -> int:
-    """Write a revision's files under ``dest`` for the static reader, which reads files.
-
-    Names are decoded as the history index decodes them, so the paths the
-    reader reports are the paths the index knows. Symbolic links and
-    submodules are left out: a link could point the reader outside the
-    revision, and neither is a file a package expression reads.
-    """
-    count = 0
-    dest.mkdir(exist_ok=True)
-
-    def safe(name: str) -> bool:
-        return name not in ("", ".", "..", ".git") and "/" not in name and "\\" not in name
-
-    for prefix, name, mode, oid in walk_entries(TreeReader(repo), repo[commit_id].tree_id.raw,
-                                                enter=lambda prefix, name: safe(name)):
-        if not safe(name):
-            continue
-        target = dest / prefix / name
-        if mode == TREE_MODE:
-            target.mkdir(exist_ok=True)
-            continue
-        if mode not in (b"100644", b"100755", b"100664"):
-            continue
-        count += 1
-        if count > MAX_EXPORT_FILES:
-            raise CommitguardError(f"more than {MAX_EXPORT_FILES} files in the revision", field="--rev")
-        kind, data = repo.odb.read(pygit2.Oid(raw=oid))
-        if len(data) > MAX_EXPORT_BYTES:
-            continue
-        target.write_bytes(data)
-    return count

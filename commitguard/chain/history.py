@@ -19,8 +19,9 @@ from pathlib import PurePosixPath
 import pygit2
 
 from commitguard.errors import RepositoryError
+from commitguard.chain.history_snapshot import Columns, HistorySnapshots
 from commitguard.git.path_index import HistoryIndex
-from commitguard.git.revisions import commits_read_once, select_commits
+from commitguard.git.revisions import HistoryWalk, commits_read_once
 
 EXPRESSION_NAMES = ("package.nix", "default.nix")
 # Chained renames followed per run (a package moved this many times is unusual).
@@ -81,38 +82,95 @@ class PackageHistory:
     """
 
     def __init__(self, repo: pygit2.Repository, tip: str, trust_root: str | None, index: HistoryIndex,
-                 *, jobs: int = 1, progress=None):
+                 *, jobs: int = 1, progress=None, snapshots: HistorySnapshots | None = None):
         self.repo = repo
         self.tip = tip
         self.trust_root = trust_root
-        with commits_read_once():  # every commit is read once: libgit2 would keep them all
-            selection = select_commits(repo, [tip], trust_root)
-            self.ids: tuple[str, ...] = selection.ids
-            self.warnings: list[str] = list(selection.warnings)
-            self.position = {c: i for i, c in enumerate(self.ids)}
-            index.ensure(repo, list(self.ids), jobs=jobs, progress=progress)
-        self.newly_indexed = index.newly_indexed
-        self._load(index)
+        # What an earlier run built for this tip or an ancestor of it (see history_snapshot)
+        base = snapshots.usable(tip) if snapshots is not None else None
+        fresh = self._build(index, base, jobs, progress)
+        if base is not None and not self._walk_order_kept(len(fresh)):
+            base = None  # a full walk would interleave stored and new commits: build it as a cold run does
+            fresh = self._build(index, None, jobs, progress)
+        self.reused = 0 if base is None else len(base.ids)  # commits read from a snapshot (for tests)
         self.mainline = self._mainline()
         self.mainline_index = {c: i for i, c in enumerate(self.mainline)}
-        self._entry = self._entries()
+        self._entry = self._entries(base, len(fresh))
         self._ancestry: dict[tuple[str, str], bool] = {}
+        if snapshots is not None and (base is None or fresh):
+            snapshots.store(self.columns())
 
-    def _load(self, index: HistoryIndex) -> None:
-        n = len(self.ids)
+    def _build(self, index: HistoryIndex, base: Columns | None, jobs: int, progress) -> tuple[str, ...]:
+        """Walk what ``base`` does not hold (everything without one), index it, and load the columns."""
+        with commits_read_once():  # every commit is read once: libgit2 would keep them all
+            walk = HistoryWalk(self.repo, [self.tip], self.trust_root)
+            if base is not None:
+                walk.hide_known([base.tip], len(base.ids))  # only what the stored tip does not reach
+            for _ in walk:
+                pass
+            fresh = walk.selection.ids
+            self.warnings: list[str] = list(walk.selection.warnings)
+            index.ensure(self.repo, list(fresh), jobs=jobs, progress=progress)
+        self.newly_indexed = index.newly_indexed
+        self.ids: tuple[str, ...] = fresh if base is None else fresh + base.ids
+        self.position = {c: i for i, c in enumerate(self.ids)}
+        self._load(index, fresh, base)
+        return fresh
+
+    def _walk_order_kept(self, shift: int) -> bool:
+        """Whether libgit2's topological walk of the whole history lists the ``shift`` new
+        commits before every stored one, so that new-then-stored is the very order a cold
+        run has (chains list commits in it, and ``last_change`` is the first).
+
+        libgit2 (``sort_in_topological_order``) emits a commit once all its children
+        are, from a stack onto which each emitted commit's parents are pushed as they
+        become ready, last parent on top. Before any stored commit is emitted the only
+        one that can become ready is the stored tip (every other has a stored child),
+        so the order is kept exactly when the stored tip comes off that stack last;
+        the walk is replayed on the new commits alone to see.
+        """
+        if shift == 0:
+            return True
+        starts, parent_pos = self._parent_start, self._parent_pos
+        degree = [1] * (shift + 1)
+        for p in parent_pos[: starts[shift]]:
+            if 0 <= p <= shift:
+                degree[p] += 1
+        stack, emitted = [0], 0
+        while stack:
+            node = stack.pop()
+            if node == shift:
+                return emitted == shift and not stack
+            emitted += 1
+            for p in parent_pos[starts[node] : starts[node + 1]]:
+                if 0 <= p <= shift and degree[p]:
+                    degree[p] -= 1
+                    if degree[p] == 1:
+                        stack.append(p)
+            degree[node] = 0
+        return False
+
+    def columns(self) -> Columns:
+        """What a snapshot keeps of this history."""
+        return Columns(self.tip, self.ids, self._parent_start, self._parent_pos, self._parent_raw,
+                       self._path_start, self._path_ids, self.path_table, self._renames, self._entry,
+                       len(self.mainline))
+
+    def _load(self, index: HistoryIndex, fresh: tuple[str, ...], base: Columns | None) -> None:
+        """Columns of the ``fresh`` commits from the index, then the stored ones shifted behind them."""
         position = self.position
         self._parent_start = array("I", [0])
         self._parent_pos = array("i")  # position of each parent, -1 outside the history
         self._parent_raw = bytearray()  # each parent's raw id, 20 bytes
         self._path_start = array("I", [0])
         self._path_ids = array("I")
-        self.path_table: list[str] = []
+        self.path_table: list[str] = [] if base is None else list(base.path_table)
         self._renames: dict[int, tuple[tuple[str, str], ...]] = {}
-        lookup: dict[str, int] = {}
+        lookup: dict[str, int] = {path: number for number, path in enumerate(self.path_table)} if fresh else {}
         at = 0
-        for commit_id, parents, paths, renames in index.rows(list(self.ids)):
-            if commit_id != self.ids[at]:
-                raise RepositoryError(f"commit {self.ids[at]} is missing from the history index", path=str(index.path))
+        for commit_id, parents, paths, renames in index.rows(list(fresh)):
+            if commit_id != fresh[at]:
+                raise RepositoryError(f"commit {fresh[at]} is missing from the history index", path=str(index.path))
             for parent in parents.split():
                 self._parent_pos.append(position.get(parent, -1))
                 self._parent_raw += bytes.fromhex(parent)
@@ -129,8 +187,20 @@ class PackageHistory:
                 flat = renames.split("\0")
                 self._renames[at] = tuple(zip(flat[0::2], flat[1::2]))
             at += 1
-        if at != n:
-            raise RepositoryError(f"commit {self.ids[at]} is missing from the history index", path=str(index.path))
+        if at != len(fresh):
+            raise RepositoryError(f"commit {fresh[at]} is missing from the history index", path=str(index.path))
+        if base is not None and not fresh:  # the same tip: the stored columns as they are
+            self._parent_start, self._parent_pos, self._parent_raw = base.parent_start, base.parent_pos, base.parent_raw
+            self._path_start, self._path_ids, self._renames = base.path_start, base.path_ids, base.renames
+        elif base is not None:
+            shift, parents_before, paths_before = len(fresh), len(self._parent_pos), len(self._path_ids)
+            self._parent_pos.extend(p + shift if p >= 0 else -1 for p in base.parent_pos)
+            self._parent_start.extend(s + parents_before for s in base.parent_start[1:])
+            self._parent_raw += base.parent_raw
+            self._path_ids.extend(base.path_ids)
+            self._path_start.extend(s + paths_before for s in base.path_start[1:])
+            for i, pairs in base.renames.items():
+                self._renames[i + shift] = pairs
 
     def parents(self, commit_id: str) -> tuple[str, ...]:
         i = self.position.get(commit_id)
@@ -163,14 +233,30 @@ class PackageHistory:
             current = self._parent_pos[k] if k < self._parent_start[current + 1] else -1
         return line
 
-    def _entries(self) -> array:
-        """For each position, the position of the mainline commit it entered through (-1: none)."""
-        entry = array("i", [-1]) * len(self.ids)
+    def _entries(self, base: Columns | None = None, shift: int = 0) -> array:
+        """For each position, the position of the mainline commit it entered through (-1: none).
+
+        Mainline commits are taken oldest first, so a commit enters with the
+        first merge that reaches it. When the mainline runs from the new
+        commits into the stored tip, the stored commits' entries are the
+        stored ones (an older merge never reaches a new commit), and only the
+        new mainline commits are followed."""
         starts, parent_pos = self._parent_start, self._parent_pos
-        for commit_id in self.mainline:
+        mainline = self.mainline
+        joins = self.mainline_index.get(base.tip) if base is not None else None
+        if base is not None and joins is not None and len(mainline) - joins == base.mainline_length:
+            entry = array("i", [-1]) * shift
+            if shift:
+                entry.extend(e + shift if e >= 0 else -1 for e in base.entry)
+            else:
+                entry.extend(base.entry)
+            mainline = mainline[:joins]  # the new part
+        else:
+            entry = array("i", [-1]) * len(self.ids)
+        for commit_id in mainline:
             i = self.position[commit_id]
             entry[i] = i
-        for commit_id in reversed(self.mainline):  # oldest first: a commit enters with the first merge that reaches it
+        for commit_id in reversed(mainline):  # oldest first: a commit enters with the first merge that reaches it
             merge = self.position[commit_id]
             stack = [p for p in parent_pos[starts[merge] + 1 : starts[merge + 1]] if p >= 0 and entry[p] < 0]
             while stack:

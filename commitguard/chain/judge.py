@@ -100,6 +100,7 @@ class CommitJudge:
         self.options = options
         self._known = _Known()
         self._vouched_tips: set[str] = set()
+        self._whole: set[str] = set()  # tips whose whole history was judged through the frontier
         self.warnings: list[str] = []
 
     def _vouch_history(self, tip: str) -> None:
@@ -112,6 +113,18 @@ class CommitJudge:
                               trust_root=self.trust_root, cache_dir=options.cache_dir, jobs=options.jobs)
         self._known.add(report.commits, getattr(report.commits, "ids", None))
 
+    def _judge_whole(self, tip: str) -> None:
+        """Judge the tip's whole history as ``verify`` does, through its verified frontier
+        (:mod:`commitguard.verify.frontier`), when most of it is wanted anyway (every package
+        of a repository): a re-run then loads the stored verdicts in one read and judges
+        only new commits, instead of looking each of a million commits up in the cache.
+        The verdicts are ``verify``'s own (signatures only, the keyring's digest), the
+        same as judging the commits one by one gives."""
+        self._whole.add(tip)
+        options = dataclasses.replace(self.options, revs=(tip,), trust_root=self.trust_root)
+        report = verify_revisions(self.repo, self.keyring, options)
+        self._known.add(report.commits, getattr(report.commits, "ids", None))
+
     def verdicts(self, history: PackageHistory, ids) -> Verdicts:
         with commits_read_once():  # each commit is read once
             return self._verdicts(history, ids)
@@ -122,6 +135,10 @@ class CommitJudge:
         if missing and self.keyring is not None and history.tip not in self._vouched_tips and any(
                 kind in HISTORY_KINDS for kind in self.keyring.policy.accept):
             self._vouch_history(history.tip)
+            missing = [i for i in ids if i not in self._known]
+        if (missing and self.keyring is not None and self.options.cache_dir and history.tip not in self._whole
+                and 2 * len(missing) >= len(history.ids)):
+            self._judge_whole(history.tip)
             missing = [i for i in ids if i not in self._known]
         if missing and self.keyring is not None:
             # verify's column table, as verify_commit_ids would give it before making it a list of objects

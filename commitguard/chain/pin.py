@@ -36,6 +36,7 @@ import pygit2
 
 from commitguard.chain.approvals import HistoryApprovals
 from commitguard.chain.history import EXPRESSION_NAMES, PackageHistory, Trail, package_prefix
+from commitguard.chain.history_snapshot import HistorySnapshots
 from commitguard.chain.judge import CommitJudge, resolve_trust_root
 from commitguard.chain.links import Chain, build_chain, chain_commits
 from commitguard.errors import CommitguardError, RepositoryError
@@ -200,8 +201,9 @@ class _Evaluation:
     """Chains of some packages in the history of one revision."""
 
     def __init__(self, repo, judge: CommitJudge, index: HistoryIndex, tip: str, trust_root: str | None,
-                 expressions: dict[str, str], repository: str | None, jobs: int, approval_keyring: Keyring | None = None):
-        self.history = PackageHistory(repo, tip, trust_root, index, jobs=jobs)
+                 expressions: dict[str, str], repository: str | None, jobs: int, approval_keyring: Keyring | None = None,
+                 snapshots: HistorySnapshots | None = None):
+        self.history = PackageHistory(repo, tip, trust_root, index, jobs=jobs, snapshots=snapshots)
         self.expressions = expressions
         self.trails = self.history.trails({name: package_prefix(path) for name, path in expressions.items()})
         self.approval_keyring = approval_keyring or judge.approval_keyring(self.history)
@@ -269,7 +271,10 @@ def pin(repo: pygit2.Repository, keyring: Keyring | None, packages: list[str], o
     judge = _judge(repo, keyring, trust_root, options)
     index = HistoryIndex(options.cache_dir)
     try:
-        first = _Evaluation(repo, judge, index, tip, trust_root, expressions, repository, jobs)
+        # Only the branch tip's history is kept as a snapshot: the older revisions pin
+        # falls back to are each looked at once, and no snapshot of a descendant serves them.
+        snapshots = HistorySnapshots(options.cache_dir, repo, trust_root) if options.cache_dir is not None else None
+        first = _Evaluation(repo, judge, index, tip, trust_root, expressions, repository, jobs, snapshots=snapshots)
         mainline = first.history.mainline
         current, position = first, 0
         warnings = list(first.warnings)

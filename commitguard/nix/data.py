@@ -31,13 +31,18 @@ class Data:
         real = os.path.realpath(value.path)
         if os.path.commonpath([real, self.root]) != self.root:
             return Unresolved(f"{value.path} is outside the repository")
-        try:
-            if not os.path.isfile(real):
+        if self.files is not None:  # a revision read from git, not from disk (see upstream.revision_read)
+            data = self.files.read(real, MAX_READ_BYTES + 1)
+            if data is None:
                 return Unresolved(f"{self.display_path(value)} is not a file")
-            with open(real, "rb") as handle:
-                data = handle.read(MAX_READ_BYTES + 1)
-        except OSError as exc:
-            return Unresolved(f"cannot read {self.display_path(value)}: {exc.strerror}")
+        else:
+            try:
+                if not os.path.isfile(real):
+                    return Unresolved(f"{self.display_path(value)} is not a file")
+                with open(real, "rb") as handle:
+                    data = handle.read(MAX_READ_BYTES + 1)
+            except OSError as exc:
+                return Unresolved(f"cannot read {self.display_path(value)}: {exc.strerror}")
         if len(data) > MAX_READ_BYTES:
             return Unresolved(f"{self.display_path(value)} is larger than {MAX_READ_BYTES} bytes")
         if not self.charge(len(data) // 1024):

@@ -74,8 +74,12 @@ class Evaluator(Literals, AttrSets, Operators, Data, Derivations, Limits):
         root: Path | None = None,
         system: str = "x86_64-linux",
         max_steps: int = MAX_STEPS,
+        files=None,
     ):
         self.source = source
+        # where readFile & co. read from: None for the disk, else an object whose
+        # read(real path, limit) gives a file's bytes or None (not a file)
+        self.files = files
         self.tree = tree
         self.file = Path(os.path.abspath(path))
         self.base_dir = str(self.file.parent)

@@ -52,12 +52,15 @@ def read_package(
     *,
     system: str = "x86_64-linux",
     root: Path | None = None,
+    files=None,
 ) -> PackageExpression:
     """The package expression in ``source`` (the file at ``path``).
 
     ``system`` chooses among per-platform sources (``srcs.${system}``);
     ``root`` bounds which files ``readFile``/``importJSON`` may read (default:
-    the file's own directory). Never raises on any input: what cannot be
+    the file's own directory); ``files``, when given, is where they are read
+    from instead of the disk (a revision's tree, see
+    :mod:`commitguard.upstream.revision_read`). Never raises on any input: what cannot be
     read is reported in ``notes`` and as unresolved fetcher arguments.
     """
     path = Path(path)
@@ -67,7 +70,7 @@ def read_package(
     except ValueError as exc:
         return PackageExpression(display, None, None, (), {}, (str(exc),))
     try:
-        evaluator = Evaluator(source, tree, path, root=root, system=system)
+        evaluator = Evaluator(source, tree, path, root=root, system=system, files=files)
         return _read(evaluator, tree, display)
     except RecursionError:
         return PackageExpression(display, None, None, (), {}, ("expression nested too deeply to read statically",))

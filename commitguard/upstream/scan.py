@@ -122,7 +122,14 @@ def scan_sources(
     continuity=None,
     nix_eval: bool = False,
     jobs: int | None = None,
+    reads=None,
 ) -> SourcesReport:
+    """Every expression under ``paths`` in ``root`` with its upstream evidence.
+
+    ``reads``, when given, are the expressions already read, as ``_read_all``
+    yields them ((file, (relative path, expression)) in order): ``annotate``
+    reads a revision from git (:mod:`commitguard.upstream.revision_read`).
+    """
     from commitguard.nix import nix_eval as nix
     from commitguard.upstream import evaluate_upstream
 
@@ -135,7 +142,9 @@ def scan_sources(
         warnings.append("no keyring: no [[upstream]] keys, so no upstream release can be verified")
     packages: list[PackageSources] = []
     base = root.resolve()
-    for path, read in _read_all(find_expressions(root, paths), base, system, jobs):
+    if reads is None:
+        reads = _read_all(find_expressions(root, paths), base, system, jobs)
+    for path, read in reads:
         if read is None:
             shown = path.relative_to(base) if path.is_relative_to(base) else path
             warnings.append(f"{shown}: a symlink to a file outside the repository, not read")

@@ -654,3 +654,38 @@ def test_check_refuses_a_lock_that_checks_another_path_for_a_package(fx, tmp_pat
     good = res.json["packages"]["good"]
     assert (good["trusted"], good["reason"]) == (
         False, f"the lock checks {MOVED} for good, whose expression in the locked revision is {GOOD}"), good
+
+
+def test_a_warm_cache_answers_as_no_cache(fx, tmp_path):
+    """History snapshots, kept static readings and the verified frontier change no answer: every
+    package annotated and a pin that falls back to older revisions, with the same cache twice and
+    after a new commit, against the same commands without a cache."""
+    repo = fx.copy("warm")
+    cache = tmp_path / "cache"
+
+    def everything(cached: bool) -> dict:
+        res = annotate(fx, repo, cache=cache if cached else None)
+        assert res.code in (0, 1), res.describe()
+        out = res.json
+        out.pop("history")
+        return out
+
+    def pinned_with(cached: bool, name: str) -> dict:
+        where = ["--cache", str(cache)] if cached else ["--no-cache"]
+        res = fx.cli("pin", "moved", "patched", "--repo", repo.path, "--keyring", fx.keyring, "--lock",
+                     tmp_path / name, "--repository", REPOSITORY, "--format", "json", "--trust-root", fx.ids["c0"],
+                     *where)
+        assert res.code == 0, res.describe()
+        return res.json
+
+    cold = everything(False)
+    assert len(cold["packages"]) >= 5
+    for _ in range(2):
+        assert everything(True) == cold
+        assert pinned_with(True, "warm.lock")["packages"] == pinned_with(False, "cold.lock")["packages"]
+    repo.commit("good: 1.3", {GOOD: package_nix("good", "1.3", fx.digests["good-1.2"], extra=" Again.")},
+                signer=fx.keys["alice"])
+    after = everything(True)
+    assert after == everything(False) and after != cold
+    assert pinned_with(True, "warm.lock")["packages"] == pinned_with(False, "cold.lock")["packages"]
+    assert (cache / "history").is_dir() and (cache / "static-reads.sqlite3").is_file()
