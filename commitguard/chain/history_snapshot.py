@@ -31,13 +31,13 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
+from commitguard.cache_files import lineage_files, write_whole
 from commitguard.git.path_index import INDEX_VERSION
 
 HISTORY_DIR = "history"
@@ -104,16 +104,7 @@ class HistorySnapshots:
         """Keep ``columns`` as the history of its tip; a cache that cannot be written is skipped."""
         name = f"{self.lineage}-{columns.tip}.bin"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    for part in _encode(self.lineage, columns):
-                        out.write(part)
-                os.replace(temporary, self.directory / name)
-            except BaseException:
-                os.unlink(temporary)
-                raise
+            write_whole(self.directory, name, _encode(self.lineage, columns))
             for old in self._files()[_KEEP:]:
                 old.unlink(missing_ok=True)
         except OSError:
@@ -121,11 +112,7 @@ class HistorySnapshots:
 
     def _files(self) -> list[Path]:
         """This lineage's snapshot files, newest first."""
-        try:
-            found = [p for p in self.directory.iterdir() if p.name.startswith(self.lineage + "-")]
-            return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
-        except OSError:
-            return []
+        return lineage_files(self.directory, self.lineage)
 
     def _reaches(self, tip: str, old: str) -> bool:
         if old == tip:

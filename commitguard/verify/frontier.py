@@ -24,12 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
+from commitguard.cache_files import lineage_files, write_whole
 from commitguard.model.verdicts import CommitVerdictTable
 from commitguard.verify.cache import FRONTIER_DIR, cache_key
 from commitguard.verify.frontier_file import MAX_DEPTH, StoredVerdictTable, base_name, encode, read, stored
@@ -85,17 +85,9 @@ class Frontier:
         under = base.table if base is not None and isinstance(base.table, StoredVerdictTable) else None
         if base is not None and (under is None or under.depth >= MAX_DEPTH or under.path.name == name):
             table, under = table.followed_by(base.table), None
+        data, header = encode(self.lineage, names, table, under)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            data, header = encode(self.lineage, names, table, under)
-            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                os.replace(temporary, self.directory / name)
-            except BaseException:
-                os.unlink(temporary)
-                raise
+            write_whole(self.directory, name, [data])
             self._prune()
         except OSError:
             return None  # the frontier only saves time
@@ -118,11 +110,7 @@ class Frontier:
 
     def _files(self) -> list[Path]:
         """This lineage's snapshot files, newest first."""
-        try:
-            found = [p for p in self.directory.iterdir() if p.name.startswith(self.lineage + "-")]
-            return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
-        except OSError:
-            return []
+        return lineage_files(self.directory, self.lineage)
 
     def _reaches(self, tip, old: str) -> bool:
         try:
