@@ -85,7 +85,9 @@ class TextFormatter(KeyringText, Formatter):
         self.terminal = terminal
 
     def _console(self, buffer: io.StringIO) -> Console:
-        return Console(file=buffer, force_terminal=self.color, no_color=not self.color, width=self.width, highlight=False)
+        # emoji=False: a commit subject ":bug: fix" is printed as written, not as a picture
+        return Console(file=buffer, force_terminal=self.color, no_color=not self.color, width=self.width, highlight=False,
+                       emoji=False)
 
     def verify(self, report: VerifyReport) -> str:
         buffer = io.StringIO()

@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from commitguard.keyring.show import accept_summary
 from commitguard.output.interface import KeyringComparison, KeyringImported, KeyringListing
 
 # Piped output has no terminal width; fingerprints and URLs need room.
@@ -59,7 +58,7 @@ class KeyringText:
 
     def _keyring_console(self, buffer: io.StringIO) -> Console:
         return Console(file=buffer, force_terminal=self.color, no_color=not self.color,
-                       width=None if self.terminal else PIPED_WIDTH, highlight=False)
+                       width=None if self.terminal else PIPED_WIDTH, highlight=False, emoji=False)
 
     def keyring_check(self, result) -> str:
         buffer = io.StringIO()
@@ -86,6 +85,8 @@ class KeyringText:
         for row in listing.rows:
             _holder_rows(table, row)
         out.print(table)
+        from commitguard.keyring.show import accept_summary  # not for verify's text: 15 ms of its start-up
+
         accept = accept_summary(listing.policy)
         if accept:
             out.print(accept, markup=False)
