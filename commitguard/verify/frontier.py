@@ -64,8 +64,9 @@ class Frontier:
     def usable(self, include: list) -> Snapshot | None:
         """The largest stored snapshot whose every tip the ``include`` tips reach, or None."""
         best: Snapshot | None = None
+        seen: dict = {}  # snapshots share bases: each file is read once
         for path in self._files():
-            found = read(path, self.lineage)
+            found = read(path, self.lineage, seen)
             if found is None or (best is not None and len(found[1]) <= len(best.table)):
                 continue
             tips, table = found

@@ -108,7 +108,7 @@ def encode(lineage: str, tips: list[str], table: CommitVerdictTable,
     return data, header
 
 
-def read(path: Path, lineage: str) -> tuple[tuple[str, ...], "StoredVerdictTable"] | None:
+def read(path: Path, lineage: str, seen: dict | None = None) -> tuple[tuple[str, ...], "StoredVerdictTable"] | None:
     """(tips, verdicts) of the snapshot in ``path``, or None for anything but an intact
     one of this lineage, with an intact chain of bases.
 
@@ -118,8 +118,18 @@ def read(path: Path, lineage: str) -> tuple[tuple[str, ...], "StoredVerdictTable
     a report asks for every commit; one found damaged then stops the run
     (see :meth:`StoredVerdictTable._own_columns`). Reading every body here
     would make a re-run cost the whole history again (55 MB at a million
-    commits).
+    commits). ``seen`` keeps what was read by path, so snapshots that share
+    bases (every re-run of a branch adds one) read each file once.
     """
+    if seen is None:
+        seen = {}
+    if path.name not in seen:
+        seen[path.name] = None  # while it is read: a chain that comes back to it is no chain
+        seen[path.name] = _read(path, lineage, seen)
+    return seen[path.name]
+
+
+def _read(path: Path, lineage: str, seen: dict) -> tuple[tuple[str, ...], "StoredVerdictTable"] | None:
     try:
         with open(path, "rb") as f:
             if f.read(len(MAGIC)) != MAGIC:
@@ -142,7 +152,7 @@ def read(path: Path, lineage: str) -> tuple[tuple[str, ...], "StoredVerdictTable
             name = str(base["file"])
             if not _NAME.fullmatch(name) or name == path.name:
                 return None
-            found = read(path.parent / name, lineage)
+            found = read(path.parent / name, lineage, seen)
             if (found is None or found[1].digest != base["sha256"] or len(found[1]) != base["count"]
                     or found[1].depth + 1 != table.depth or table._shapes[: len(found[1]._shapes)] != found[1]._shapes
                     or found[1]._width != table._width):  # fmt: skip

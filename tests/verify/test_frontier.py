@@ -474,3 +474,23 @@ def test_a_base_rewritten_with_its_own_checksums_is_not_followed(world, judged):
     report = _run(root)
     assert judged[-1] == [tip, *reversed(ids)]  # walked again: the rewritten base is used by nothing
     assert _rows(report) == _rows(_run(root, cache=False))
+
+
+def test_snapshots_that_name_each_other_as_bases_are_not_used(world, judged):
+    """Two files each written "after" the other (only a cache writer could make them) are no
+    chain: neither is used, and the run walks everything."""
+    import hashlib
+    import json
+
+    root, repo, signer, ids = world
+    tip, base = _chain_of_two(world)
+    delta = next(p for p in _frontier_files(root) if p != base)
+    for path, other in ((base, delta), (delta, base)):
+        magic, _digest, header, body = path.read_bytes().split(b"\n", 3)
+        meta = json.loads(header)
+        meta["base"] = {"file": other.name, "sha256": meta["sha256"], "count": 1}
+        header = json.dumps(meta, separators=(",", ":")).encode()
+        path.write_bytes(magic + b"\n" + hashlib.sha256(header).hexdigest().encode() + b"\n" + header + b"\n" + body)
+    report = _run(root)
+    assert judged[-1] == [tip, *reversed(ids)]
+    assert _rows(report) == _rows(_run(root, cache=False))
