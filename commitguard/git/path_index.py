@@ -18,8 +18,9 @@ only where a commit both adds and deletes files, so the slow similarity
 search runs on the few commits that may move a package.
 
 The tree walk compares raw tree objects entry by entry and descends only
-into subtrees whose ids differ; parsed trees are kept for the next commit,
-whose parent tree is this commit's tree. On a nixpkgs-sized history this is
+into subtrees whose ids differ; raw trees are kept for the next commit,
+whose parent tree is this commit's tree, and only the stretch where two
+versions of a directory differ is parsed (:mod:`commitguard.git.tree_middles`). On a nixpkgs-sized history this is
 many times faster than libgit2's general diff, which costs milliseconds per
 commit even when one file changed.
 """
@@ -37,6 +38,7 @@ from pathlib import Path
 import pygit2
 
 from commitguard.errors import RepositoryError
+from commitguard.git.tree_middles import TreeMiddles
 from commitguard.git.trees import TREE_MODE, TreeReader, decode_path, split_entry
 
 INDEX_VERSION = "history-1"
@@ -47,23 +49,18 @@ CHUNK = 1000
 _QUERY_BATCH = 900
 
 _RENAMES = pygit2.enums.DiffFind.FIND_RENAMES
-# Tree entries a history walk keeps parsed (two generations of at most this
-# many each): about 100 bytes an entry, so some 30 MB at most per process.
-TREE_ENTRY_BUDGET = 150_000
-
-
 # libgit2's own default for trees (src/libgit2/cache.c).
 _LIBGIT2_TREE_CACHE_LIMIT = 4096
 
 
 @contextmanager
 def _trees_uncached() -> Iterator[None]:
-    """Keep libgit2 from caching the raw trees the index parses itself.
+    """Keep libgit2 from caching the raw trees the index reads itself.
 
     libgit2 keeps every raw object under 4 KiB it reads in the object
     database's cache (up to 256 MiB): while history is indexed that is
-    every small tree of every commit, which :class:`BoundedTreeReader`
-    already keeps as much of as is worth keeping. Process-wide, so restored
+    every small tree of every commit, which :class:`TreeMiddles` already
+    keeps as much of as is worth keeping. Process-wide, so restored
     afterwards; workers forked inside inherit it.
     """
     pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, 0)
@@ -71,41 +68,6 @@ def _trees_uncached() -> Iterator[None]:
         yield
     finally:
         pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.TREE, _LIBGIT2_TREE_CACHE_LIMIT)
-
-
-class BoundedTreeReader(TreeReader):
-    """A :class:`TreeReader` whose cache is bounded by entries, not by trees.
-
-    Walking history oldest first, a commit's parent trees are the trees the
-    previous commit parsed, so only recent trees are worth keeping. Counting
-    trees is no bound at all: every commit makes a new copy of the large
-    directories it passes through (``pkgs/by-name`` has hundreds of entries),
-    and 50,000 of those held a gigabyte per worker. When the current
-    generation is full it becomes the old one (still looked up, and what is
-    found there moves back), so the trees in use survive the turnover.
-    """
-
-    def __init__(self, repo: pygit2.Repository, budget: int = TREE_ENTRY_BUDGET):
-        super().__init__(repo)
-        self._budget = budget
-        self._old: dict[bytes, frozenset] = {}
-        self._size = 0
-
-    def entries(self, raw_oid: bytes | None) -> frozenset:
-        if raw_oid is None:
-            return super().entries(None)
-        found = self._cache.get(raw_oid)
-        if found is not None:
-            return found
-        found = self._old.get(raw_oid)
-        if found is None:
-            found = super().entries(raw_oid)  # parses it into self._cache
-        else:
-            self._cache[raw_oid] = found
-        self._size += len(found) + 1
-        if self._size > self._budget:
-            self._old, self._cache, self._size = self._cache, {}, 0
-        return found
 
 
 @dataclass(frozen=True)
@@ -118,21 +80,28 @@ class CommitChanges:
     renames: tuple[tuple[str, str], ...] = ()  # (old path, new path)
 
 
-def _changed(reader: TreeReader, new: bytes | None, olds: list[bytes | None], prefix: bytes, out: list) -> None:
+def _changed(reader: TreeMiddles | TreeReader, new: bytes | None, olds: list[bytes | None], prefix: bytes,
+             out: list) -> None:
     """Append (path, status) for paths under ``prefix`` whose entry in ``new``
     differs from their entry in every tree of ``olds``; status is ``A`` (no
-    parent has it), ``D`` (gone from ``new``) or ``M``."""
-    mine = reader.entries(new)
-    theirs = [reader.entries(o) for o in olds]
-    differing = mine
-    for entries in theirs:
-        differing = differing - entries
-    if not differing and all(len(t) == len(mine) for t in theirs):
+    parent has it), ``D`` (gone from ``new``) or ``M``.
+
+    Each parent is compared through ``reader.middles``: the entries ``new``
+    and that parent do not share at their ends (all of them, from a
+    :class:`TreeReader`). An entry outside a middle is byte for byte in both,
+    so it differs from that parent in neither direction.
+    """
+    pairs = [reader.middles(new, old) for old in olds]
+    differing = None
+    for mine, theirs in pairs:
+        differing = mine - theirs if differing is None else differing & (mine - theirs)
+    removed = [theirs - mine for mine, theirs in pairs]
+    if not differing and not any(removed):
         return
     by_name = []
-    for entries in theirs:
+    for entries in removed:
         table = {}
-        for entry in entries - mine:
+        for entry in entries:
             mode, name, oid = split_entry(entry)
             table[name] = (mode, oid)
         by_name.append(table)
@@ -146,8 +115,8 @@ def _changed(reader: TreeReader, new: bytes | None, olds: list[bytes | None], pr
         old_files = any(o is not None and o[0] != TREE_MODE for o in olds_here)
         if mode == TREE_MODE:
             _changed(reader, oid, old_subtrees, path + b"/", out)
-            if old_files:
-                out.append((path, "D"))  # a file became a directory
+            if all(o is not None and o[0] != TREE_MODE for o in olds_here):
+                out.append((path, "D"))  # a file became a directory (in every parent)
         else:
             out.append((path, "M" if old_files else "A"))
             if any(s is not None for s in old_subtrees):
@@ -156,7 +125,8 @@ def _changed(reader: TreeReader, new: bytes | None, olds: list[bytes | None], pr
     gone = {name for table in by_name for name in table if name not in seen}
     if gone and len(by_name) > 1:
         # A merge may keep a name unchanged from one parent while another parent differs.
-        gone -= {split_entry(entry)[1] for entry in mine}
+        # A name is in ``new`` exactly when it is in some parent's middle of ``new``.
+        gone -= {split_entry(entry)[1] for mine, _ in pairs for entry in mine}
     for name in gone:
         olds_here = [table.get(name) for table in by_name]
         if any(o is None for o in olds_here):
@@ -165,11 +135,11 @@ def _changed(reader: TreeReader, new: bytes | None, olds: list[bytes | None], pr
         subtrees = [o[1] if o[0] == TREE_MODE else None for o in olds_here]
         if any(s is not None for s in subtrees):
             _changed(reader, None, subtrees, path + b"/", out)
-        if any(o[0] != TREE_MODE for o in olds_here):
-            out.append((path, "D"))
+        if all(o[0] != TREE_MODE for o in olds_here):
+            out.append((path, "D"))  # a file gone (a parent that had a directory there has no such file)
 
 
-def changed_paths(reader: TreeReader, old_tree: bytes | None, new_tree: bytes | None) -> frozenset[str]:
+def changed_paths(reader: TreeMiddles | TreeReader, old_tree: bytes | None, new_tree: bytes | None) -> frozenset[str]:
     """Every path whose entry differs between two trees (raw ids; None is the empty tree)."""
     raw: list[tuple[bytes, str]] = []
     if new_tree is None:
@@ -179,7 +149,7 @@ def changed_paths(reader: TreeReader, old_tree: bytes | None, new_tree: bytes | 
     return frozenset(decode_path(p) for p, _ in raw)
 
 
-def commit_changes(repo: pygit2.Repository, reader: TreeReader, commit_id: str) -> CommitChanges:
+def commit_changes(repo: pygit2.Repository, reader: TreeMiddles | TreeReader, commit_id: str) -> CommitChanges:
     try:
         commit = repo[commit_id]
     except (KeyError, ValueError):
@@ -320,7 +290,7 @@ class HistoryIndex:
                     if progress:
                         progress(done, len(todo))
         else:
-            reader = BoundedTreeReader(repo)
+            reader = TreeMiddles(repo)
             for start in range(0, len(todo), CHUNK):
                 part = [commit_changes(repo, reader, i) for i in todo[start : start + CHUNK]]
                 self._store(part)
@@ -354,7 +324,7 @@ _worker: dict = {}
 def _worker_init(repo_path: str) -> None:
     repo = pygit2.Repository(repo_path)
     _worker["repo"] = repo
-    _worker["reader"] = BoundedTreeReader(repo)
+    _worker["reader"] = TreeMiddles(repo)
 
 
 def _worker_run(ids: list[str]) -> list[CommitChanges]:
