@@ -46,7 +46,7 @@ from commitguard.chain.judge import CommitJudge, resolve_trust_root
 from commitguard.chain.links import Chain, ChainLink, build_chain, chain_commits
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.git.path_index import HistoryIndex
-from commitguard.git.revisions import resolve_commit
+from commitguard.git.revisions import pack_windows_bounded, resolve_commit
 from commitguard.git.trees import TREE_MODE, TreeReader, decode_path, split_entry
 from commitguard.keyring.model import Keyring
 from commitguard.verify.commits import VerifyOptions, default_jobs
@@ -137,6 +137,11 @@ def annotate(repo: pygit2.Repository, keyring: Keyring | None, options: Annotate
     ``keyring=None`` judges commits by the keyring kept in the repository,
     which needs ``options.trust_root``.
     """
+    with pack_windows_bounded():  # history and every package's expression: all of a pack is read
+        return _annotate(repo, keyring, options)
+
+
+def _annotate(repo: pygit2.Repository, keyring: Keyring | None, options: AnnotateOptions) -> AnnotateReport:
     from commitguard.upstream.revision_read import read_revision
     from commitguard.upstream.scan import scan_sources
 

@@ -41,7 +41,7 @@ from commitguard.chain.judge import CommitJudge, resolve_trust_root
 from commitguard.chain.links import Chain, build_chain, chain_commits
 from commitguard.errors import CommitguardError, RepositoryError
 from commitguard.git.path_index import HistoryIndex
-from commitguard.git.revisions import resolve_commit
+from commitguard.git.revisions import pack_windows_bounded, resolve_commit
 from commitguard.git.trees import TREE_MODE, TreeReader, entry_at, root_tree, walk_entries
 from commitguard.keyring.model import Keyring
 from commitguard.verify.commits import VerifyOptions, default_jobs
@@ -257,6 +257,11 @@ def pin(repo: pygit2.Repository, keyring: Keyring | None, packages: list[str], o
     (:func:`commitguard.git.revisions.open_repository`)."""
     if not packages:
         raise CommitguardError("name at least one PACKAGE (or use --check)", field="PACKAGE")
+    with pack_windows_bounded():  # history and the packages' expressions: all of a pack is read
+        return _pin(repo, keyring, packages, options)
+
+
+def _pin(repo: pygit2.Repository, keyring: Keyring | None, packages: list[str], options: PinOptions) -> PinReport:
     repository, jobs = options.repository, options.jobs or default_jobs()
     branch = options.branch or _checked_out_branch(repo)
     tip = str(resolve_commit(repo, branch, "branch"))

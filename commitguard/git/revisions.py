@@ -37,6 +37,27 @@ _MAPPED = 64 * 1024 * 1024
 
 
 @contextmanager
+def pack_windows_bounded() -> Iterator[None]:
+    """Keep what libgit2 maps of pack files to 64 MiB while history is read.
+
+    libgit2 maps pack files in windows of 1 GiB, up to 8 GiB, and every page
+    read stays resident: reading a million commits, or the newest expression
+    of 100,000 packages scattered through a 2 GB pack, made a gigabyte of
+    the process's resident memory mapped pack file. Windows of 16 MiB, at
+    most four of them, cost a few percent of speed. Process-wide, so
+    restored afterwards; workers forked inside inherit it.
+    """
+    settings = pygit2.settings
+    window, mapped = settings.mwindow_size, settings.mwindow_mapped_limit
+    settings.mwindow_size = min(window, _WINDOW)
+    settings.mwindow_mapped_limit = min(mapped, _MAPPED)
+    try:
+        yield
+    finally:
+        settings.mwindow_size, settings.mwindow_mapped_limit = window, mapped
+
+
+@contextmanager
 def commits_read_once() -> Iterator[None]:
     """Keep libgit2 from caching commits while a long history is walked.
 
@@ -44,20 +65,15 @@ def commits_read_once() -> Iterator[None]:
     to 256 MiB). A verification run reads each commit once or twice, so at
     100,000 commits that cache is 100 MB of memory and saves about 1 s; at a
     million it would be the largest thing in memory. The setting is
-    process-wide, so it is restored afterwards.
+    process-wide, so it is restored afterwards. Pack windows are bounded too
+    (:func:`pack_windows_bounded`).
     """
-    settings = pygit2.settings
-    window, mapped = settings.mwindow_size, settings.mwindow_mapped_limit
-    settings.cache_object_limit(pygit2.enums.ObjectType.COMMIT, 0)
-    # libgit2 maps pack files in windows of 1 GiB, up to 8 GiB: every commit
-    # read stays resident. Smaller windows and a cap keep that to 64 MiB.
-    settings.mwindow_size = min(window, _WINDOW)
-    settings.mwindow_mapped_limit = min(mapped, _MAPPED)
+    pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.COMMIT, 0)
     try:
-        yield
+        with pack_windows_bounded():
+            yield
     finally:
-        settings.cache_object_limit(pygit2.enums.ObjectType.COMMIT, _LIBGIT2_COMMIT_CACHE_LIMIT)
-        settings.mwindow_size, settings.mwindow_mapped_limit = window, mapped
+        pygit2.settings.cache_object_limit(pygit2.enums.ObjectType.COMMIT, _LIBGIT2_COMMIT_CACHE_LIMIT)
 
 
 def open_repository(path: str) -> pygit2.Repository:
