@@ -100,11 +100,17 @@ def test_the_same_tip_reads_the_snapshot_and_answers_as_a_cold_build(tmp_path):
     assert summary(again)["trails"]["p3"][1] == [("pkgs/by-name/p3/pk3", tip)]
 
 
-def test_new_commits_are_walked_alone_and_put_before_the_stored_ones(tmp_path):
+def stored_history(tmp_path):
+    """The base history, its snapshot stored for its tip: (repo, root, cache, tip)."""
     repo, root = base_history(tmp_path)
     cache = tmp_path / "cache"
-    old_tip = repo.rev("HEAD")
-    build(repo, old_tip, root, cache)
+    tip = repo.rev("HEAD")
+    build(repo, tip, root, cache)
+    return repo, root, cache, tip
+
+
+def test_new_commits_are_walked_alone_and_put_before_the_stored_ones(tmp_path):
+    repo, root, cache, _ = stored_history(tmp_path)
     # a side branch forked from an old commit, merged on top, then a plain commit
     repo.git("checkout", "-q", "-b", "late", root)
     late = repo.commit("late p0", files(0, "2.0"))
@@ -123,10 +129,7 @@ def test_new_commits_are_walked_alone_and_put_before_the_stored_ones(tmp_path):
 
 
 def test_a_merge_that_would_interleave_stored_and_new_commits_builds_afresh(tmp_path):
-    repo, root = base_history(tmp_path)
-    cache = tmp_path / "cache"
-    stored = repo.rev("HEAD")
-    build(repo, stored, root, cache)
+    repo, root, cache, stored = stored_history(tmp_path)
     # main merged into a branch forked at the root: libgit2 lists the stored line before the topic
     repo.git("checkout", "-q", "-b", "topic", root)
     repo.commit("topic p0 patch", {"pkgs/by-name/p0/pk0/fix.patch": "a patch\n"})
