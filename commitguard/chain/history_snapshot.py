@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pygit2
 
-from commitguard.cache_files import lineage_files, write_whole
+from commitguard.cache_files import lineage_files, prune_lineages, touch, write_whole
 from commitguard.git.path_index import INDEX_VERSION
 
 HISTORY_DIR = "history"
@@ -92,10 +92,7 @@ class HistorySnapshots:
         for path in candidates:  # newest first; a damaged one gives way to the next
             columns = _read(path, self.lineage)
             if columns is not None:
-                try:
-                    os.utime(path)  # in use: the last to be evicted
-                except OSError:
-                    pass
+                touch(path)  # in use: the last to be evicted, its lineage too
                 return columns
             self.ignored.append(f"{path.name}: damaged")
         return None
@@ -107,6 +104,7 @@ class HistorySnapshots:
             write_whole(self.directory, name, _encode(self.lineage, columns))
             for old in self._files()[_KEEP:]:
                 old.unlink(missing_ok=True)
+            prune_lineages(self.directory, self.lineage)
         except OSError:
             return  # the snapshot only saves time
 

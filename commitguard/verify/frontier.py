@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pygit2
 
-from commitguard.cache_files import lineage_files, write_whole
+from commitguard.cache_files import lineage_files, prune_lineages, touch, write_whole
 from commitguard.model.verdicts import CommitVerdictTable
 from commitguard.verify.cache import FRONTIER_DIR, cache_key
 from commitguard.verify.frontier_file import MAX_DEPTH, StoredVerdictTable, base_name, encode, read, stored
@@ -72,6 +72,8 @@ class Frontier:
             tips, table = found
             if all(any(self._reaches(tip, old) for tip in include) for old in tips):
                 best = Snapshot(tips, table)
+        if best is not None and isinstance(best.table, StoredVerdictTable):
+            touch(best.table.path)  # in use: pruning keeps it and its lineage
         return best
 
     def store(self, tips: list, table: CommitVerdictTable, base: Snapshot | None = None) -> CommitVerdictTable | None:
@@ -90,6 +92,7 @@ class Frontier:
         try:
             write_whole(self.directory, name, [data])
             self._prune()
+            prune_lineages(self.directory, self.lineage)
         except OSError:
             return None  # the frontier only saves time
         return stored(self.directory / name, len(data) - sum(header["sections"]), header, under)

@@ -280,3 +280,23 @@ def test_annotate_warm_and_after_a_new_commit_prints_what_a_cold_run_prints(tmp_
         return res.code, json.loads(res.stdout)
 
     assert verify("--cache", str(cache)) == verify("--no-cache")
+
+
+def test_old_lineages_are_pruned_when_a_snapshot_is_stored(tmp_path):
+    import os
+
+    from commitguard.cache_files import LINEAGES_KEPT
+
+    repo, root, cache, tip = stored_history(tmp_path)
+    directory = cache / HISTORY_DIR
+    (mine,) = directory.glob("*.bin")
+    planted = []
+    for n in range(LINEAGES_KEPT + 1):
+        path = directory / f"{n:032x}-{tip}.bin"
+        path.write_bytes(b"not read")
+        os.utime(path, (1_700_000_000 - n, 1_700_000_000 - n))
+        planted.append(path.name)
+    new_tip = repo.commit("p1 again", files(1, "3.0"))
+    build(repo, new_tip, root, cache)
+    left = {p.name for p in directory.iterdir()}
+    assert left == {mine.name, f"{mine.name.split('-')[0]}-{new_tip}.bin", *planted[: LINEAGES_KEPT - 1]}

@@ -494,3 +494,53 @@ def test_snapshots_that_name_each_other_as_bases_are_not_used(world, judged):
     report = _run(root)
     assert judged[-1] == [tip, *reversed(ids)]
     assert _rows(report) == _rows(_run(root, cache=False))
+
+
+def test_only_the_most_recently_used_lineages_are_kept(world, judged):
+    """A lineage per keyring, range and trust root: a CI cache run with ever new
+    keyrings would grow without end. Past LINEAGES_KEPT, the least recently used
+    lineages go (all their files), the one just written and the one in use stay."""
+    import os
+
+    from commitguard.cache_files import LINEAGES_KEPT
+
+    root, repo, signer, ids = world
+    _run(root)
+    (mine,) = _frontier_files(root)
+    directory = mine.parent
+    planted = []
+    for n in range(LINEAGES_KEPT + 2):  # older and older lineages, two files each (a base and a delta)
+        for part in ("a", "b"):
+            path = directory / f"{n:032x}-{part}.bin"
+            path.write_bytes(b"not read")
+            os.utime(path, (1_700_000_000 - 1000 * n, 1_700_000_000 - 1000 * n))
+            planted.append(path)
+    (directory / "notes.txt").write_text("not a snapshot\n")
+    os.utime(mine, (1_600_000_000, 1_600_000_000))  # the oldest of all until it is used
+    _run(root)  # nothing new: reading the snapshot marks its lineage as used
+    assert mine.stat().st_mtime > 1_700_000_000
+    new = repo.commit("c5", parents=[ids[-1]], signer=signer, when="2024-07-01T00:00:00Z")
+    repo.git("update-ref", "refs/heads/main", new)
+    _run(root)  # writes a delta, then prunes
+    left = {p.name for p in directory.iterdir()}
+    kept = {p.name for p in planted[: 2 * (LINEAGES_KEPT - 1)]}
+    assert {p.name for p in planted} & left == kept
+    assert mine.name in left and "notes.txt" in left
+    assert len([n for n in left if n.startswith(mine.name.split("-")[0])]) == 2  # its base and the delta
+    assert judged[-1] == [new]
+
+
+def test_prune_lineages_keeps_the_current_one_however_old(tmp_path):
+    import os
+
+    from commitguard.cache_files import prune_lineages
+
+    for n, lineage in enumerate(["aa", "bb", "cc", "dd"]):
+        path = tmp_path / f"{lineage}-x.bin"
+        path.write_bytes(b"")
+        os.utime(path, (1_000 + n, 1_000 + n))
+    (tmp_path / ".tmp-aa-x.bin").write_bytes(b"")
+    prune_lineages(tmp_path, "aa", keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-aa-x.bin", "aa-x.bin", "dd-x.bin"]
+    prune_lineages(tmp_path, "zz", keep=0)  # the current one has no file yet: nothing else is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-aa-x.bin"]
