@@ -136,6 +136,16 @@ MUTANTS = [
      "False and hashlib.sha256(header_bytes[:-1]).hexdigest().encode() != digest",
      "a snapshot header edited after it was written (verdict counts, shapes) is read as written",
      "tests/verify/test_frontier.py"),
+    ("28-tree-middle-unchecked", "commitguard/git/tree_middles.py",
+     "        middle = _parse(data, begin, tail)",
+     "        middle = ENTRY_PATTERN.findall(data, begin, tail)",
+     "the history index takes a middle that does not parse into whole entries: a changed package can drop out of its chain",
+     "tests/git/test_tree_middles.py"),
+    ("29-merge-deletion-unseen", "commitguard/git/path_index.py",
+     "        if any(o is None for o in olds_here):",
+     "        if len(olds_here) > 1 or any(o is None for o in olds_here):",
+     "a merge that deletes a file both parents hold changes nothing of its own: an evil merge drops a file unseen",
+     "tests/git/test_tree_middles.py"),
 ]
 
 
