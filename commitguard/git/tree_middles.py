@@ -33,10 +33,8 @@ from itertools import accumulate
 
 import pygit2
 
-from commitguard.errors import RepositoryError
-
 # A whole entry, "MODE NAME\0" and the 20-byte id (the same rule as git.trees).
-from commitguard.git.trees import ENTRY_PATTERN
+from commitguard.git.trees import ENTRY_PATTERN, read_tree_bytes
 
 _EMPTY: frozenset = frozenset()
 # Tree entries kept (two generations of at most this many each): about 45
@@ -183,13 +181,7 @@ class TreeMiddles:
         return tree
 
     def _read(self, raw_oid: bytes) -> bytes:
-        try:
-            kind, data = self.odb.read(pygit2.Oid(raw=raw_oid))
-        except (KeyError, ValueError, pygit2.GitError):
-            raise RepositoryError(
-                f"tree {raw_oid.hex()} is missing from the object database (shallow or partial clone?)"
-            ) from None
-        return data if kind == pygit2.GIT_OBJECT_TREE else b""  # not a tree: no entries, as in git.trees
+        return read_tree_bytes(self.odb, raw_oid)
 
 
 def _starts(data: bytes) -> array | None:

@@ -98,6 +98,17 @@ def decode_path(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def read_tree_bytes(odb: pygit2.Odb, raw_oid: bytes) -> bytes:
+    """A raw tree object's bytes; an object that is not a tree has no entries (b"")."""
+    try:
+        kind, data = odb.read(pygit2.Oid(raw=raw_oid))
+    except (KeyError, ValueError, pygit2.GitError):
+        raise RepositoryError(
+            f"tree {raw_oid.hex()} is missing from the object database (shallow or partial clone?)"
+        ) from None
+    return data if kind == pygit2.GIT_OBJECT_TREE else b""
+
+
 class TreeReader:
     """Raw tree objects parsed into sets of (mode, name, raw oid) entries."""
 
@@ -112,13 +123,8 @@ class TreeReader:
         if found is None:
             if len(self._cache) >= TREE_CACHE_SIZE:
                 self._cache.clear()
-            try:
-                kind, data = self.odb.read(pygit2.Oid(raw=raw_oid))
-            except (KeyError, ValueError, pygit2.GitError):
-                raise RepositoryError(
-                    f"tree {raw_oid.hex()} is missing from the object database (shallow or partial clone?)"
-                ) from None
-            found = frozenset(ENTRY_PATTERN.findall(data)) if kind == pygit2.GIT_OBJECT_TREE else _EMPTY
+            data = read_tree_bytes(self.odb, raw_oid)
+            found = frozenset(ENTRY_PATTERN.findall(data)) if data else _EMPTY
             self._cache[raw_oid] = found
         return found
 
