@@ -20,9 +20,9 @@ search runs on the few commits that may move a package.
 The tree walk compares raw tree objects entry by entry and descends only
 into subtrees whose ids differ; raw trees are kept for the next commit,
 whose parent tree is this commit's tree, and only the stretch where two
-versions of a directory differ is parsed (:mod:`commitguard.git.tree_middles`). On a nixpkgs-sized history this is
-many times faster than libgit2's general diff, which costs milliseconds per
-commit even when one file changed.
+versions of a directory differ is parsed (:mod:`commitguard.git.tree_middles`).
+On a nixpkgs-sized history this is many times faster than libgit2's general
+diff, which costs milliseconds per commit even when one file changed.
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ from commitguard.errors import RepositoryError
 from commitguard.git.tree_middles import TreeMiddles
 from commitguard.git.trees import TREE_MODE, TreeReader, decode_path, split_entry
 
-INDEX_VERSION = "history-1"
+# history-2: a merge's own deletion of a name both parents hold is recorded (history-1
+# missed it when the merge took other entries from each side), and a file one parent
+# holds where another holds a directory is judged path by path. Rows of another version
+# are dropped, and history snapshots of another version are another lineage.
+INDEX_VERSION = "history-2"
 INDEX_FILE = "history-index.sqlite3"
 # Below this many commits to index, starting workers costs more than it saves.
 PARALLEL_THRESHOLD = 2000

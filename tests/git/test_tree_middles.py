@@ -228,3 +228,27 @@ def test_an_entry_that_names_a_blob_as_a_directory_has_nothing_below(bare) -> No
     new = write_tree(where, entry("40000", b"a", blobs[1]))
     middles, whole = both(repo, old, new)
     assert middles == whole == {"a"}
+
+
+def test_an_index_of_the_earlier_definition_is_rebuilt(tmp_path: Path) -> None:
+    """Rows of history-1 may miss a merge's own deletions: they are dropped, not served."""
+    import sqlite3
+
+    from commitguard.git.path_index import INDEX_FILE, INDEX_VERSION, HistoryIndex
+
+    ids = random_history(tmp_path / "r", 4, 30)
+    repo = pygit2.Repository(str(tmp_path / "r"))
+    index = HistoryIndex(tmp_path / "idx")
+    index.ensure(repo, ids)
+    index.close()
+    db = sqlite3.connect(tmp_path / "idx" / INDEX_FILE)
+    with db:
+        db.execute("UPDATE meta SET value = 'history-1' WHERE key = 'version'")
+        db.execute("UPDATE commits SET paths = ''")  # what an older definition might have said
+    db.close()
+    index = HistoryIndex(tmp_path / "idx")
+    assert index.missing(ids) == ids
+    changes = index.update(repo, ids)
+    assert index.newly_indexed == len(ids) and INDEX_VERSION == "history-2"
+    assert all(changes[i].paths == oracle(repo, i) for i in ids)
+    index.close()
