@@ -58,7 +58,6 @@ class VerdictCache:
         self.directory = Path(directory)
         self.path = self.directory / DB_NAME
         self._db: sqlite3.Connection | None = None
-        self._pending: list[tuple[str, str, str]] = []  # rows stored and not yet written (see FLUSH_ROWS)
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
@@ -75,7 +74,7 @@ class VerdictCache:
 
         The verified frontier (:mod:`commitguard.verify.frontier`) summarises
         these verdicts, so it goes with them: "verdicts are recomputed" stays true."""
-        self._close()
+        self.close()
         shutil.rmtree(self.directory / FRONTIER_DIR, ignore_errors=True)
         if not _damaged(exc):
             _warn(f"{self.path}: cache unusable ({_describe(exc)}); running without a cache")
@@ -111,8 +110,6 @@ class VerdictCache:
 
     def _load(self, key: str, ids: list[str] | tuple[str, ...]) -> dict[str, SignatureVerdict]:
         found: dict[str, SignatureVerdict] = {}
-        if self._pending:
-            self.flush()  # what this run stored is read back like the rest
         if not ids or self._db is None:
             return found
         if len(ids) > 2000:
@@ -132,16 +129,7 @@ class VerdictCache:
         return found
 
     def store(self, key: str, verdicts: dict[str, SignatureVerdict]) -> None:
-        """Keep the cacheable ``verdicts``; written FLUSH_ROWS at a time, and by :meth:`close`."""
-        if self._db is None:
-            return
-        self._pending.extend((key, cid, _encode(v)) for cid, v in verdicts.items() if v.cacheable)
-        if len(self._pending) >= FLUSH_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write what :meth:`store` kept, in one transaction."""
-        rows, self._pending = self._pending, []
+        rows = [(key, cid, _encode(v)) for cid, v in verdicts.items() if v.cacheable]
         if not rows or self._db is None:
             return
         try:
@@ -151,12 +139,7 @@ class VerdictCache:
             self._recover(exc)
 
     def close(self) -> None:
-        """Write what is kept and let go of the database; closing twice is harmless."""
-        self.flush()
-        self._close()
-
-    def _close(self) -> None:
-        self._pending = []
+        """Let go of the database (also before a rebuild); closing twice is harmless."""
         if self._db is not None:
             try:
                 self._db.close()
@@ -166,11 +149,6 @@ class VerdictCache:
 
 
 DB_NAME = "verdicts.sqlite3"
-# Verdict rows written per transaction. Commit ids are random keys, so each row lands on
-# its own page of the table: written 1,000 at a time, every page went through the WAL
-# about once per row (42 us a row at 500,000 rows); 20,000 at a time, several rows share
-# a page and the fsyncs are fewer (one fill of 100,000 commits: see BENCHMARKS.md).
-FLUSH_ROWS = 20_000
 FRONTIER_DIR = "frontier"  # the verified frontier's snapshots, next to the verdicts they summarise
 _SCHEMA = (
     "CREATE TABLE verdicts (keyring TEXT NOT NULL, commit_id TEXT NOT NULL, "

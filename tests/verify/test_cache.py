@@ -244,32 +244,3 @@ def test_cache_that_cannot_be_opened_is_skipped_not_deleted(signed_repo, tmp_pat
     assert len(lines) == 1 and lines[0].startswith(f"commitguard: warning: {cache / 'verdicts.sqlite3'}: cache unusable ("), done.stderr
     assert lines[0].endswith("); running without a cache"), done.stderr
     assert (cache / "verdicts.sqlite3" / "keep").read_text() == "mine"
-
-
-def test_stored_verdicts_are_written_in_large_transactions_and_read_back_at_once(tmp_path, monkeypatch):
-    """Rows are written FLUSH_ROWS at a time (a transaction per thousand rows rewrote a page
-    per row), by close() for the rest, and a load in the same run sees what was stored."""
-    import commitguard.verify.cache as cache_module
-    from commitguard.model.verdicts import SignatureInfo, SignatureType, SignatureVerdict, Status
-    from commitguard.verify.cache import VerdictCache
-
-    monkeypatch.setattr(cache_module, "FLUSH_ROWS", 3)
-    verdict = SignatureVerdict(status=Status.UNSIGNED, reason="no signature",
-                               signature=SignatureInfo(SignatureType.SSH, None, None), signer=None)
-    db = tmp_path / "cache" / "verdicts.sqlite3"
-
-    def on_disk() -> int:
-        return sqlite3.connect(db).execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
-
-    vc = VerdictCache(tmp_path / "cache")
-    vc.store("k", {"a" * 40: verdict, "b" * 40: verdict})
-    assert on_disk() == 0  # kept until FLUSH_ROWS
-    assert vc.load("k", ["a" * 40]) == {"a" * 40: verdict}  # a load writes what is kept first
-    assert on_disk() == 2
-    vc.store("k", {"c" * 40: verdict, "d" * 40: verdict, "e" * 40: verdict})
-    assert on_disk() == 5  # FLUSH_ROWS reached
-    vc.store("k", {"f" * 40: verdict})
-    vc.close()
-    assert on_disk() == 6
-    vc.close()  # twice: harmless, nothing left to write
-    assert on_disk() == 6
