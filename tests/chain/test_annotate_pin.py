@@ -689,3 +689,26 @@ def test_a_warm_cache_answers_as_no_cache(fx, tmp_path):
     assert after == everything(False) and after != cold
     assert pinned_with(True, "warm.lock")["packages"] == pinned_with(False, "cold.lock")["packages"]
     assert (cache / "history").is_dir() and (cache / "static-reads.sqlite3").is_file()
+
+
+def test_annotate_reads_the_pack_through_bounded_windows(fx, monkeypatch):
+    """Every package's expression is read while libgit2 maps at most 64 MiB of pack
+    (unbounded, a million-commit run kept a gigabyte of pack resident), and the
+    process's own setting is back afterwards."""
+    import pygit2
+
+    import commitguard.upstream.revision_read as revision_read
+
+    before = pygit2.settings.mwindow_mapped_limit
+    seen = []
+    real = revision_read.read_revision
+
+    def spy(*args, **kwargs):
+        seen.append((pygit2.settings.mwindow_size, pygit2.settings.mwindow_mapped_limit))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(revision_read, "read_revision", spy)
+    res = annotate(fx, fx.repo, GOOD)
+    assert res.code in (0, 1), res.describe()
+    assert seen and all(size <= 16 << 20 and mapped <= 64 << 20 for size, mapped in seen)
+    assert pygit2.settings.mwindow_mapped_limit == before
