@@ -34,6 +34,7 @@ from itertools import accumulate
 import pygit2
 
 # A whole entry, "MODE NAME\0" and the 20-byte id (the same rule as git.trees).
+from commitguard.git.objects import ObjectReader
 from commitguard.git.trees import ENTRY_PATTERN, read_tree_bytes
 
 _EMPTY: frozenset = frozenset()
@@ -107,7 +108,7 @@ class TreeMiddles:
     fill memory."""
 
     def __init__(self, repo: pygit2.Repository, budget: int = ENTRY_BUDGET):
-        self.odb = repo.odb
+        self.odb = ObjectReader(repo)  # packs first: no loose-object stat per tree
         self._budget = budget
         self._cache: dict[bytes, _Tree] = {}
         self._old: dict[bytes, _Tree] = {}

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 import pygit2
 
 from commitguard.errors import RepositoryError
+from commitguard.git.objects import ObjectReader
 
 # Parsed tree objects kept for reuse: consecutive commits share most trees.
 TREE_CACHE_SIZE = 50_000
@@ -98,7 +99,7 @@ def decode_path(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def read_tree_bytes(odb: pygit2.Odb, raw_oid: bytes) -> bytes:
+def read_tree_bytes(odb: "pygit2.Odb | ObjectReader", raw_oid: bytes) -> bytes:
     """A raw tree object's bytes; an object that is not a tree has no entries (b"")."""
     try:
         kind, data = odb.read(pygit2.Oid(raw=raw_oid))
@@ -113,7 +114,7 @@ class TreeReader:
     """Raw tree objects parsed into sets of (mode, name, raw oid) entries."""
 
     def __init__(self, repo: pygit2.Repository):
-        self.odb = repo.odb
+        self.odb = ObjectReader(repo)  # packs first: no loose-object stat per tree
         self._cache: dict[bytes, frozenset] = {}
 
     def entries(self, raw_oid: bytes | None) -> frozenset:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from commitguard.verify.cache import VerdictCache, cache_key
 from commitguard.verify.frontier import Frontier
 from commitguard.git.commit_object import read_plain_commit
+from commitguard.git.objects import ObjectReader
 from commitguard.git.revisions import HistoryWalk, commits_read_once
 from commitguard.keyring.model import Keyring, Policy
 from commitguard.model.verdicts import (NO_TIME, CommitVerdict, CommitVerdictTable, SignatureInfo, SignatureVerdict, Status,
@@ -181,8 +182,9 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
             from commitguard.signatures.dispatch import SignatureVerifier
 
             verifier = SignatureVerifier(keyring, options.transparency)
+            reader = ObjectReader(repo)
             for start in range(0, len(todo), CHUNK):
-                keep(_verify_chunk(repo, verifier, todo[start : start + CHUNK], shared))
+                keep(_verify_chunk(repo, verifier, todo[start : start + CHUNK], shared, reader))
                 report()
     finally:
         if workers is not None:
@@ -266,11 +268,12 @@ def verify_commit(repo: pygit2.Repository, verifier: SignatureVerifier, commit_i
     return verifier.verify(signature, payload, committed_at)
 
 
-def _read(repo: pygit2.Repository, commit_id: str) -> tuple[bytes, bytes, datetime] | SignatureVerdict:
+def _read(repo: pygit2.Repository, commit_id: str, odb=None) -> tuple[bytes, bytes, datetime] | SignatureVerdict:
     """The signature, signed payload and committer time of a commit, or the
-    verdict when there is nothing to verify (unsigned, unreadable)."""
+    verdict when there is nothing to verify (unsigned, unreadable); ``odb``
+    reads the object (default: the repository's own object database)."""
     try:
-        plain = read_plain_commit(repo.odb, commit_id)
+        plain = read_plain_commit(odb or repo.odb, commit_id)
     except (KeyError, ValueError, pygit2.GitError):
         plain = None
     if plain is not None:
@@ -295,7 +298,8 @@ def _read(repo: pygit2.Repository, commit_id: str) -> tuple[bytes, bytes, dateti
     return signature, payload, committed_at
 
 
-def _verify_chunk(repo, verifier, items: list[tuple[int, str]], shared: dict | None = None) -> list[tuple]:
+def _verify_chunk(repo, verifier, items: list[tuple[int, str]], shared: dict | None = None,
+                  reader: ObjectReader | None = None) -> list[tuple]:  # fmt: skip
     """Read every commit of the chunk, then verify the signatures grouped by
     scheme: alternating SSH and OpenPGP checks commit by commit keeps neither
     library's code and tables in the CPU caches (four paired runs over 100,000
@@ -304,7 +308,7 @@ def _verify_chunk(repo, verifier, items: list[tuple[int, str]], shared: dict | N
     out: list[tuple] = []
     signed = []
     for pos, commit_id in items:
-        read = _read(repo, commit_id)
+        read = _read(repo, commit_id, reader)
         if isinstance(read, SignatureVerdict):
             out.append(_to_wire(pos, read))
         else:
@@ -339,7 +343,8 @@ _worker_state: dict = {}
 
 
 def _worker_init(repo_path: str, keyring: Keyring, transparency: Transparency | None = None) -> None:
-    _worker_state["repo"] = pygit2.Repository(repo_path)
+    _worker_state["repo"] = repo = pygit2.Repository(repo_path)
+    _worker_state["reader"] = ObjectReader(repo)
     from commitguard.signatures.dispatch import SignatureVerifier
 
     _worker_state["verifier"] = SignatureVerifier(keyring, transparency)
@@ -347,7 +352,8 @@ def _worker_init(repo_path: str, keyring: Keyring, transparency: Transparency | 
 
 
 def _worker_run(items: list[tuple[int, str]]) -> list[tuple]:
-    return _verify_chunk(_worker_state["repo"], _worker_state["verifier"], items, _worker_state["shared"])
+    state = _worker_state
+    return _verify_chunk(state["repo"], state["verifier"], items, state["shared"], state["reader"])
 
 
 # Verdicts cross from workers as plain tuples: pickling a slotted dataclass
