@@ -114,7 +114,7 @@ class RevisionFiles:
         oid = self.file_id(relative)
         if not oid:
             return None
-        _, data = self.repo.odb.read(pygit2.Oid(hex=oid))
+        _, data = self._reader.odb.read(pygit2.Oid(hex=oid))  # packs first, as the trees
         return data if len(data) <= MAX_FILE_BYTES else None
 
     def read(self, real: str, limit: int) -> bytes | None:
