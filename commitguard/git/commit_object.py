@@ -29,7 +29,7 @@ import re
 _COMMIT = 1  # GIT_OBJECT_COMMIT
 _HEX = rb"(?:[0-9a-f]{40}|[0-9a-f]{64})"
 _PLAIN_START = re.compile(
-    rb"tree " + _HEX + rb"\n(?:parent " + _HEX + rb"\n)*"
+    rb"tree " + _HEX + rb"\n((?:parent " + _HEX + rb"\n)*)"
     rb"author [^\n<>]*<[^\n<>]*> [0-9]{1,12} [+-][0-9]{4}\n"
     rb"committer [^\n<>]*<[^\n<>]*> ([0-9]{1,12}) [+-][0-9]{4}\n"
 )
@@ -44,6 +44,11 @@ def read_plain_commit(odb, commit_id: str) -> tuple[bytes | None, bytes, int] | 
     the field name and the continuation spaces removed, no final newline.
     """
     kind, raw = odb.read(commit_id)
+    return split_plain_commit(kind, raw)
+
+
+def split_plain_commit(kind: int, raw: bytes) -> tuple[bytes | None, bytes, int] | None:
+    """:func:`read_plain_commit` of an object already read (its type and bytes)."""
     if kind != _COMMIT or b"\0" in raw:
         return None
     start = _PLAIN_START.match(raw)
@@ -55,7 +60,7 @@ def read_plain_commit(odb, commit_id: str) -> tuple[bytes | None, bytes, int] | 
     head = raw[: end + 1]  # every header line with its newline
     if b"\ngpgsig" in raw[end:]:
         return None  # libgit2 and git disagree on signature-like lines in the message
-    committed = int(start.group(1))
+    committed = int(start.group(2))
     first = head.find(b"\ngpgsig")
     if first < 0:
         return None, raw, committed
@@ -67,3 +72,21 @@ def read_plain_commit(odb, commit_id: str) -> tuple[bytes | None, bytes, int] | 
         stop = head.index(b"\n", stop + 1)
     field = head[begin + len(_FIELD) : stop]
     return field.replace(b"\n ", b"\n"), raw[:begin] + raw[stop + 1 :], committed
+
+
+def plain_parents(raw: bytes) -> list[str] | None:
+    """The parent ids a commit object of the plain shape names, in order, as
+    libgit2 reads them (the ``parent`` lines right after ``tree``); None for
+    any other shape, whose parents only libgit2 may read."""
+    if b"\0" in raw:
+        return None
+    start = _PLAIN_START.match(raw)
+    if start is None:
+        return None
+    block = start.group(1)
+    if not block:
+        return []
+    lines = block[:-1].split(b"\n")
+    if any(len(line) != 47 for line in lines):  # "parent " and 40 hex digits: SHA-1 ids only
+        return None
+    return [line[7:].decode("ascii") for line in lines]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pygit2
 
 from commitguard.errors import RepositoryError
+from commitguard.git.raw_walk import RawWalk, WalkRefused, walkable
 
 
 # nixpkgs has under a million commits; twice that is a typo or a repository
@@ -141,8 +142,10 @@ class HistoryWalk:
     """
 
     def __init__(self, repo: pygit2.Repository, revs: list[str], trust_root: str | None = None, *,
-                 max_commits: int | None = None):  # fmt: skip
+                 max_commits: int | None = None, keep_objects: bool = False):  # fmt: skip
         self._repo = repo
+        self._keep_objects = keep_objects
+        self._raw: RawWalk | None = None
         self._include, self._exclude = parse_revisions(repo, revs)
         self._limit = max_commits if max_commits is not None else DEFAULT_MAX_COMMITS
         self._warnings: list[str] = []
@@ -185,8 +188,32 @@ class HistoryWalk:
             raise RuntimeError("the walk has not been run to its end")
         return self._selection
 
+    def pop_object(self, commit_id: str) -> bytes | None:
+        """The bytes of a commit just handed out, once, when the walk was made with
+        ``keep_objects`` and read them itself (None otherwise: read them from the repository)."""
+        return self._raw.pop_object(commit_id) if self._raw is not None else None
+
     def __iter__(self) -> Iterator[str]:
-        repo, limit = self._repo, self._limit - self._counted
+        limit = self._limit - self._counted
+        handed_out: list[str] = []
+        if walkable(self._repo, self._include, self._exclude, self._root):
+            # one tip, nothing hidden: walked from the commits' bytes, in libgit2's order
+            self._raw = RawWalk(self._repo, str(self._include[0]), keep_objects=self._keep_objects)
+            try:
+                for commit_id in self._raw:
+                    handed_out.append(commit_id)
+                    if len(handed_out) > limit:
+                        raise _too_many(self._limit)
+                    yield commit_id
+            except WalkRefused:
+                self._raw = None  # libgit2's walk takes over, and says what is wrong
+            else:
+                self._selection = Selection(ids=tuple(self._raw.order()), warnings=tuple(self._warnings))
+                return
+        yield from self._libgit2_walk(limit, set(handed_out))
+
+    def _libgit2_walk(self, limit: int, handed_out: set[str]) -> Iterator[str]:
+        repo = self._repo
         ids: list[str] = []
         try:
             walker = repo.walk(None, pygit2.GIT_SORT_TOPOLOGICAL)
@@ -202,11 +229,12 @@ class HistoryWalk:
                 ids.append(commit_id)
                 if len(ids) > limit:
                     raise _too_many(self._limit)
-                yield commit_id
+                if commit_id not in handed_out:
+                    yield commit_id
         except (KeyError, pygit2.GitError):
             # libgit2 refuses walks that touch a missing object (shallow clones,
             # objects copied alone); walk by hand and report what is missing.
-            handed_out = set(ids)
+            handed_out.update(ids)
             ids = _walk_by_hand(repo, self._include, self._exclude, self._root, limit, self._limit)
             for commit_id in ids:
                 if commit_id not in handed_out:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from commitguard.verify.cache import VerdictCache, cache_key
 from commitguard.verify.frontier import Frontier
-from commitguard.git.commit_object import read_plain_commit
+from commitguard.git.commit_object import read_plain_commit, split_plain_commit
 from commitguard.git.objects import ObjectReader
 from commitguard.git.revisions import HistoryWalk, commits_read_once
 from commitguard.keyring.model import Keyring, Policy
@@ -35,7 +35,11 @@ if TYPE_CHECKING:  # the verifiers load when a signature is to be checked: a war
 
 # Below this many uncached commits, starting workers costs more than it saves.
 PARALLEL_THRESHOLD = 400
+_COMMIT = 1  # GIT_OBJECT_COMMIT: the walk hands over commit objects only
 CHUNK = 256
+# Chunks handed to each worker and not yet verified: enough to keep it busy,
+# few enough that the commits' bytes they carry stay a few megabytes.
+MAX_PENDING = 4
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def verify_revisions(repo: pygit2.Repository, keyring: Keyring, options: VerifyO
     """
     trust_root = options.trust_root or keyring.policy.trust_root
     with commits_read_once():
-        walk = HistoryWalk(repo, list(options.revs), trust_root, max_commits=options.max_commits)
+        walk = HistoryWalk(repo, list(options.revs), trust_root, max_commits=options.max_commits, keep_objects=True)
         cache = VerdictCache(options.cache_dir) if options.cache_dir else None  # a damaged one drops its frontier
         frontier = known = None
         if cache is not None and cache.usable:
@@ -83,7 +87,7 @@ def verify_revisions(repo: pygit2.Repository, keyring: Keyring, options: VerifyO
             known = frontier.usable(walk.include)
             if known is not None:
                 walk.hide_known(known.tips, len(known.table))
-        table, cacheable = judge_table(repo, keyring, walk, options, cache)
+        table, cacheable = judge_table(repo, keyring, walk, options, cache, walk.pop_object)
         selection = walk.selection
         if list(table.ids) != list(selection.ids):  # the hand walk took over and ordered them its way
             table = table.reordered(selection.ids)
@@ -104,9 +108,14 @@ def verify_commit_ids(repo: pygit2.Repository, keyring: Keyring, ids, options: V
 
 
 def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], options: VerifyOptions,
-                cache: VerdictCache | None = None) -> tuple[CommitVerdictTable, bool]:  # fmt: skip
+                cache: VerdictCache | None = None,
+                objects: Callable[[str], bytes | None] | None = None) -> tuple[CommitVerdictTable, bool]:  # fmt: skip
     """A verdict for every id, from the cache or verified afresh, in the order given,
     and whether every verdict may be cached (none depended on the clock or a missing tool).
+
+    ``objects`` gives the bytes of a commit the walk has read already (taken
+    once for every id, None when it has not): they go to the verifier with the
+    id, so the commit is not read twice.
 
     ``ids`` may be a walk still in progress: ids are looked up in the cache
     in batches as they arrive, and once PARALLEL_THRESHOLD of them need
@@ -121,10 +130,19 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
     jobs = options.jobs or default_jobs()
     may_fork = jobs > 1 and "fork" in multiprocessing.get_all_start_methods()
     table = _TableBuilder(keyring)
-    todo: list[tuple[int, str]] = []  # (position, id) waiting for a verifier
+    todo: list[tuple[int, str, bytes | None]] = []  # (position, id, the commit's bytes if read) waiting for a verifier
     state = {"done": 0, "cacheable": True}
     workers: _Workers | None = None
     shared: dict = {}
+    local: list = []  # the in-process verifier and object reader, made when first needed
+
+    def verify_here(items: list[tuple[int, str, bytes | None]]) -> None:
+        if not local:
+            from commitguard.signatures.dispatch import SignatureVerifier
+
+            local.extend((SignatureVerifier(keyring, options.transparency), ObjectReader(repo)))
+        keep(_verify_chunk(repo, local[0], items, shared, local[1]))
+        report()
 
     def report() -> None:
         if options.progress:
@@ -147,8 +165,9 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
         known = cache.load(key, batch) if cache else {}
         for offset, commit_id in enumerate(batch):
             verdict = known.get(commit_id)
+            raw = objects(commit_id) if objects is not None else None  # taken even when cached: it is dropped
             if verdict is None:
-                todo.append((first + offset, commit_id))
+                todo.append((first + offset, commit_id, raw))
             else:
                 table.set(first + offset, verdict)
         state["done"] += len(known)
@@ -156,10 +175,17 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
             workers = _Workers(repo.path, keyring, jobs, options.transparency)
         if workers is not None:
             while len(todo) >= CHUNK:
+                while len(workers.pending) >= MAX_PENDING * jobs:  # the walk waits: chunks carry commits' bytes
+                    for rows in workers.collect(wait=True):
+                        keep(rows)
                 workers.submit(todo[:CHUNK])
                 del todo[:CHUNK]
             for rows in workers.collect(wait=False):
                 keep(rows)
+        elif not may_fork:
+            while len(todo) >= CHUNK:  # verified as the walk goes: held back, the bytes would fill memory
+                verify_here(todo[:CHUNK])
+                del todo[:CHUNK]
         report()
 
     try:
@@ -178,14 +204,9 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
                 for rows in workers.collect(wait=True):
                     keep(rows)
                 report()
-        elif todo:
-            from commitguard.signatures.dispatch import SignatureVerifier
-
-            verifier = SignatureVerifier(keyring, options.transparency)
-            reader = ObjectReader(repo)
+        else:
             for start in range(0, len(todo), CHUNK):
-                keep(_verify_chunk(repo, verifier, todo[start : start + CHUNK], shared, reader))
-                report()
+                verify_here(todo[start : start + CHUNK])
     finally:
         if workers is not None:
             workers.close()
@@ -268,12 +289,14 @@ def verify_commit(repo: pygit2.Repository, verifier: SignatureVerifier, commit_i
     return verifier.verify(signature, payload, committed_at)
 
 
-def _read(repo: pygit2.Repository, commit_id: str, odb=None) -> tuple[bytes, bytes, datetime] | SignatureVerdict:
+def _read(repo: pygit2.Repository, commit_id: str, odb=None, raw: bytes | None = None
+          ) -> tuple[bytes, bytes, datetime] | SignatureVerdict:  # fmt: skip
     """The signature, signed payload and committer time of a commit, or the
-    verdict when there is nothing to verify (unsigned, unreadable); ``odb``
-    reads the object (default: the repository's own object database)."""
+    verdict when there is nothing to verify (unsigned, unreadable); ``raw`` is
+    the commit object's bytes when the walk read them (they hash to the id: the
+    walk read them by it), else ``odb`` reads them (default: the repository's)."""
     try:
-        plain = read_plain_commit(odb or repo.odb, commit_id)
+        plain = split_plain_commit(_COMMIT, raw) if raw is not None else read_plain_commit(odb or repo.odb, commit_id)
     except (KeyError, ValueError, pygit2.GitError):
         plain = None
     if plain is not None:
@@ -298,7 +321,7 @@ def _read(repo: pygit2.Repository, commit_id: str, odb=None) -> tuple[bytes, byt
     return signature, payload, committed_at
 
 
-def _verify_chunk(repo, verifier, items: list[tuple[int, str]], shared: dict | None = None,
+def _verify_chunk(repo, verifier, items: list[tuple[int, str, bytes | None]], shared: dict | None = None,
                   reader: ObjectReader | None = None) -> list[tuple]:  # fmt: skip
     """Read every commit of the chunk, then verify the signatures grouped by
     scheme: alternating SSH and OpenPGP checks commit by commit keeps neither
@@ -307,8 +330,8 @@ def _verify_chunk(repo, verifier, items: list[tuple[int, str]], shared: dict | N
     shared = {} if shared is None else shared
     out: list[tuple] = []
     signed = []
-    for pos, commit_id in items:
-        read = _read(repo, commit_id, reader)
+    for pos, commit_id, raw in items:
+        read = _read(repo, commit_id, reader, raw)
         if isinstance(read, SignatureVerdict):
             out.append(_to_wire(pos, read))
         else:
@@ -351,7 +374,7 @@ def _worker_init(repo_path: str, keyring: Keyring, transparency: Transparency | 
     _worker_state["shared"] = {}
 
 
-def _worker_run(items: list[tuple[int, str]]) -> list[tuple]:
+def _worker_run(items: list[tuple[int, str, bytes | None]]) -> list[tuple]:
     state = _worker_state
     return _verify_chunk(state["repo"], state["verifier"], items, state["shared"], state["reader"])
 
@@ -376,8 +399,8 @@ class _Workers:
         self._pool = ctx.Pool(processes=jobs, initializer=_worker_init, initargs=(repo_path, keyring, transparency))
         self.pending: deque = deque()
 
-    def submit(self, items: list[tuple[int, str]]) -> None:
-        """Queue a chunk of (position, commit id) pairs."""
+    def submit(self, items: list[tuple[int, str, bytes | None]]) -> None:
+        """Queue a chunk of (position, commit id, the commit's bytes or None)."""
         self.pending.append(self._pool.apply_async(_worker_run, (items,)))
 
     def collect(self, *, wait: bool) -> list[list[tuple]]:
