@@ -146,6 +146,11 @@ MUTANTS = [
      "        if len(olds_here) > 1 or any(o is None for o in olds_here):",
      "a merge that deletes a file both parents hold changes nothing of its own: an evil merge drops a file unseen",
      "tests/git/test_tree_middles.py"),
+    ("30-raw-walk-first-parents-only", "commitguard/git/commit_object.py",
+     '    return [line[7:].decode("ascii") for line in lines]',
+     '    return [line[7:].decode("ascii") for line in lines[:1]]',
+     "the walk from the commits' bytes follows first parents only: commits merged from side branches are never verified",
+     "tests/git/test_raw_walk.py"),
 ]
 
 
