@@ -121,7 +121,7 @@ class VerdictCache:
             rows = self._db.execute(
                 f"SELECT commit_id, verdict FROM verdicts WHERE keyring = ? AND commit_id IN ({marks})", (key, *ids)
             )
-        shared: dict = {}  # one copy of each reason, signer and key (see verify._share_strings)
+        shared: dict = {}  # one copy of each reason, signer and key: a key signs thousands of commits
         for commit_id, text in rows:
             verdict = _decode(text, shared) if isinstance(commit_id, str) else None
             if verdict is not None:

@@ -133,7 +133,6 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
     todo: list[tuple[int, str, bytes | None]] = []  # (position, id, the commit's bytes if read) waiting for a verifier
     state = {"done": 0, "cacheable": True}
     workers: _Workers | None = None
-    shared: dict = {}
     local: list = []  # the in-process verifier and object reader, made when first needed
 
     def verify_here(items: list[tuple[int, str, bytes | None]]) -> None:
@@ -141,22 +140,24 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
             from commitguard.signatures.dispatch import SignatureVerifier
 
             local.extend((SignatureVerifier(keyring, options.transparency), ObjectReader(repo)))
-        keep(_verify_chunk(repo, local[0], items, shared, local[1]))
+        keep(_verify_chunk(repo, local[0], items, local[1]))
         report()
 
     def report() -> None:
         if options.progress:
             options.progress(state["done"], len(table.ids))
 
-    def keep(rows: list[tuple]) -> None:
-        fresh = {}
-        for row in rows:
-            pos, verdict = _from_wire(row)
-            table.set(pos, verdict)
-            fresh[table.ids[pos]] = verdict
-            state["cacheable"] = state["cacheable"] and verdict.cacheable
+    def keep(chunk: tuple[list[tuple], list[tuple]]) -> None:
+        rows, shapes = chunk
+        numbers = [table.number(shape[:5]) for shape in shapes]
+        state["cacheable"] = state["cacheable"] and all(shape[5] for shape in shapes)
+        shape_column, created_column = table.shape, table.created
+        for pos, k, created in rows:
+            shape_column[pos] = numbers[k]
+            created_column[pos] = created
         if cache:
-            cache.store(key, fresh)
+            ids = table.ids
+            cache.store(key, {ids[pos]: _verdict_of(shapes[k], created) for pos, k, created in rows})
         state["done"] += len(rows)
 
     def take(batch: list[str]) -> None:
@@ -236,14 +237,18 @@ class _TableBuilder:
 
     def set(self, pos: int, v: SignatureVerdict) -> None:
         info = v.signature
-        raw = (v.status, v.reason, info.type, info.key, v.signer)
+        self.shape[pos] = self.number((v.status, v.reason, info.type, info.key, v.signer))
+        self.created[pos] = info.created.timestamp() if info.created is not None else NO_TIME
+
+    def number(self, raw: tuple) -> int:
+        """The table's number for a signature verdict's shape (status, reason, type, key, signer)."""
         index = self._index.get(raw)
         if index is None:
-            c = to_commit_verdict("", v, self.keyring)
+            status, reason, stype, key, signer = raw
+            c = to_commit_verdict("", SignatureVerdict(status, reason, SignatureInfo(stype, key), signer), self.keyring)
             index = self._index[raw] = len(self.shapes)
-            self.shapes.append((c.status, c.trusted, info.type, info.key, c.signer, c.reason, c.vouch))
-        self.shape[pos] = index
-        self.created[pos] = info.created.timestamp() if info.created is not None else NO_TIME
+            self.shapes.append((c.status, c.trusted, stype, key, c.signer, c.reason, c.vouch))
+        return index
 
     def build(self, repo) -> CommitVerdictTable:
         if -1 in self.shape:
@@ -321,43 +326,53 @@ def _read(repo: pygit2.Repository, commit_id: str, odb=None, raw: bytes | None =
     return signature, payload, committed_at
 
 
-def _verify_chunk(repo, verifier, items: list[tuple[int, str, bytes | None]], shared: dict | None = None,
-                  reader: ObjectReader | None = None) -> list[tuple]:  # fmt: skip
+def _verify_chunk(repo, verifier, items: list[tuple[int, str, bytes | None]],
+                  reader: ObjectReader | None = None) -> tuple[list[tuple], list[tuple]]:  # fmt: skip
     """Read every commit of the chunk, then verify the signatures grouped by
     scheme: alternating SSH and OpenPGP checks commit by commit keeps neither
     library's code and tables in the CPU caches (four paired runs over 100,000
-    commits: 21.6 s of CPU grouped, 23.3 s not)."""
-    shared = {} if shared is None else shared
-    out: list[tuple] = []
+    commits: 21.6 s of CPU grouped, 23.3 s not).
+
+    Returns (rows, shapes): a row is (position, shape number, signature time
+    or NO_TIME) and a shape (status, reason, type, key, signer, cacheable). A
+    key signs thousands of commits with the same reason: each shape crosses
+    from a worker once a chunk, and the rows are three numbers (pickling a
+    verdict object calls Python code per object; tuples of strings still
+    pickle each string).
+    """
+    rows: list[tuple] = []
+    shapes: list[tuple] = []
+    numbers: dict[tuple, int] = {}
+
+    def add(pos: int, v: SignatureVerdict) -> None:
+        info = v.signature
+        shape = (v.status, v.reason, info.type, info.key, v.signer, v.cacheable)
+        k = numbers.get(shape)
+        if k is None:
+            k = numbers[shape] = len(shapes)
+            shapes.append(shape)
+        rows.append((pos, k, info.created.timestamp() if info.created is not None else NO_TIME))
+
     signed = []
     for pos, commit_id, raw in items:
         read = _read(repo, commit_id, reader, raw)
         if isinstance(read, SignatureVerdict):
-            out.append(_to_wire(pos, read))
+            add(pos, read)
         else:
             # by the armor's first bytes (one scheme after the other), then short
             # (ed25519, ECDSA) before long (RSA) signatures
             signed.append(((read[0][:12], len(read[0]) > 512), pos, read))
     signed.sort(key=lambda item: item[0])
     for _, pos, (signature, payload, committed_at) in signed:
-        out.append(_to_wire(pos, _share_strings(verifier.verify(signature, payload, committed_at), shared)))
-    return out
+        add(pos, verifier.verify(signature, payload, committed_at))
+    return rows, shapes
 
 
-def _share_strings(v: SignatureVerdict, shared: dict) -> SignatureVerdict:
-    """The same verdict with one copy of each repeated string.
-
-    A key signs thousands of commits and each verdict spells out the same
-    reason, signer and fingerprint: shared, they cost memory once, and a
-    chunk sent back from a worker pickles each of them once.
-    """
-    info = v.signature
-    key = shared.setdefault(info.key, info.key)
-    reason = shared.setdefault(v.reason, v.reason)
-    signer = shared.setdefault(v.signer, v.signer)
-    if key is info.key and reason is v.reason and signer is v.signer:
-        return v
-    return SignatureVerdict(v.status, reason, SignatureInfo(info.type, key, info.created), signer, v.cacheable)
+def _verdict_of(shape: tuple, created: float) -> SignatureVerdict:
+    """A row of :func:`_verify_chunk` as the verdict it was made from."""
+    status, reason, stype, key, signer, cacheable = shape
+    when = None if created != created else datetime.fromtimestamp(created, timezone.utc)  # NaN: no time
+    return SignatureVerdict(status, reason, SignatureInfo(stype, key, when), signer, cacheable)
 
 
 # -- workers -----------------------------------------------------------------------
@@ -371,24 +386,11 @@ def _worker_init(repo_path: str, keyring: Keyring, transparency: Transparency | 
     from commitguard.signatures.dispatch import SignatureVerifier
 
     _worker_state["verifier"] = SignatureVerifier(keyring, transparency)
-    _worker_state["shared"] = {}
 
 
-def _worker_run(items: list[tuple[int, str, bytes | None]]) -> list[tuple]:
+def _worker_run(items: list[tuple[int, str, bytes | None]]) -> tuple[list[tuple], list[tuple]]:
     state = _worker_state
-    return _verify_chunk(state["repo"], state["verifier"], items, state["shared"], state["reader"])
-
-
-# Verdicts cross from workers as plain tuples: pickling a slotted dataclass
-# calls Python code per object (11 us a verdict both ways, 2.4 us as tuples).
-def _to_wire(pos: int, v: SignatureVerdict) -> tuple:
-    info = v.signature
-    return pos, v.status, v.reason, info.type, info.key, info.created, v.signer, v.cacheable
-
-
-def _from_wire(row: tuple) -> tuple[int, SignatureVerdict]:
-    pos, status, reason, stype, key, created, signer, cacheable = row
-    return pos, SignatureVerdict(status, reason, SignatureInfo(stype, key, created), signer, cacheable)
+    return _verify_chunk(state["repo"], state["verifier"], items, state["reader"])
 
 
 class _Workers:
@@ -403,7 +405,7 @@ class _Workers:
         """Queue a chunk of (position, commit id, the commit's bytes or None)."""
         self.pending.append(self._pool.apply_async(_worker_run, (items,)))
 
-    def collect(self, *, wait: bool) -> list[list[tuple]]:
+    def collect(self, *, wait: bool) -> list[tuple[list[tuple], list[tuple]]]:
         """The finished chunks, in submission order; with ``wait``, at least one."""
         done = []
         while self.pending and (wait or self.pending[0].ready()):
