@@ -29,6 +29,7 @@ from commitguard.model.verdicts import Status
 from commitguard.signatures.openpgp_packets import KeyFacts
 
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
+MAX_KEYS_REMEMBERED = 4096  # keys whose timeless answers AllOf keeps (a keyring has tens)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,12 @@ def _pass(sentence: Callable[[], str]) -> PolicyResult:
 
 
 class KeyPolicy(Protocol):
-    """What every check here is: one question about one key use."""
+    """What every check here is: one question about one key use.
+
+    A check whose class sets ``timeless = True`` reads only the key (the
+    candidate, its keyring entry, its certificate's facts), never the moment
+    or the note: :class:`AllOf` then asks it once per key.
+    """
 
     def verify(self, use: KeyUse) -> PolicyResult: ...
 
@@ -117,6 +123,8 @@ class KeyPolicy(Protocol):
 class SigningKeyAllowed:
     """An OpenPGP entry's ``signing_keys`` names the only keys of the certificate
     whose signatures count (Guix authorizes the signing key itself)."""
+
+    timeless = True  # reads the key, never the moment: AllOf answers it once per key
 
     def verify(self, use: KeyUse) -> PolicyResult:
         entry = use.entry
@@ -132,6 +140,8 @@ class SigningKeyAllowed:
 class NamespaceAllowed:
     """A key's ``namespaces`` say where it may sign; ``namespace`` is what the
     verifier checks (``git``: commits and tags; ``commitguard-approval``)."""
+
+    timeless = True  # reads the key, never the moment: AllOf answers it once per key
 
     namespace: str
 
@@ -150,6 +160,8 @@ class NamespaceAllowed:
 class KeyringNotRevoked:
     """``revoked = true`` in keyring.toml retires a key whatever its certificate says."""
 
+    timeless = True  # reads the key, never the moment: AllOf answers it once per key
+
     def verify(self, use: KeyUse) -> PolicyResult:
         if use.entry.revoked:
             return PolicyResult(Status.REVOKED_KEY, f"{use.owned} is marked revoked in the keyring")
@@ -159,6 +171,8 @@ class KeyringNotRevoked:
 @dataclass(frozen=True)
 class CertificateBound:
     """An OpenPGP key with no binding the primary key made is not the holder's key."""
+
+    timeless = True  # reads the key, never the moment: AllOf answers it once per key
 
     def verify(self, use: KeyUse) -> PolicyResult:
         if use.entry.openpgp is not None and use.facts is None:
@@ -189,6 +203,8 @@ class _CertificateCheck(ABC):
 class CertificateNotRevoked(_CertificateCheck):
     """A revocation in the certificate counts even unverified: it can only narrow trust."""
 
+    timeless = True
+
     _passes = "{use.owned} is not revoked in its certificate"
 
     def _refusal(self, use: KeyUse, facts: KeyFacts) -> PolicyResult | None:
@@ -205,6 +221,8 @@ def key_weakness(use: KeyUse) -> str | None:
 @dataclass(frozen=True)
 class StrongKey:
     """Weak keys stay listed so their signatures read as weak, not unknown; they never count."""
+
+    timeless = True  # reads the key, never the moment: AllOf answers it once per key
 
     def verify(self, use: KeyUse) -> PolicyResult:
         weak = key_weakness(use)
@@ -224,6 +242,8 @@ def weak_bindings(binding_hashes: tuple[str, ...], accept_sha1: bool) -> bool:
 class StrongBindings(_CertificateCheck):
     """A certificate bound by weak-hash self-signatures could have been rebound by anyone."""
 
+    timeless = True
+
     accept_sha1: bool
     _passes = "the certificate of {use.who} is bound with accepted hashes"
 
@@ -237,6 +257,8 @@ class StrongBindings(_CertificateCheck):
 @dataclass(frozen=True)
 class SigningCapable(_CertificateCheck):
     """Only a key the certificate marks for signing may sign (not a certify- or encrypt-only one)."""
+
+    timeless = True
 
     _passes = "{use.owned} is marked for signing"
 
@@ -314,13 +336,30 @@ class AllOf:
             # An empty conjunction is vacuously true: a misuse that would trust every key.
             raise ValueError("AllOf needs at least one check: with none it would trust every key")
         self.checks: tuple[KeyPolicy, ...] = checks
+        self._timeless = tuple(getattr(check, "timeless", False) is True for check in checks)
+        # (candidate, facts) by identity -> (the use first asked about, each timeless check's answer)
+        self._answers: dict[tuple[int, int], tuple[KeyUse, tuple]] = {}
 
     def verify(self, use: KeyUse) -> PolicyResult:
-        for check in self.checks:
-            result = check.verify(use)
+        known = self._timeless_answers(use) if any(self._timeless) else None
+        for n, check in enumerate(self.checks):
+            result = known[n] if known is not None and self._timeless[n] else check.verify(use)
             if not result.passed:
                 return result
         return _pass(lambda: f"{use.owned} passes {len(self.checks)} check(s)")
+
+    def _timeless_answers(self, use: KeyUse) -> tuple:
+        """What the timeless checks answer for this key: a key signs thousands of
+        commits, and these answers cost more than an Ed25519 verification's tenth."""
+        slot = (id(use.candidate), id(use.facts))
+        found = self._answers.get(slot)
+        if found is not None and found[0].candidate is use.candidate and found[0].facts is use.facts:
+            return found[1]  # the first use is kept, so neither id can be another object's
+        answers = tuple(check.verify(use) if timeless else None for check, timeless in zip(self.checks, self._timeless))
+        if len(self._answers) >= MAX_KEYS_REMEMBERED:
+            self._answers.clear()
+        self._answers[slot] = (use, answers)
+        return answers
 
 
 def attribute(use: KeyUse) -> PolicyResult:

@@ -210,6 +210,57 @@ def test_all_of_answers_with_the_first_refusal_in_order():
     assert ok.passed and ok.status is Status.TRUSTED
 
 
+class _Counting:
+    """A check that counts how often it is asked, and refuses keys whose entry is revoked."""
+
+    def __init__(self, timeless: bool):
+        self.timeless = timeless
+        self.asked = 0
+
+    def verify(self, use):
+        self.asked += 1
+        if use.entry.revoked:
+            return policy.PolicyResult(Status.REVOKED_KEY, f"{use.owned} refused")
+        return policy.PolicyResult(Status.TRUSTED, "fine")
+
+
+def test_all_of_asks_timeless_checks_once_per_key_and_timed_checks_every_time():
+    timeless, timed = _Counting(True), _Counting(False)
+    both = policy.AllOf(timeless, timed, policy.ValidBefore())
+    good, revoked = ssh_use(ssh_entry(valid_before=AT)), ssh_use(ssh_entry(revoked=True))
+    for n in range(5):
+        early = policy.KeyUse(good.candidate, AT - timedelta(seconds=1 + n), "commit")
+        assert both.verify(early).passed
+    late = policy.KeyUse(good.candidate, AT, "commit")
+    assert both.verify(late).status is Status.EXPIRED_KEY  # the window is judged at each moment
+    assert (timeless.asked, timed.asked) == (1, 6)
+    for _ in range(3):  # another key with equal-looking fields is asked afresh, once
+        refusal = both.verify(revoked)
+        assert (refusal.status, refusal.reason) == (Status.REVOKED_KEY, f"ssh-ed25519 {SSH_FPR} of alice refused")
+    assert (timeless.asked, timed.asked) == (2, 6)
+    again = policy.KeyUse(Candidate(Holder("person", "alice"), ssh_entry(revoked=True), SSH_FPR), AT, "commit")
+    assert both.verify(again).status is Status.REVOKED_KEY and timeless.asked == 3  # equal, not the same: asked
+
+
+def test_every_timeless_check_reads_no_moment():
+    """Only checks that never read ``use.when`` may be timeless: each answers the same at any moment."""
+    uses = [ssh_use(ssh_entry(namespaces=("file",), revoked=True, weak="DSA keys are rejected as weak")),
+            pgp_use(pgp_entry(signing_keys=(PRIMARY,)), key_facts=facts(revoked=True, signing_capable=False,
+                                                                         binding_hashes=("SHA-1",))),
+            pgp_use(), ssh_use()]  # fmt: skip
+    marked = [check for check in (policy.SigningKeyAllowed(), policy.NamespaceAllowed("git"), policy.KeyringNotRevoked(),
+                                  policy.CertificateBound(), policy.CertificateNotRevoked(), policy.StrongKey(),
+                                  policy.StrongBindings(False), policy.SigningCapable(), policy.SignedAfterKeyCreation(),
+                                  policy.ValidAfter(), policy.ValidBefore())
+              if getattr(check, "timeless", False)]  # fmt: skip
+    assert len(marked) == 8
+    for check in marked:
+        for use in uses:
+            answers = {(r.status, r.reason) for r in (check.verify(policy.KeyUse(use.candidate, when, use.dated_by, use.facts))
+                                                      for when in (AT - timedelta(days=4000), AT, AT + timedelta(days=4000)))}
+            assert len(answers) == 1, check
+
+
 def test_attribute_person_and_forge():
     person = policy.attribute(ssh_use(note=" (why)"))
     assert (person.status, person.reason) == (Status.TRUSTED, f"signed by alice (ssh-ed25519 {SSH_FPR}) (why)")
