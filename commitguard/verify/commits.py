@@ -160,6 +160,13 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
             cache.store(key, {ids[pos]: _verdict_of(shapes[k], created) for pos, k, created in rows})
         state["done"] += len(rows)
 
+    def send(items: list[tuple[int, str, bytes | None]]) -> None:
+        assert workers is not None
+        while len(workers.pending) >= MAX_PENDING * jobs:  # the walk waits: chunks carry commits' bytes
+            for rows in workers.collect(wait=True):
+                keep(rows)
+        workers.submit(items)
+
     def take(batch: list[str]) -> None:
         nonlocal workers
         first = table.extend(batch)
@@ -176,10 +183,7 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
             workers = _Workers(repo.path, keyring, jobs, options.transparency)
         if workers is not None:
             while len(todo) >= CHUNK:
-                while len(workers.pending) >= MAX_PENDING * jobs:  # the walk waits: chunks carry commits' bytes
-                    for rows in workers.collect(wait=True):
-                        keep(rows)
-                workers.submit(todo[:CHUNK])
+                send(todo[:CHUNK])
                 del todo[:CHUNK]
             for rows in workers.collect(wait=False):
                 keep(rows)
@@ -199,7 +203,7 @@ def judge_table(repo: pygit2.Repository, keyring: Keyring, ids: Iterable[str], o
         take(batch)
         if workers is not None:
             if todo:
-                workers.submit(todo[:])
+                send(todo[:])
                 todo.clear()
             while workers.pending:
                 for rows in workers.collect(wait=True):
