@@ -151,6 +151,11 @@ MUTANTS = [
      '    return [line[7:].decode("ascii") for line in lines[:1]]',
      "the walk from the commits' bytes follows first parents only: commits merged from side branches are never verified",
      "tests/git/test_raw_walk.py"),
+    ("31-armor-trailing-packets-accepted", "commitguard/signatures/openpgp_armor.py",
+     "    return head + body == len(data)",
+     "    return head + body <= len(data)",
+     "the quick armor reader takes a block with more after its signature packet (a second signature, junk) as one signature",
+     "tests/signatures/test_openpgp_armor.py"),
 ]
 
 

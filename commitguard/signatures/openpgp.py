@@ -19,7 +19,7 @@ from pysequoia.packet import PacketPile, SignatureType as PgpSigType, Tag
 from commitguard.keyring.index import Candidate, KeyIndex
 from commitguard.keyring.model import Keyring
 from commitguard.model.verdicts import UNATTRIBUTED, SignatureInfo, SignatureType, SignatureVerdict, Status
-from commitguard.signatures import openpgp_packets
+from commitguard.signatures import openpgp_armor, openpgp_packets
 from commitguard.signatures import policy as checks
 from commitguard.signatures.gnupg_opinion import GnuPGOpinion
 from commitguard.signatures.interface import SignatureScheme
@@ -241,6 +241,17 @@ def parse_signature(armored: bytes):
         return None, f"{len(armored)} bytes is larger than any OpenPGP signature"
     if armored.count(ARMOR_HEADER) != 1:
         return None, "expected exactly one armored PGP signature block"
+    packet = openpgp_armor.signature_packet(armored)
+    if packet is not None:  # the usual armor around one signature packet
+        try:
+            return pysequoia.Sig.from_bytes(packet), None
+        except Exception:
+            pass  # Sequoia's reader below decides, and repairs what it may
+    return _parse_through_packet_pile(armored)
+
+
+def _parse_through_packet_pile(armored: bytes):
+    """:func:`parse_signature` through Sequoia's armor reader and packet pile."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
